@@ -1,0 +1,190 @@
+//! Stable error codes and WebSocket close codes.
+//!
+//! The `code` strings never change meaning once published; clients switch on
+//! them. The human `message` may change and must not be parsed.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A machine-readable error code, shared by the WebSocket and the REST API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame is not valid JSON, has an unknown `type`, or misses a field.
+    BadFrame,
+    /// The `auth` frame names a protocol version the server does not speak.
+    UnsupportedVersion,
+    /// The frame is larger than the server's `max_frame_bytes`.
+    FrameTooLarge,
+    /// A request other than `auth` arrived before authentication.
+    AuthRequired,
+    /// No `auth` frame arrived within the allowed time.
+    AuthTimeout,
+    /// The token is malformed, tampered with, signed with another key or algorithm.
+    InvalidToken,
+    /// The token has expired: refresh it and reconnect.
+    TokenExpired,
+    /// Wrong username or password.
+    InvalidCredentials,
+    /// The account is disabled (or its tokens were revoked).
+    AccountDisabled,
+    /// The user may not do this.
+    Forbidden,
+    /// The channel name is well formed but no such corridor, post or user exists.
+    UnknownChannel,
+    /// The thing asked for does not exist (or is not visible to this user).
+    NotFound,
+    /// The request's content is invalid; `fields` says which fields and why.
+    ValidationFailed,
+    /// Too many requests: wait `retry_after_ms` and try again.
+    RateLimited,
+    /// The idempotency key was used before for a different request.
+    IdempotencyConflict,
+    /// The request is valid but the target's state does not allow it.
+    InvalidState,
+    /// The client could not keep up with its events and was disconnected.
+    SlowConsumer,
+    /// The server is shutting down or its storage is unreachable: retry later.
+    Unavailable,
+    /// An unexpected server fault; the details are in the server log only.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadFrame => "bad_frame",
+            ErrorCode::UnsupportedVersion => "unsupported_version",
+            ErrorCode::FrameTooLarge => "frame_too_large",
+            ErrorCode::AuthRequired => "auth_required",
+            ErrorCode::AuthTimeout => "auth_timeout",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::TokenExpired => "token_expired",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::AccountDisabled => "account_disabled",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::UnknownChannel => "unknown_channel",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::ValidationFailed => "validation_failed",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::IdempotencyConflict => "idempotency_conflict",
+            ErrorCode::InvalidState => "invalid_state",
+            ErrorCode::SlowConsumer => "slow_consumer",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// The HTTP status the REST API answers with for this code.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::BadFrame | ErrorCode::UnsupportedVersion => 400,
+            ErrorCode::ValidationFailed => 422,
+            ErrorCode::FrameTooLarge => 413,
+            ErrorCode::AuthRequired
+            | ErrorCode::AuthTimeout
+            | ErrorCode::InvalidToken
+            | ErrorCode::TokenExpired
+            | ErrorCode::InvalidCredentials => 401,
+            ErrorCode::AccountDisabled | ErrorCode::Forbidden => 403,
+            ErrorCode::UnknownChannel | ErrorCode::NotFound => 404,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::IdempotencyConflict | ErrorCode::InvalidState => 409,
+            ErrorCode::SlowConsumer | ErrorCode::Unavailable => 503,
+            ErrorCode::Internal => 500,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FieldError {
+    /// Dotted path of the field, e.g. `headcount.low`.
+    pub field: String,
+    /// Why it is invalid, in English.
+    pub message: String,
+}
+
+/// The body of every error, on the socket (inside an `error` frame) and over
+/// REST (as the JSON response body).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    /// A human explanation; may change between versions, never parse it.
+    pub message: String,
+    /// Per-field problems, with `validation_failed`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldError>,
+    /// With `rate_limited`: how long to wait before retrying.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+}
+
+impl ErrorBody {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ErrorBody {
+            code,
+            message: message.into(),
+            fields: Vec::new(),
+            retry_after_ms: None,
+        }
+    }
+}
+
+/// WebSocket close codes the server uses. 1000–1011 are RFC 6455's; 4000–4999
+/// are mpaka's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseCode {
+    /// 1000: the client asked to close.
+    Normal,
+    /// 1001: the server is shutting down; reconnect (to another node) and resume.
+    GoingAway,
+    /// 1009: a frame exceeded the hard size limit.
+    TooBig,
+    /// 4001: authentication failed (invalid, expired or revoked token).
+    AuthFailed,
+    /// 4002: no `auth` frame in time.
+    AuthTimeout,
+    /// 4003: the account was disabled or its role changed; log in again.
+    AccountChanged,
+    /// 4008: the client's outbound queue overflowed; reconnect and resume.
+    SlowConsumer,
+    /// 4009: the link stopped answering heartbeats.
+    HeartbeatTimeout,
+}
+
+impl CloseCode {
+    pub fn code(self) -> u16 {
+        match self {
+            CloseCode::Normal => 1000,
+            CloseCode::GoingAway => 1001,
+            CloseCode::TooBig => 1009,
+            CloseCode::AuthFailed => 4001,
+            CloseCode::AuthTimeout => 4002,
+            CloseCode::AccountChanged => 4003,
+            CloseCode::SlowConsumer => 4008,
+            CloseCode::HeartbeatTimeout => 4009,
+        }
+    }
+
+    pub fn reason(self) -> &'static str {
+        match self {
+            CloseCode::Normal => "bye",
+            CloseCode::GoingAway => "server shutting down",
+            CloseCode::TooBig => "frame too large",
+            CloseCode::AuthFailed => "authentication failed",
+            CloseCode::AuthTimeout => "authentication timeout",
+            CloseCode::AccountChanged => "account disabled or changed",
+            CloseCode::SlowConsumer => "slow consumer",
+            CloseCode::HeartbeatTimeout => "heartbeat timeout",
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Events: the one thing the hub stores and delivers. A chat message, an
+//! alert step and an SOP publication are all events on one log, ordered by
+//! `seq`, delivered live and again on resume.
+
+use crate::{ChannelId, Country, Role};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// One stored event as delivered to a client.
+///
+/// `seq` is global to the hub and only grows: a client remembers the highest
+/// `seq` it has processed and passes it as `since` when it resubscribes after
+/// a disconnect. Sequence numbers a client may not read are skipped, so gaps
+/// in what one client sees are normal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Event {
+    pub seq: u64,
+    pub channel: ChannelId,
+    /// When the hub committed the event, RFC 3339 in UTC with milliseconds.
+    pub at: String,
+    /// Who caused the event; absent for events the hub raises itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<Author>,
+    #[serde(flatten)]
+    pub data: EventData,
+}
+
+/// Who caused an event. For observers the personal fields are removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Author {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<Country>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post: Option<String>,
+}
+
+impl Author {
+    /// The author without what identifies the person: what observers see.
+    pub fn redacted(&self) -> Author {
+        Author {
+            id: None,
+            username: None,
+            display_name: None,
+            ..self.clone()
+        }
+    }
+}
+
+/// What happened, by `kind`, with a kind-specific `body`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", content = "body")]
+pub enum EventData {
+    /// A text message in a channel.
+    #[serde(rename = "message")]
+    Message(MessageBody),
+    /// A notice to one user from the hub (for example a reminder).
+    #[serde(rename = "notice")]
+    Notice(UserNotice),
+    /// An account was disabled, re-enabled or changed role (on `system`;
+    /// never delivered to clients, it closes the account's sessions).
+    #[serde(rename = "account.changed")]
+    AccountChanged { user_id: i64 },
+    /// Posts, corridors or users were added or changed (on `system`).
+    #[serde(rename = "directory.changed")]
+    DirectoryChanged {},
+}
+
+impl EventData {
+    /// The `kind` string of this event.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventData::Message(_) => "message",
+            EventData::Notice(_) => "notice",
+            EventData::AccountChanged { .. } => "account.changed",
+            EventData::DirectoryChanged {} => "directory.changed",
+        }
+    }
+
+    /// The same event as an observer (partner agency) may see it: free text
+    /// that may name people is removed.
+    pub fn redacted(&self) -> EventData {
+        match self {
+            EventData::Message(m) => EventData::Message(MessageBody {
+                text: "[redacted]".into(),
+                lang: m.lang.clone(),
+            }),
+            other => other.clone(),
+        }
+    }
+}
+
+/// The body of a `message` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct MessageBody {
+    /// UTF-8 text, at most 8,000 characters.
+    pub text: String,
+    /// Language of the text: `fr`, `en`, `sw`, `rn` (or another BCP 47 tag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+}
+
+/// The body of a `notice` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct UserNotice {
+    pub text: String,
+    /// Optional machine-readable reference, e.g. `sop:minors-reception@3`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}

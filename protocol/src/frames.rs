@@ -1,0 +1,182 @@
+//! The frames exchanged over `GET /ws`.
+
+use crate::{ChannelId, ErrorBody, Event, UserInfo};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A frame sent by the client. Every request carries an `id` (1–128
+/// characters) that the reply repeats. For `publish` the `id` is also the
+/// idempotency key: resending it after a lost reply stores nothing new and
+/// returns the first result, marked `duplicate`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientFrame {
+    /// Must be the first frame, within `auth_timeout` seconds of connecting.
+    /// Answered by `welcome`, or by `error` and a close.
+    Auth {
+        id: String,
+        /// Protocol version the client speaks; currently 1.
+        v: u32,
+        /// An access token from `POST /api/v1/auth/login` or `/refresh`.
+        token: String,
+    },
+    /// Start receiving events of these channels. With `since`, first every
+    /// stored event with `seq > since` on them is replayed in order; then
+    /// the `subscribed` reply marks the end of the replay; then live events
+    /// follow with no gap and no duplicate.
+    Subscribe {
+        id: String,
+        channels: Vec<ChannelId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<u64>,
+    },
+    /// Stop receiving events of these channels.
+    Unsubscribe {
+        id: String,
+        channels: Vec<ChannelId>,
+    },
+    /// Post a text message. Answered with `published` once it is on disk.
+    Publish {
+        id: String,
+        channel: ChannelId,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lang: Option<String>,
+    },
+    /// Page back through a channel's stored events, newest first.
+    History {
+        id: String,
+        channel: ChannelId,
+        /// Only events with `seq` below this; omit for the newest.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<u64>,
+        /// At most this many events (1–500, default 50).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
+    /// Who is online at the posts this user may see, and when dark posts were last seen.
+    Presence { id: String },
+    /// Application-level liveness check; answered by `pong`.
+    Ping { id: String },
+}
+
+impl ClientFrame {
+    /// The request id the reply must repeat.
+    pub fn id(&self) -> &str {
+        match self {
+            ClientFrame::Auth { id, .. }
+            | ClientFrame::Subscribe { id, .. }
+            | ClientFrame::Unsubscribe { id, .. }
+            | ClientFrame::Publish { id, .. }
+            | ClientFrame::History { id, .. }
+            | ClientFrame::Presence { id }
+            | ClientFrame::Ping { id } => id,
+        }
+    }
+}
+
+/// A frame sent by the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// Authentication succeeded.
+    Welcome(Welcome),
+    /// A stored event, live or replayed.
+    Event(Event),
+    /// The reply to `subscribe`, sent after any replay it asked for. Every
+    /// event on these channels with `seq <= through_seq` has been sent;
+    /// later ones follow live.
+    Subscribed {
+        id: String,
+        channels: Vec<ChannelId>,
+        through_seq: u64,
+    },
+    /// The reply to `unsubscribe`.
+    Unsubscribed { id: String, channels: Vec<ChannelId> },
+    /// The reply to `publish`: the message is durably stored as event `seq`.
+    Published {
+        id: String,
+        seq: u64,
+        at: String,
+        /// True when this `id` had already been published: nothing new was stored.
+        duplicate: bool,
+    },
+    /// The reply to `history`, newest first.
+    History {
+        id: String,
+        channel: ChannelId,
+        events: Vec<Event>,
+    },
+    /// The reply to `presence`.
+    Presence { id: String, posts: Vec<PostStatus> },
+    /// The reply to `ping`.
+    Pong { id: String },
+    /// A request failed, or (without `id`) the connection has a problem. The
+    /// connection stays open unless a close frame follows.
+    Error {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        #[serde(flatten)]
+        error: ErrorBody,
+    },
+}
+
+/// The content of the `welcome` frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Welcome {
+    /// Protocol version the server speaks.
+    pub v: u32,
+    /// Server-chosen id of this connection, for support and logs.
+    pub session: String,
+    pub user: UserInfo,
+    /// Every channel this user may read, with whether it may write.
+    pub channels: Vec<ChannelGrant>,
+    /// The newest committed `seq` when the session started.
+    pub head_seq: u64,
+    pub limits: Limits,
+}
+
+/// A channel a user may read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ChannelGrant {
+    pub channel: ChannelId,
+    /// Human name, e.g. "Mugina ⇄ Manyovu".
+    pub name: String,
+    pub can_write: bool,
+}
+
+/// Limits the server enforces on this connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Limits {
+    /// Largest accepted text frame, in bytes.
+    pub max_frame_bytes: u32,
+    /// Sustained publishes per second allowed per user.
+    pub publish_per_sec: u32,
+    /// Publishes allowed in a burst above the sustained rate.
+    pub publish_burst: u32,
+    /// The server pings every this many seconds; answer pongs (browsers do).
+    pub heartbeat_secs: u32,
+}
+
+/// One post's connection status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PostStatus {
+    pub post: String,
+    pub name: String,
+    pub country: crate::Country,
+    /// True when at least one user of this post is connected to any node.
+    pub online: bool,
+    pub users: Vec<PresenceUser>,
+    /// When a user of this post was last connected; absent if never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<String>,
+}
+
+/// A connected user, in a presence reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PresenceUser {
+    pub username: String,
+    pub display_name: String,
+    /// Open sessions of this user.
+    pub sessions: u32,
+}
