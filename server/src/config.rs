@@ -1,0 +1,220 @@
+//! Typed configuration, layered: built-in defaults, then the TOML file
+//! (`--config`, or `MPAKA_CONFIG`), then `MPAKA_…` environment variables
+//! (nested keys with `__`, e.g. `MPAKA_WS__HEARTBEAT_SECS`), then flags.
+//! A bad value fails at start with a message naming the key.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Every setting of the hub.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address the HTTP and WebSocket listener binds to.
+    pub listen: SocketAddr,
+    /// Directory for the SQLite database, the generated signing key and demo credentials.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default: `sqlite://{data_dir}/mpaka.db`.
+    pub database_url: Option<Secret>,
+    /// HS256 signing key for access tokens (at least 32 bytes). When absent,
+    /// one is generated on first start into `{data_dir}/jwt.key` (mode 0600).
+    /// Several nodes on one database must share the same key.
+    pub jwt_secret: Option<Secret>,
+    /// Name of this node in presence and leases; default: a random id.
+    pub node_id: Option<String>,
+    /// `text` (default) or `json` log lines.
+    pub log_format: LogFormat,
+    pub auth: AuthSettings,
+    pub ws: WsSettings,
+    pub limits: LimitSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Lifetime of an access token.
+    pub access_ttl_secs: u64,
+    /// Lifetime of a refresh token (rotated on every use).
+    pub refresh_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WsSettings {
+    /// How long a new connection may take to send its `auth` frame.
+    pub auth_timeout_secs: u64,
+    /// Interval of server pings.
+    pub heartbeat_secs: u64,
+    /// A connection silent for this long is considered dead and closed.
+    pub heartbeat_timeout_secs: u64,
+    /// Largest text frame answered normally; larger ones get `frame_too_large`.
+    pub max_frame_bytes: usize,
+    /// Events queued for one connection before it is cut off as a slow consumer.
+    pub outbound_queue: usize,
+    /// Connections accepted at once; further upgrades get 503.
+    pub max_connections: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Sustained writes (publishes, alert steps…) per second per user.
+    pub publish_per_sec: u32,
+    /// Writes allowed in a burst above the sustained rate.
+    pub publish_burst: u32,
+    /// How often the hub looks for events committed by other processes
+    /// (the CLI, other nodes) in milliseconds.
+    pub poll_ms: u64,
+    /// Presence changes are written to the database at most this often.
+    pub presence_flush_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: "127.0.0.1:8080".parse().expect("valid default address"),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            jwt_secret: None,
+            node_id: None,
+            log_format: LogFormat::Text,
+            auth: AuthSettings {
+                access_ttl_secs: 15 * 60,
+                refresh_ttl_secs: 30 * 24 * 3600,
+            },
+            ws: WsSettings {
+                auth_timeout_secs: 5,
+                heartbeat_secs: 20,
+                heartbeat_timeout_secs: 60,
+                max_frame_bytes: 64 * 1024,
+                outbound_queue: 4096,
+                max_connections: 20_000,
+            },
+            limits: LimitSettings {
+                publish_per_sec: 20,
+                publish_burst: 40,
+                poll_ms: 250,
+                presence_flush_ms: 500,
+            },
+        }
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then `config_file` if given, then `MPAKA_…` variables.
+    ///
+    /// # Errors
+    /// A missing file, a syntax error or a value of the wrong type, with the
+    /// offending key in the message.
+    pub fn load(config_file: Option<&Path>) -> Result<Settings, figment::Error> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = config_file {
+            if !path.exists() {
+                return Err(figment::Error::from(format!(
+                    "configuration file {} does not exist",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(
+            Env::prefixed("MPAKA_")
+                .ignore(&["CONFIG", "PASSWORD"])
+                .split("__"),
+        );
+        figment.extract()
+    }
+
+    /// The database URL in force.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose().to_owned(),
+            None => format!("sqlite://{}", self.data_dir.join("mpaka.db").display()),
+        }
+    }
+
+    /// Settings for tests: loopback port 0, the given data directory, fast timers.
+    pub fn for_tests(data_dir: &Path) -> Settings {
+        let mut settings = Settings {
+            listen: "127.0.0.1:0".parse().expect("valid address"),
+            data_dir: data_dir.to_owned(),
+            ..Settings::default()
+        };
+        settings.limits.poll_ms = 50;
+        settings.limits.presence_flush_ms = 50;
+        settings
+    }
+}
+
+/// A value that must never be printed: `Debug` and `Display` show `[redacted]`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_file_and_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("mpaka.toml", "listen = \"0.0.0.0:9000\"\n[ws]\nheartbeat_secs = 7\n")?;
+            jail.set_env("MPAKA_WS__HEARTBEAT_SECS", "9");
+            let settings = Settings::load(Some(Path::new("mpaka.toml"))).expect("loads");
+            assert_eq!(settings.listen.port(), 9000);
+            assert_eq!(settings.ws.heartbeat_secs, 9);
+            assert_eq!(settings.ws.max_frame_bytes, 64 * 1024);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("MPAKA_WS__HEARTBEAT_SECS", "often");
+            let err = Settings::load(None).unwrap_err().to_string();
+            assert!(err.contains("heartbeat_secs"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let secret = Secret::new("hunter2");
+        assert_eq!(format!("{secret:?} {secret}"), "[redacted] [redacted]");
+    }
+}
