@@ -29,7 +29,7 @@ CREATE TABLE users (
     org            TEXT,
     post           TEXT REFERENCES posts(slug),
     language       TEXT NOT NULL DEFAULT 'fr',
-    disabled       BOOLEAN NOT NULL DEFAULT FALSE,
+    disabled       BIGINT NOT NULL DEFAULT 0,
     token_version  BIGINT NOT NULL DEFAULT 0,
     created_at     BIGINT NOT NULL
 );
@@ -62,7 +62,7 @@ CREATE TABLE refresh_tokens (
     created_at  BIGINT NOT NULL,
     expires_at  BIGINT NOT NULL,
     used_at     BIGINT,
-    revoked     BOOLEAN NOT NULL DEFAULT FALSE
+    revoked     BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX refresh_tokens_by_family ON refresh_tokens (family);
 

@@ -2,7 +2,7 @@
 //! database (debounced, and at least every few seconds as a heartbeat) so
 //! that every node can answer "who is online at which post".
 
-use crate::store::Store;
+use crate::store::{now_ms, Store};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,6 +19,9 @@ pub const FRESH_MS: i64 = 15_000;
 pub struct Presence {
     node_id: Arc<str>,
     counts: Arc<Mutex<HashMap<i64, (Option<String>, i64)>>>,
+    /// Posts whose users connected or left since the last flush, with when:
+    /// a visit shorter than the flush interval still counts as "seen".
+    seen: Arc<Mutex<HashMap<String, i64>>>,
     changed: Arc<Notify>,
 }
 
@@ -27,6 +30,7 @@ impl Presence {
         Presence {
             node_id: node_id.into(),
             counts: Arc::default(),
+            seen: Arc::default(),
             changed: Arc::default(),
         }
     }
@@ -37,6 +41,7 @@ impl Presence {
 
     /// A session of `user_id` (at `post`) opened.
     pub fn connected(&self, user_id: i64, post: Option<String>) {
+        self.mark_seen(post.as_deref());
         if let Ok(mut counts) = self.counts.lock() {
             counts.entry(user_id).or_insert((post, 0)).1 += 1;
         }
@@ -47,6 +52,7 @@ impl Presence {
     pub fn disconnected(&self, user_id: i64) {
         if let Ok(mut counts) = self.counts.lock() {
             if let Some(entry) = counts.get_mut(&user_id) {
+                self.mark_seen(entry.0.as_deref());
                 entry.1 -= 1;
                 if entry.1 <= 0 {
                     counts.remove(&user_id);
@@ -54,6 +60,12 @@ impl Presence {
             }
         }
         self.changed.notify_one();
+    }
+
+    fn mark_seen(&self, post: Option<&str>) {
+        if let (Some(post), Ok(mut seen)) = (post, self.seen.lock()) {
+            seen.insert(post.to_owned(), now_ms());
+        }
     }
 
     fn snapshot(&self) -> Vec<(i64, Option<String>, i64)> {
@@ -70,9 +82,14 @@ impl Presence {
 
     async fn flush(&self, store: &Store) {
         let rows = self.snapshot();
+        let seen: Vec<(String, i64)> = self
+            .seen
+            .lock()
+            .map(|mut seen| seen.drain().collect())
+            .unwrap_or_default();
         let result = async {
             let mut tx = store.write().await?;
-            tx.replace_presence(&self.node_id, &rows).await?;
+            tx.replace_presence(&self.node_id, &rows, &seen).await?;
             tx.commit().await
         }
         .await;

@@ -17,7 +17,8 @@ pub struct PresenceRow {
 
 impl WriteTx {
     /// Replaces this node's presence snapshot, refreshes its heartbeat and
-    /// marks the posts with someone online as seen now.
+    /// records when posts were last seen: now for those with someone online,
+    /// and the given times for posts whose users came and went.
     ///
     /// # Errors
     /// A database failure.
@@ -25,6 +26,7 @@ impl WriteTx {
         &mut self,
         node_id: &str,
         rows: &[(i64, Option<String>, i64)],
+        seen: &[(String, i64)],
     ) -> Result<()> {
         let now = now_ms();
         sqlx::query(
@@ -47,13 +49,16 @@ impl WriteTx {
                 .bind(sessions)
                 .execute(self.conn())
                 .await?;
-            if let Some(post) = post {
-                sqlx::query("UPDATE posts SET last_seen_at = $1 WHERE slug = $2")
-                    .bind(now)
-                    .bind(post)
-                    .execute(self.conn())
-                    .await?;
-            }
+        }
+        let online = rows.iter().filter_map(|(_, post, _)| post.clone().map(|p| (p, now)));
+        for (post, at) in seen.iter().cloned().chain(online) {
+            sqlx::query(
+                "UPDATE posts SET last_seen_at = $1 WHERE slug = $2 AND (last_seen_at IS NULL OR last_seen_at < $1)",
+            )
+            .bind(at)
+            .bind(post)
+            .execute(self.conn())
+            .await?;
         }
         Ok(())
     }

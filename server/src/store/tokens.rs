@@ -47,7 +47,7 @@ impl WriteTx {
     /// # Errors
     /// A database failure.
     pub async fn spend_refresh_token(&mut self, token_hash: &str) -> Result<RefreshOutcome> {
-        let row: Option<(String, i64, i64, Option<i64>, bool)> = sqlx::query_as(
+        let row: Option<(String, i64, i64, Option<i64>, i64)> = sqlx::query_as(
             "SELECT family, user_id, expires_at, used_at, revoked FROM refresh_tokens WHERE token_hash = $1",
         )
         .bind(token_hash)
@@ -56,8 +56,8 @@ impl WriteTx {
         let Some((family, user_id, expires_at, used_at, revoked)) = row else {
             return Ok(RefreshOutcome::Unknown);
         };
-        if used_at.is_some() || revoked {
-            sqlx::query("UPDATE refresh_tokens SET revoked = TRUE WHERE family = $1")
+        if used_at.is_some() || revoked != 0 {
+            sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE family = $1")
                 .bind(&family)
                 .execute(self.conn())
                 .await?;

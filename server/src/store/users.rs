@@ -83,7 +83,7 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<User> {
         org: row.try_get("org")?,
         post: row.try_get("post")?,
         language: row.try_get("language")?,
-        disabled: row.try_get("disabled")?,
+        disabled: row.try_get::<i64, _>("disabled")? != 0,
         token_version: row.try_get("token_version")?,
     })
 }
@@ -156,14 +156,14 @@ impl WriteTx {
         let done = sqlx::query(
             "UPDATE users SET disabled = $1, token_version = token_version + 1 WHERE id = $2",
         )
-        .bind(disabled)
+        .bind(i64::from(disabled))
         .bind(id)
         .execute(self.conn())
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("user {id}")));
         }
-        sqlx::query("UPDATE refresh_tokens SET revoked = TRUE WHERE user_id = $1")
+        sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE user_id = $1")
             .bind(id)
             .execute(self.conn())
             .await?;

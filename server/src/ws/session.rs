@@ -25,6 +25,9 @@ use tracing::Instrument;
 const WRITE_BATCH: usize = 256;
 /// Publishes one session may have waiting for their commit at once.
 const MAX_PENDING_WRITES: usize = 256;
+/// A socket that accepts no bytes for this long is dropped: the client is
+/// gone or not reading, and the hub has already stopped routing to it.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub(super) type Sink = SplitSink<WebSocket, Message>;
 pub(super) type PendingReply = Pin<Box<dyn Future<Output = ServerFrame> + Send>>;
@@ -127,7 +130,9 @@ async fn serve(state: AppState, socket: WebSocket, id: SessionId) {
             code = &mut kick => break code.ok(),
             frame = outbound.recv() => {
                 let Some(frame) = frame else { break None };
-                if session.write_batch(frame, &mut outbound).await.is_err() {
+                let written = tokio::time::timeout(WRITE_TIMEOUT, session.write_batch(frame, &mut outbound)).await;
+                if !matches!(written, Ok(Ok(()))) {
+                    tracing::info!("socket not writable; dropping the connection");
                     break None;
                 }
             }
