@@ -41,7 +41,7 @@ impl fmt::Display for ParseChannelError {
 
 impl std::error::Error for ParseChannelError {}
 
-fn is_slug(s: &str) -> bool {
+pub(crate) fn is_slug(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.bytes()
@@ -132,7 +132,15 @@ mod tests {
 
     #[test]
     fn malformed_names_are_refused() {
-        for name in ["", "corridor:", "corridor:Upper", "national:KE", "user:x", "post:a b", "foo"] {
+        for name in [
+            "",
+            "corridor:",
+            "corridor:Upper",
+            "national:KE",
+            "user:x",
+            "post:a b",
+            "foo",
+        ] {
             assert!(name.parse::<ChannelId>().is_err(), "{name} accepted");
         }
     }

@@ -11,12 +11,14 @@
 //!
 //! This crate holds serde types only: no I/O, no async runtime, no database.
 
+mod alert;
 mod channel;
 mod error;
 mod event;
 mod frames;
 mod principal;
 
+pub use alert::*;
 pub use channel::{ChannelId, ParseChannelError};
 pub use error::{CloseCode, ErrorBody, ErrorCode, FieldError};
 pub use event::{Author, Event, EventData, MessageBody, UserNotice};
