@@ -14,10 +14,17 @@
 //! `validation_failed` naming the field instead of an opaque parse error.
 //! Validation lives in [`AlertDraft::validate`] and [`AlertPatch::validate`].
 
+mod summary;
 mod validate;
+mod vocab;
 
 #[cfg(test)]
 mod tests;
+
+pub use summary::AlertSummary;
+pub use vocab::{
+    AlertKind, AlertState, AlertStatus, AlertStep, Certainty, Direction, Need, Severity, Urgency,
+};
 
 pub use validate::{
     from_json_named, from_value_named, is_language_tag, MAX_HEADCOUNT, MAX_TEXT_CHARS,
@@ -28,207 +35,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::fmt;
-use std::str::FromStr;
 
 /// Text put in place of free text when an alert is shown to an observer.
 pub const REDACTED: &str = "[redacted]";
-
-/// Declares a fieldless wire enum with its snake_case names, `as_str`,
-/// `ALL`, `Display` and `FromStr`, so the names are written once.
-macro_rules! wire_enum {
-    (
-        $(#[$meta:meta])*
-        $name:ident { $( $(#[$vmeta:meta])* $variant:ident = $wire:literal ),+ $(,)? }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-        pub enum $name {
-            $( $(#[$vmeta])* #[serde(rename = $wire)] $variant ),+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The name on the wire.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $wire),+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                $name::ALL
-                    .iter()
-                    .copied()
-                    .find(|v| v.as_str() == s)
-                    .ok_or_else(|| {
-                        let names: Vec<&str> = $name::ALL.iter().map(|v| v.as_str()).collect();
-                        format!("unknown value `{}` (expected one of {})", s.chars().take(40).collect::<String>(), names.join(", "))
-                    })
-            }
-        }
-    };
-}
-
-wire_enum! {
-    /// What is happening at the post.
-    AlertKind {
-        /// Many people arriving at the post from the other side.
-        MassArrival = "mass_arrival",
-        /// Many people leaving through the post to the other side.
-        MassDeparture = "mass_departure",
-        /// A flow that is unusual in size, make-up or timing, without being a mass movement yet.
-        UnusualFlow = "unusual_flow",
-        /// Health screening of travellers (an outbreak, a suspected case).
-        HealthScreening = "health_screening",
-        /// A security incident at or near the crossing.
-        SecurityIncident = "security_incident",
-        /// The crossing is closed.
-        BorderClosure = "border_closure",
-        /// The crossing is open again.
-        BorderReopening = "border_reopening",
-        /// Anything else; describe it in the text.
-        Other = "other",
-    }
-}
-
-wire_enum! {
-    /// Which way the people are moving.
-    Direction {
-        /// From Tanzania into Burundi.
-        IntoBurundi = "into_burundi",
-        /// From Burundi into Tanzania.
-        IntoTanzania = "into_tanzania",
-    }
-}
-
-impl Direction {
-    /// The country the people are moving into.
-    pub fn destination(self) -> Country {
-        match self {
-            Direction::IntoBurundi => Country::BI,
-            Direction::IntoTanzania => Country::TZ,
-        }
-    }
-}
-
-wire_enum! {
-    /// How bad it is: the CAP 1.2 severity scale.
-    Severity {
-        /// Extraordinary threat to life or property.
-        Extreme = "extreme",
-        /// Significant threat to life or property.
-        Severe = "severe",
-        /// Possible threat to life or property.
-        Moderate = "moderate",
-        /// Minimal to no known threat to life or property.
-        Minor = "minor",
-        /// Not known.
-        Unknown = "unknown",
-    }
-}
-
-wire_enum! {
-    /// How soon to act: the CAP 1.2 urgency scale.
-    Urgency {
-        /// Act now.
-        Immediate = "immediate",
-        /// Act soon (within the next hour).
-        Expected = "expected",
-        /// Act in the near future.
-        Future = "future",
-        /// No action needed any more.
-        Past = "past",
-        /// Not known.
-        Unknown = "unknown",
-    }
-}
-
-wire_enum! {
-    /// How sure the reporter is: the CAP 1.2 certainty scale.
-    Certainty {
-        /// Seen or verified.
-        Observed = "observed",
-        /// More likely than not (p > ~50%).
-        Likely = "likely",
-        /// Possible but not likely (p <= ~50%).
-        Possible = "possible",
-        /// Not expected to happen (p ~ 0).
-        Unlikely = "unlikely",
-        /// Not known.
-        Unknown = "unknown",
-    }
-}
-
-wire_enum! {
-    /// Whether the alert is real. Exercise and test alerts are shown, counted
-    /// and exported as such everywhere (CAP `status`).
-    AlertStatus {
-        /// A real event: act on it.
-        Actual = "actual",
-        /// Part of an exercise: do not act outside the exercise.
-        Exercise = "exercise",
-        /// A technical test: ignore.
-        Test = "test",
-    }
-}
-
-wire_enum! {
-    /// Where an alert is in its life.
-    AlertState {
-        /// Raised and not yet closed; it may be acknowledged, updated or escalated.
-        Open = "open",
-        /// Closed because the situation was handled.
-        Resolved = "resolved",
-        /// Closed because it was raised in error.
-        Cancelled = "cancelled",
-    }
-}
-
-wire_enum! {
-    /// What the people on the move need.
-    Need {
-        /// Drinking water.
-        Water = "water",
-        /// Food.
-        Food = "food",
-        /// Shelter for the night or longer.
-        Shelter = "shelter",
-        /// Medical care.
-        Medical = "medical",
-        /// Transport onward (e.g. to a transit centre).
-        Transport = "transport",
-        /// Protection (separated children, survivors of violence).
-        Protection = "protection",
-    }
-}
-
-wire_enum! {
-    /// One step in an alert's life, as recorded in [`AlertChange`].
-    AlertStep {
-        /// The alert was raised.
-        Raised = "raised",
-        /// A post (usually the facing one) acknowledged it.
-        Acknowledged = "acknowledged",
-        /// Its headcount, needs, scales or text changed.
-        Updated = "updated",
-        /// It was closed as handled.
-        Resolved = "resolved",
-        /// It was closed as raised in error.
-        Cancelled = "cancelled",
-        /// Nobody acknowledged it in time: it was escalated one level.
-        Escalated = "escalated",
-    }
-}
 
 /// An estimate of how many people are moving.
 ///
@@ -698,68 +507,5 @@ impl AlertEscalationBody {
             change: self.change.redacted(),
             level: self.level,
         }
-    }
-}
-
-/// The alert picture of one corridor, for dashboards.
-///
-/// Only `actual` alerts are counted in `open`, `people_on_the_move`,
-/// `unacknowledged` and `oldest_unacknowledged_at`, so an exercise never
-/// inflates the real picture; exercises and tests are counted apart.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct AlertSummary {
-    /// Corridor slug.
-    pub corridor: String,
-    /// Open actual alerts.
-    pub open: u32,
-    /// Sum of the best headcount estimates of open actual alerts.
-    pub people_on_the_move: u64,
-    /// Open actual alerts nobody has acknowledged.
-    pub unacknowledged: u32,
-    /// When the oldest of those was raised (RFC 3339).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub oldest_unacknowledged_at: Option<String>,
-    /// Open exercise and test alerts.
-    #[serde(default)]
-    pub open_exercises_and_tests: u32,
-}
-
-impl AlertSummary {
-    /// Summarises the alerts of `corridor` among `alerts` (others are
-    /// ignored). Timestamps are compared as strings, which is correct for
-    /// the hub's own uniform UTC RFC 3339 format.
-    pub fn of(corridor: &str, alerts: &[Alert]) -> AlertSummary {
-        let mut summary = AlertSummary {
-            corridor: corridor.into(),
-            open: 0,
-            people_on_the_move: 0,
-            unacknowledged: 0,
-            oldest_unacknowledged_at: None,
-            open_exercises_and_tests: 0,
-        };
-        for alert in alerts
-            .iter()
-            .filter(|a| a.corridor == corridor && a.is_open())
-        {
-            if alert.status != AlertStatus::Actual {
-                summary.open_exercises_and_tests += 1;
-                continue;
-            }
-            summary.open += 1;
-            summary.people_on_the_move = summary
-                .people_on_the_move
-                .saturating_add(alert.headcount.best_estimate());
-            if alert.acknowledgements.is_empty() {
-                summary.unacknowledged += 1;
-                let older = summary
-                    .oldest_unacknowledged_at
-                    .as_deref()
-                    .is_none_or(|t| alert.raised_at.as_str() < t);
-                if older {
-                    summary.oldest_unacknowledged_at = Some(alert.raised_at.clone());
-                }
-            }
-        }
-        summary
     }
 }
