@@ -2,4 +2,5 @@
 //! `App::run` serves until its shutdown future resolves. The `mpaka` binary
 //! (`main.rs`) only parses the command line and calls into this crate.
 
+pub mod alerts;
 pub mod config;
