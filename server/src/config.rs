@@ -192,10 +192,7 @@ mod tests {
     #[test]
     fn environment_overrides_file_and_defaults() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "mpaka.toml",
-                "listen = \"0.0.0.0:9000\"\n[ws]\nheartbeat_secs = 7\n",
-            )?;
+            jail.create_file("mpaka.toml", "listen = \"0.0.0.0:9000\"\n[ws]\nheartbeat_secs = 7\n")?;
             jail.set_env("MPAKA_WS__HEARTBEAT_SECS", "9");
             let settings = Settings::load(Some(Path::new("mpaka.toml"))).expect("loads");
             assert_eq!(settings.listen.port(), 9000);
