@@ -41,6 +41,7 @@
 //! ([`MAX_CAP_BYTES`], nesting depth, element count) and a DOCTYPE is
 //! refused, so hostile XML cannot expand entities or exhaust memory.
 
+mod check;
 mod infer;
 mod read;
 mod write;
