@@ -188,7 +188,7 @@ wire_enum! {
 }
 
 wire_enum! {
-    /// One step in an alert's life, as recorded in [`AlertChange`].
+    /// One step in an alert's life, as recorded in [`AlertChange`](super::AlertChange).
     AlertStep {
         /// The alert was raised.
         Raised = "raised",
