@@ -11,6 +11,7 @@
 //!
 //! This crate holds serde types only: no I/O, no async runtime, no database.
 
+mod alert;
 mod channel;
 mod error;
 mod event;
@@ -18,6 +19,7 @@ mod frames;
 mod principal;
 mod rest;
 
+pub use alert::*;
 pub use channel::{ChannelId, ParseChannelError};
 pub use error::{CloseCode, ErrorBody, ErrorCode, FieldError};
 pub use event::{Author, Event, EventData, MessageBody, UserNotice};
