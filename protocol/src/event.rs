@@ -2,7 +2,7 @@
 //! alert step and an SOP publication are all events on one log, ordered by
 //! `seq`, delivered live and again on resume.
 
-use crate::{ChannelId, Country, Role};
+use crate::{ChannelId, Country, Role, SopReminder, SopRetired, SopVersion};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +70,17 @@ pub enum EventData {
     /// Posts, corridors or users were added or changed (on `system`).
     #[serde(rename = "directory.changed")]
     DirectoryChanged {},
+    /// A new version of an SOP is in force (on the channels of its
+    /// audience). The body is the published version only, never a draft.
+    #[serde(rename = "sop.published")]
+    SopPublished(Box<SopVersion>),
+    /// An SOP was withdrawn.
+    #[serde(rename = "sop.retired")]
+    SopRetired(SopRetired),
+    /// A coordinator reminds one user (on `user:{id}`) to read and
+    /// acknowledge the version in force.
+    #[serde(rename = "sop.reminder")]
+    SopReminder(SopReminder),
 }
 
 impl EventData {
@@ -80,17 +91,22 @@ impl EventData {
             EventData::Notice(_) => "notice",
             EventData::AccountChanged { .. } => "account.changed",
             EventData::DirectoryChanged {} => "directory.changed",
+            EventData::SopPublished(_) => "sop.published",
+            EventData::SopRetired(_) => "sop.retired",
+            EventData::SopReminder(_) => "sop.reminder",
         }
     }
 
     /// The same event as an observer (partner agency) may see it: free text
-    /// that may name people is removed.
+    /// that may name people is removed, and an SOP version's author is not
+    /// named.
     pub fn redacted(&self) -> EventData {
         match self {
             EventData::Message(m) => EventData::Message(MessageBody {
                 text: "[redacted]".into(),
                 lang: m.lang.clone(),
             }),
+            EventData::SopPublished(v) => EventData::SopPublished(Box::new(v.redacted())),
             other => other.clone(),
         }
     }

@@ -16,6 +16,7 @@ mod error;
 mod event;
 mod frames;
 mod principal;
+mod sop;
 
 pub use channel::{ChannelId, ParseChannelError};
 pub use error::{CloseCode, ErrorBody, ErrorCode, FieldError};
@@ -24,6 +25,7 @@ pub use frames::{
     ChannelGrant, ClientFrame, Limits, PostStatus, PresenceUser, ServerFrame, Welcome,
 };
 pub use principal::{Country, Role, UserInfo};
+pub use sop::*;
 
 /// The protocol version this crate speaks. A client states it in its `auth`
 /// frame; the server refuses versions it does not know with
