@@ -3,3 +3,4 @@
 //! (`main.rs`) only parses the command line and calls into this crate.
 
 pub mod config;
+pub mod sops;
