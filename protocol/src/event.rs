@@ -2,7 +2,9 @@
 //! alert step and an SOP publication are all events on one log, ordered by
 //! `seq`, delivered live and again on resume.
 
-use crate::{AlertEscalationBody, AlertStepBody, ChannelId, Country, Role};
+use crate::{
+    AlertEscalationBody, AlertStepBody, ChannelId, Country, Role, SopReminder, SopRetired, SopVersion,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -89,6 +91,17 @@ pub enum EventData {
     /// Nobody acknowledged an alert in time; the hub escalated it.
     #[serde(rename = "alert.escalated")]
     AlertEscalated(Box<AlertEscalationBody>),
+    /// A new version of an SOP is in force (on the channels of its
+    /// audience). The body is the published version only, never a draft.
+    #[serde(rename = "sop.published")]
+    SopPublished(Box<SopVersion>),
+    /// An SOP was withdrawn.
+    #[serde(rename = "sop.retired")]
+    SopRetired(SopRetired),
+    /// A coordinator reminds one user (on `user:{id}`) to read and
+    /// acknowledge the version in force.
+    #[serde(rename = "sop.reminder")]
+    SopReminder(SopReminder),
 }
 
 impl EventData {
@@ -105,12 +118,15 @@ impl EventData {
             EventData::AlertResolved(_) => "alert.resolved",
             EventData::AlertCancelled(_) => "alert.cancelled",
             EventData::AlertEscalated(_) => "alert.escalated",
+            EventData::SopPublished(_) => "sop.published",
+            EventData::SopRetired(_) => "sop.retired",
+            EventData::SopReminder(_) => "sop.reminder",
         }
     }
 
     /// The same event as an observer (partner agency) may see it: free text
     /// that may name people is removed, and so are the personal fields of
-    /// the authors inside alert snapshots.
+    /// the authors inside alert snapshots and SOP versions.
     pub fn redacted(&self) -> EventData {
         match self {
             EventData::Message(m) => EventData::Message(MessageBody {
@@ -123,6 +139,7 @@ impl EventData {
             EventData::AlertResolved(b) => EventData::AlertResolved(Box::new(b.redacted())),
             EventData::AlertCancelled(b) => EventData::AlertCancelled(Box::new(b.redacted())),
             EventData::AlertEscalated(b) => EventData::AlertEscalated(Box::new(b.redacted())),
+            EventData::SopPublished(v) => EventData::SopPublished(Box::new(v.redacted())),
             other => other.clone(),
         }
     }

@@ -18,6 +18,7 @@ mod event;
 mod frames;
 mod principal;
 mod rest;
+mod sop;
 
 pub use alert::*;
 pub use channel::{ChannelId, ParseChannelError};
@@ -28,6 +29,7 @@ pub use frames::{
 };
 pub use principal::{Country, Role, UserInfo};
 pub use rest::{LoginRequest, RefreshRequest, TokenResponse};
+pub use sop::*;
 
 /// The protocol version this crate speaks. A client states it in its `auth`
 /// frame; the server refuses versions it does not know with
