@@ -132,7 +132,15 @@ mod tests {
 
     #[test]
     fn malformed_names_are_refused() {
-        for name in ["", "corridor:", "corridor:Upper", "national:KE", "user:x", "post:a b", "foo"] {
+        for name in [
+            "",
+            "corridor:",
+            "corridor:Upper",
+            "national:KE",
+            "user:x",
+            "post:a b",
+            "foo",
+        ] {
             assert!(name.parse::<ChannelId>().is_err(), "{name} accepted");
         }
     }

@@ -94,7 +94,9 @@ impl ErrorCode {
             ErrorCode::AccountDisabled | ErrorCode::Forbidden => 403,
             ErrorCode::UnknownChannel | ErrorCode::NotFound => 404,
             ErrorCode::RateLimited => 429,
-            ErrorCode::IdempotencyConflict | ErrorCode::InvalidState | ErrorCode::AlreadyExists => 409,
+            ErrorCode::IdempotencyConflict | ErrorCode::InvalidState | ErrorCode::AlreadyExists => {
+                409
+            }
             ErrorCode::SlowConsumer | ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,
         }

@@ -3,7 +3,8 @@
 //! `seq`, delivered live and again on resume.
 
 use crate::{
-    AlertEscalationBody, AlertStepBody, ChannelId, Country, Role, SopReminder, SopRetired, SopVersion,
+    AlertEscalationBody, AlertStepBody, ChannelId, Country, Role, SopReminder, SopRetired,
+    SopVersion,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

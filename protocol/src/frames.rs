@@ -92,7 +92,10 @@ pub enum ServerFrame {
         through_seq: u64,
     },
     /// The reply to `unsubscribe`.
-    Unsubscribed { id: String, channels: Vec<ChannelId> },
+    Unsubscribed {
+        id: String,
+        channels: Vec<ChannelId>,
+    },
     /// The reply to `publish`: the message is durably stored as event `seq`.
     Published {
         id: String,

@@ -71,9 +71,18 @@ pub struct Access {
 }
 
 impl Access {
-    const NONE: Access = Access { read: false, write: false };
-    const READ: Access = Access { read: true, write: false };
-    const READ_WRITE: Access = Access { read: true, write: true };
+    const NONE: Access = Access {
+        read: false,
+        write: false,
+    };
+    const READ: Access = Access {
+        read: true,
+        write: false,
+    };
+    const READ_WRITE: Access = Access {
+        read: true,
+        write: true,
+    };
 
     fn read_write_if(allowed: bool) -> Access {
         if allowed {
@@ -99,7 +108,9 @@ pub fn channel_access(who: &Principal, channel: &ChannelId, directory: &Director
     use ChannelId as C;
     use Role::{Coordinator, Observer, Officer};
     match (who.role, channel) {
-        (Officer, C::Corridor(slug)) => Access::read_write_if(who.corridor.as_deref() == Some(slug)),
+        (Officer, C::Corridor(slug)) => {
+            Access::read_write_if(who.corridor.as_deref() == Some(slug))
+        }
         (Coordinator, C::Corridor(slug)) => Access::read_write_if(
             who.country
                 .is_some_and(|c| directory.corridor_countries(slug).contains(&c)),
@@ -126,6 +137,7 @@ pub fn channel_access(who: &Principal, channel: &ChannelId, directory: &Director
 
 /// Every channel `who` may read, with names for display.
 pub fn readable_channels(who: &Principal, directory: &Directory) -> Vec<ChannelGrant> {
+    use ChannelId as C;
     let mut candidates: Vec<(ChannelId, String)> = Vec::new();
     for corridor in directory.corridors.values() {
         candidates.push((C::Corridor(corridor.slug.clone()), corridor.name.clone()));
@@ -140,7 +152,6 @@ pub fn readable_channels(who: &Principal, directory: &Directory) -> Vec<ChannelG
     candidates.push((C::JointCoordination, "Joint coordination".into()));
     candidates.push((C::Joint, "Joint broadcasts".into()));
     candidates.push((C::User(who.user_id), "Personal".into()));
-    use ChannelId as C;
     candidates
         .into_iter()
         .filter_map(|(channel, name)| {
@@ -155,8 +166,10 @@ pub fn readable_channels(who: &Principal, directory: &Directory) -> Vec<ChannelG
 }
 
 /// A restriction of an event to part of its channel's readers, e.g. an SOP's
-/// audience or a reminder's addressees. Each non-empty list must contain the
-/// user's value; empty lists do not restrict.
+/// audience or a reminder's addressees. Empty lists do not restrict. Each
+/// non-empty list of users, countries and roles must contain the user's
+/// value; posts and corridors together name places: when either is given,
+/// the user's post must be listed or lie in a listed corridor.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Audience {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -176,11 +189,16 @@ impl Audience {
         fn within<T: PartialEq>(list: &[T], value: Option<&T>) -> bool {
             list.is_empty() || value.is_some_and(|v| list.contains(v))
         }
+        let place = (self.posts.is_empty() && self.corridors.is_empty())
+            || who.post.as_ref().is_some_and(|p| self.posts.contains(p))
+            || who
+                .corridor
+                .as_ref()
+                .is_some_and(|c| self.corridors.contains(c));
         within(&self.users, Some(&who.user_id))
             && within(&self.countries, who.country.as_ref())
             && within(&self.roles, Some(&who.role))
-            && within(&self.posts, who.post.as_ref())
-            && within(&self.corridors, who.corridor.as_ref())
+            && place
     }
 }
 

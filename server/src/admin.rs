@@ -13,7 +13,10 @@ use serde::Deserialize;
 /// Who is making a change: a user through the API, or the local operator.
 #[derive(Debug, Clone, Copy)]
 pub enum Actor<'a> {
-    User { id: i64, username: &'a str },
+    User {
+        id: i64,
+        username: &'a str,
+    },
     /// The command line on the server machine.
     Operator,
 }
@@ -81,7 +84,10 @@ async fn check_placement(
             if country != Some(post.country) {
                 return Err(AppError::field(
                     "country",
-                    format!("an officer of {} must have country {}", post.slug, post.country),
+                    format!(
+                        "an officer of {} must have country {}",
+                        post.slug, post.country
+                    ),
                 ));
             }
         }
@@ -95,10 +101,16 @@ async fn check_placement(
         }
         Role::Observer => {
             if org.is_none_or(|o| o.trim().is_empty()) {
-                return Err(AppError::field("org", "an observer needs a partner organisation"));
+                return Err(AppError::field(
+                    "org",
+                    "an observer needs a partner organisation",
+                ));
             }
             if post.is_some() || country.is_some() {
-                return Err(AppError::field("country", "observers belong to an organisation, not a country or post"));
+                return Err(AppError::field(
+                    "country",
+                    "observers belong to an organisation, not a country or post",
+                ));
             }
         }
         Role::Admin | Role::Auditor => {
@@ -131,7 +143,14 @@ pub async fn create_user(store: &Store, actor: Actor<'_>, spec: UserSpec) -> App
     if !LANGUAGES.contains(&language.as_str()) {
         return Err(AppError::field("language", "one of fr, en, sw, rn"));
     }
-    check_placement(store, spec.role, spec.country, spec.org.as_deref(), spec.post.as_deref()).await?;
+    check_placement(
+        store,
+        spec.role,
+        spec.country,
+        spec.org.as_deref(),
+        spec.post.as_deref(),
+    )
+    .await?;
     let password_hash = password::hash(spec.password).await?;
     let new = NewUser {
         display_name: spec.display_name.unwrap_or_else(|| spec.username.clone()),
@@ -178,13 +197,22 @@ pub async fn find_user(store: &Store, username: &str) -> AppResult<User> {
 ///
 /// # Errors
 /// `not_found`, storage failures.
-pub async fn set_disabled(store: &Store, actor: Actor<'_>, user_id: i64, disabled: bool) -> AppResult<()> {
+pub async fn set_disabled(
+    store: &Store,
+    actor: Actor<'_>,
+    user_id: i64,
+    disabled: bool,
+) -> AppResult<()> {
     let mut tx = store.write().await?;
     tx.set_user_disabled(user_id, disabled).await?;
     tx.append(account_changed(user_id)).await?;
     tx.audit(AuditEntry::new(
         actor.audit(),
-        if disabled { "user.disabled" } else { "user.enabled" },
+        if disabled {
+            "user.disabled"
+        } else {
+            "user.enabled"
+        },
         format!("user:{user_id}"),
         serde_json::json!({}),
     ))
@@ -254,17 +282,25 @@ pub struct PostSpec {
 /// `validation_failed`, `already_exists`, storage failures.
 pub async fn create_post(store: &Store, actor: Actor<'_>, spec: PostSpec) -> AppResult<Post> {
     let slug_ok = |s: &str| {
-        (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        (1..=64).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     };
     if !slug_ok(&spec.slug) {
-        return Err(AppError::field("slug", "1–64 characters of a–z, 0–9 and dash"));
+        return Err(AppError::field(
+            "slug",
+            "1–64 characters of a–z, 0–9 and dash",
+        ));
     }
     if spec.name.trim().is_empty() {
         return Err(AppError::field("name", "must not be empty"));
     }
     if let Some(corridor) = &spec.corridor {
         if !slug_ok(corridor) {
-            return Err(AppError::field("corridor", "1–64 characters of a–z, 0–9 and dash"));
+            return Err(AppError::field(
+                "corridor",
+                "1–64 characters of a–z, 0–9 and dash",
+            ));
         }
     }
     let post = Post {
@@ -277,7 +313,10 @@ pub async fn create_post(store: &Store, actor: Actor<'_>, spec: PostSpec) -> App
     };
     let mut tx = store.write().await?;
     if let Some(corridor) = &spec.corridor {
-        let name = spec.corridor_name.clone().unwrap_or_else(|| corridor.clone());
+        let name = spec
+            .corridor_name
+            .clone()
+            .unwrap_or_else(|| corridor.clone());
         tx.ensure_corridor(corridor, &name).await?;
     }
     tx.insert_post(&post).await?;

@@ -73,9 +73,14 @@ impl App {
             shutdown.clone(),
         )
         .await?;
-        let committer = Committer::start(store.clone(), metrics.clone(), &tracker, shutdown.clone());
-        let quota = Quota::per_second(NonZeroU32::new(settings.limits.publish_per_sec.max(1)).unwrap_or(NonZeroU32::MIN))
-            .allow_burst(NonZeroU32::new(settings.limits.publish_burst.max(1)).unwrap_or(NonZeroU32::MIN));
+        let committer =
+            Committer::start(store.clone(), metrics.clone(), &tracker, shutdown.clone());
+        let quota = Quota::per_second(
+            NonZeroU32::new(settings.limits.publish_per_sec.max(1)).unwrap_or(NonZeroU32::MIN),
+        )
+        .allow_burst(
+            NonZeroU32::new(settings.limits.publish_burst.max(1)).unwrap_or(NonZeroU32::MIN),
+        );
         let listener = TcpListener::bind(settings.listen).await?;
         let state = AppState {
             auth: Auth::new(store.clone(), &secret, &settings),
@@ -107,21 +112,30 @@ impl App {
     ///
     /// # Errors
     /// The listener fails.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let App { listener, state } = self;
         let router = crate::http::router(state.clone());
         let token = state.shutdown.clone();
-        let serve = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                tracing::info!("shutting down: closing sessions");
-                token.cancel();
-            });
+        let serve = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: closing sessions");
+            token.cancel();
+        });
         tracing::info!(node = state.hub.presence.node_id(), "mpaka is serving");
         serve.await?;
         state.shutdown.cancel();
         state.tracker.close();
-        if tokio::time::timeout(SHUTDOWN_GRACE, state.tracker.wait()).await.is_err() {
+        if tokio::time::timeout(SHUTDOWN_GRACE, state.tracker.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!("some sessions did not finish within the grace period");
         }
         state.store.close().await;

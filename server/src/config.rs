@@ -117,14 +117,14 @@ impl Settings {
     /// # Errors
     /// A missing file, a syntax error or a value of the wrong type, with the
     /// offending key in the message.
-    pub fn load(config_file: Option<&Path>) -> Result<Settings, figment::Error> {
+    pub fn load(config_file: Option<&Path>) -> Result<Settings, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         if let Some(path) = config_file {
             if !path.exists() {
-                return Err(figment::Error::from(format!(
+                return Err(Box::new(figment::Error::from(format!(
                     "configuration file {} does not exist",
                     path.display()
-                )));
+                ))));
             }
             figment = figment.merge(Toml::file(path));
         }
@@ -133,7 +133,7 @@ impl Settings {
                 .ignore(&["CONFIG", "PASSWORD"])
                 .split("__"),
         );
-        figment.extract()
+        figment.extract().map_err(Box::new)
     }
 
     /// The database URL in force.
@@ -186,13 +186,18 @@ impl fmt::Display for Secret {
 }
 
 #[cfg(test)]
+// figment's `Jail` closures return its large error type by design.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
     #[test]
     fn environment_overrides_file_and_defaults() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("mpaka.toml", "listen = \"0.0.0.0:9000\"\n[ws]\nheartbeat_secs = 7\n")?;
+            jail.create_file(
+                "mpaka.toml",
+                "listen = \"0.0.0.0:9000\"\n[ws]\nheartbeat_secs = 7\n",
+            )?;
             jail.set_env("MPAKA_WS__HEARTBEAT_SECS", "9");
             let settings = Settings::load(Some(Path::new("mpaka.toml"))).expect("loads");
             assert_eq!(settings.listen.port(), 9000);

@@ -20,12 +20,54 @@ struct DemoPost {
 }
 
 const POSTS: [DemoPost; 6] = [
-    DemoPost { slug: "mugina", name: "Mugina", country: Country::BI, region: "Makamba", corridor: "mugina-manyovu", corridor_name: "Mugina ⇄ Manyovu" },
-    DemoPost { slug: "manyovu", name: "Manyovu", country: Country::TZ, region: "Kigoma", corridor: "mugina-manyovu", corridor_name: "Mugina ⇄ Manyovu" },
-    DemoPost { slug: "gisuru", name: "Gisuru", country: Country::BI, region: "Ruyigi", corridor: "gisuru-kibondo", corridor_name: "Gisuru ⇄ Kibondo" },
-    DemoPost { slug: "kibondo", name: "Kibondo", country: Country::TZ, region: "Kigoma", corridor: "gisuru-kibondo", corridor_name: "Gisuru ⇄ Kibondo" },
-    DemoPost { slug: "kobero", name: "Kobero", country: Country::BI, region: "Muyinga", corridor: "kobero-kabanga", corridor_name: "Kobero ⇄ Kabanga" },
-    DemoPost { slug: "kabanga", name: "Kabanga", country: Country::TZ, region: "Kagera", corridor: "kobero-kabanga", corridor_name: "Kobero ⇄ Kabanga" },
+    DemoPost {
+        slug: "mugina",
+        name: "Mugina",
+        country: Country::BI,
+        region: "Makamba",
+        corridor: "mugina-manyovu",
+        corridor_name: "Mugina ⇄ Manyovu",
+    },
+    DemoPost {
+        slug: "manyovu",
+        name: "Manyovu",
+        country: Country::TZ,
+        region: "Kigoma",
+        corridor: "mugina-manyovu",
+        corridor_name: "Mugina ⇄ Manyovu",
+    },
+    DemoPost {
+        slug: "gisuru",
+        name: "Gisuru",
+        country: Country::BI,
+        region: "Ruyigi",
+        corridor: "gisuru-kibondo",
+        corridor_name: "Gisuru ⇄ Kibondo",
+    },
+    DemoPost {
+        slug: "kibondo",
+        name: "Kibondo",
+        country: Country::TZ,
+        region: "Kigoma",
+        corridor: "gisuru-kibondo",
+        corridor_name: "Gisuru ⇄ Kibondo",
+    },
+    DemoPost {
+        slug: "kobero",
+        name: "Kobero",
+        country: Country::BI,
+        region: "Muyinga",
+        corridor: "kobero-kabanga",
+        corridor_name: "Kobero ⇄ Kabanga",
+    },
+    DemoPost {
+        slug: "kabanga",
+        name: "Kabanga",
+        country: Country::TZ,
+        region: "Kagera",
+        corridor: "kobero-kabanga",
+        corridor_name: "Kobero ⇄ Kabanga",
+    },
 ];
 
 /// One demo account as written to the credentials file.
@@ -38,25 +80,93 @@ pub struct DemoCredential {
     pub post: Option<String>,
 }
 
-fn demo_users() -> Vec<(String, String, Role, Option<Country>, Option<String>, Option<String>, &'static str)> {
-    let mut users = Vec::new();
-    for post in &POSTS {
-        let language = if post.country == Country::BI { "fr" } else { "sw" };
-        users.push((
-            format!("{}.officer", post.slug),
-            format!("Officer at {}", post.name),
-            Role::Officer,
-            Some(post.country),
-            Some(post.slug.to_owned()),
-            None,
+/// A demo account without its password.
+struct DemoUser {
+    username: String,
+    display_name: String,
+    role: Role,
+    country: Option<Country>,
+    post: Option<String>,
+    org: Option<String>,
+    language: &'static str,
+}
+
+impl DemoUser {
+    fn new(
+        username: &str,
+        display_name: &str,
+        role: Role,
+        country: Option<Country>,
+        language: &'static str,
+    ) -> Self {
+        DemoUser {
+            username: username.into(),
+            display_name: display_name.into(),
+            role,
+            country,
+            post: None,
+            org: None,
             language,
-        ));
+        }
     }
-    users.push(("bi.coordinator".into(), "Burundi coordinator".into(), Role::Coordinator, Some(Country::BI), None, None, "fr"));
-    users.push(("tz.coordinator".into(), "Tanzania coordinator".into(), Role::Coordinator, Some(Country::TZ), None, None, "en"));
-    users.push(("unhcr.observer".into(), "UNHCR liaison".into(), Role::Observer, None, None, Some("UNHCR".into()), "en"));
-    users.push(("admin".into(), "System administrator".into(), Role::Admin, None, None, None, "en"));
-    users.push(("auditor".into(), "Inspector".into(), Role::Auditor, None, None, None, "fr"));
+}
+
+fn demo_users() -> Vec<DemoUser> {
+    let mut users: Vec<DemoUser> = POSTS
+        .iter()
+        .map(|post| DemoUser {
+            post: Some(post.slug.to_owned()),
+            ..DemoUser::new(
+                &format!("{}.officer", post.slug),
+                &format!("Officer at {}", post.name),
+                Role::Officer,
+                Some(post.country),
+                if post.country == Country::BI {
+                    "fr"
+                } else {
+                    "sw"
+                },
+            )
+        })
+        .collect();
+    users.push(DemoUser::new(
+        "bi.coordinator",
+        "Burundi coordinator",
+        Role::Coordinator,
+        Some(Country::BI),
+        "fr",
+    ));
+    users.push(DemoUser::new(
+        "tz.coordinator",
+        "Tanzania coordinator",
+        Role::Coordinator,
+        Some(Country::TZ),
+        "en",
+    ));
+    users.push(DemoUser {
+        org: Some("UNHCR".into()),
+        ..DemoUser::new(
+            "unhcr.observer",
+            "UNHCR liaison",
+            Role::Observer,
+            None,
+            "en",
+        )
+    });
+    users.push(DemoUser::new(
+        "admin",
+        "System administrator",
+        Role::Admin,
+        None,
+        "en",
+    ));
+    users.push(DemoUser::new(
+        "auditor",
+        "Inspector",
+        Role::Auditor,
+        None,
+        "fr",
+    ));
     users
 }
 
@@ -91,30 +201,30 @@ pub async fn seed(store: &Store, data_dir: &Path) -> anyhow::Result<Option<Vec<D
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let mut credentials = Vec::new();
-    for (username, display_name, role, country, post, org, language) in demo_users() {
+    for user in demo_users() {
         let password = random_password();
         admin::create_user(
             store,
             Actor::Operator,
             UserSpec {
-                username: username.clone(),
-                display_name: Some(display_name),
-                role,
-                country,
-                org,
-                post: post.clone(),
-                language: Some(language.into()),
+                username: user.username.clone(),
+                display_name: Some(user.display_name),
+                role: user.role,
+                country: user.country,
+                org: user.org,
+                post: user.post.clone(),
+                language: Some(user.language.into()),
                 password: password.clone(),
             },
         )
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
         credentials.push(DemoCredential {
-            username,
+            username: user.username,
             password,
-            role,
-            country,
-            post,
+            role: user.role,
+            country: user.country,
+            post: user.post,
         });
     }
     let mut file = String::from("username\tpassword\trole\tcountry\tpost\n");

@@ -75,7 +75,10 @@ impl AppError {
                 e @ (sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)),
             )) => {
                 tracing::error!(error = %e, "storage unavailable");
-                ErrorBody::new(ErrorCode::Unavailable, "storage is unavailable; retry later")
+                ErrorBody::new(
+                    ErrorCode::Unavailable,
+                    "storage is unavailable; retry later",
+                )
             }
             other => {
                 tracing::error!(error = ?other, "internal error");
@@ -88,8 +91,8 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let body = self.body();
-        let status =
-            StatusCode::from_u16(body.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = StatusCode::from_u16(body.code.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         (status, axum::Json(body)).into_response()
     }
 }
@@ -120,7 +123,10 @@ impl From<axum::extract::rejection::JsonRejection> for AppError {
     fn from(rejection: axum::extract::rejection::JsonRejection) -> AppError {
         AppError::new(
             mpaka_protocol::ErrorCode::BadFrame,
-            format!("malformed request body: {}", elide_quoted(&rejection.body_text())),
+            format!(
+                "malformed request body: {}",
+                elide_quoted(&rejection.body_text())
+            ),
         )
     }
 }

@@ -35,10 +35,26 @@ impl Metrics {
         let auth_failures = Family::default();
         let frame_errors = Family::default();
         let commit_batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 10));
-        registry.register("connections", "Open authenticated WebSocket sessions", connections.clone());
-        registry.register("subscriptions", "Channel subscriptions held by open sessions", subscriptions.clone());
-        registry.register("events_published", "Events committed by this node, by kind", events_published.clone());
-        registry.register("events_delivered", "Event frames queued to sessions", events_delivered.clone());
+        registry.register(
+            "connections",
+            "Open authenticated WebSocket sessions",
+            connections.clone(),
+        );
+        registry.register(
+            "subscriptions",
+            "Channel subscriptions held by open sessions",
+            subscriptions.clone(),
+        );
+        registry.register(
+            "events_published",
+            "Events committed by this node, by kind",
+            events_published.clone(),
+        );
+        registry.register(
+            "events_delivered",
+            "Event frames queued to sessions",
+            events_delivered.clone(),
+        );
         registry.register(
             "publish_latency_seconds",
             "Time from receiving a publish to its durable reply",
@@ -49,9 +65,21 @@ impl Metrics {
             "Sessions cut off because their outbound queue overflowed",
             slow_consumer_disconnects.clone(),
         );
-        registry.register("auth_failures", "Failed logins and socket authentications, by code", auth_failures.clone());
-        registry.register("frame_errors", "Client frames answered with an error, by code", frame_errors.clone());
-        registry.register("commit_batch_size", "Publishes committed per group-commit transaction", commit_batch_size.clone());
+        registry.register(
+            "auth_failures",
+            "Failed logins and socket authentications, by code",
+            auth_failures.clone(),
+        );
+        registry.register(
+            "frame_errors",
+            "Client frames answered with an error, by code",
+            frame_errors.clone(),
+        );
+        registry.register(
+            "commit_batch_size",
+            "Publishes committed per group-commit transaction",
+            commit_batch_size.clone(),
+        );
         Metrics {
             registry,
             connections,

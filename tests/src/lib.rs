@@ -138,7 +138,11 @@ impl TestHub {
             .send()
             .await
             .expect("login request");
-        assert!(response.status().is_success(), "login of {username} failed: {}", response.status());
+        assert!(
+            response.status().is_success(),
+            "login of {username} failed: {}",
+            response.status()
+        );
         response.json().await.expect("token response")
     }
 
@@ -178,11 +182,19 @@ impl TestHub {
             .await
             .expect("request");
         let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(serde_json::Value::Null))
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
     }
 
     /// Sends an authenticated POST with a JSON body and returns status and JSON.
-    pub async fn post_json(&self, token: &str, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    pub async fn post_json(
+        &self,
+        token: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
         let response = self
             .http
             .post(self.url(path))
@@ -192,7 +204,10 @@ impl TestHub {
             .await
             .expect("request");
         let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(serde_json::Value::Null))
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
     }
 
     /// The value of a counter or gauge from `/metrics` (summed over labels).
@@ -226,7 +241,8 @@ impl Drop for TestHub {
 }
 
 fn read_credentials(dir: &Path) -> HashMap<String, String> {
-    let text = std::fs::read_to_string(dir.join(mpaka_server::demo::CREDENTIALS_FILE)).expect("credentials file");
+    let text = std::fs::read_to_string(dir.join(mpaka_server::demo::CREDENTIALS_FILE))
+        .expect("credentials file");
     text.lines()
         .skip(1)
         .filter_map(|line| {
@@ -238,7 +254,9 @@ fn read_credentials(dir: &Path) -> HashMap<String, String> {
 
 /// A WebSocket client that keeps frames it was not waiting for.
 pub struct Client {
-    socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
     inbox: VecDeque<ServerFrame>,
 }
 
@@ -265,7 +283,8 @@ impl Client {
     }
 
     pub async fn send(&mut self, frame: &ClientFrame) {
-        self.send_text(&serde_json::to_string(frame).expect("encodes")).await;
+        self.send_text(&serde_json::to_string(frame).expect("encodes"))
+            .await;
     }
 
     pub async fn send_text(&mut self, text: &str) {
@@ -294,9 +313,12 @@ impl Client {
                 .context("timed out waiting for a frame")?;
             match message {
                 Some(Ok(Message::Text(text))) => {
-                    return serde_json::from_str(&text).with_context(|| format!("undecodable frame {text}"))
+                    return serde_json::from_str(&text)
+                        .with_context(|| format!("undecodable frame {text}"))
                 }
-                Some(Ok(Message::Close(frame))) => bail!("closed: {:?}", frame.map(|f| u16::from(f.code))),
+                Some(Ok(Message::Close(frame))) => {
+                    bail!("closed: {:?}", frame.map(|f| u16::from(f.code)))
+                }
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(anyhow!("socket error: {e}")),
                 None => bail!("connection ended"),
@@ -316,7 +338,10 @@ impl Client {
     pub async fn reply_to(&mut self, id: &str) -> ServerFrame {
         let mut skipped = VecDeque::new();
         let reply = loop {
-            let frame = self.read().await.unwrap_or_else(|e| panic!("waiting for reply to {id}: {e}"));
+            let frame = self
+                .read()
+                .await
+                .unwrap_or_else(|e| panic!("waiting for reply to {id}: {e}"));
             if reply_id(&frame) == Some(id) {
                 break frame;
             }
@@ -327,7 +352,11 @@ impl Client {
     }
 
     /// Subscribes and returns the replayed events and `through_seq`.
-    pub async fn subscribe(&mut self, channels: &[ChannelId], since: Option<u64>) -> anyhow::Result<(Vec<Event>, u64)> {
+    pub async fn subscribe(
+        &mut self,
+        channels: &[ChannelId],
+        since: Option<u64>,
+    ) -> anyhow::Result<(Vec<Event>, u64)> {
         let id = format!("sub-{}", uuid_like());
         self.send(&ClientFrame::Subscribe {
             id: id.clone(),
@@ -339,10 +368,15 @@ impl Client {
         loop {
             match self.read().await? {
                 ServerFrame::Event(event) => replayed.push(event),
-                ServerFrame::Subscribed { id: got, through_seq, .. } if got == id => {
-                    return Ok((replayed, through_seq))
-                }
-                ServerFrame::Error { id: Some(got), error } if got == id => bail!("{}: {}", error.code, error.message),
+                ServerFrame::Subscribed {
+                    id: got,
+                    through_seq,
+                    ..
+                } if got == id => return Ok((replayed, through_seq)),
+                ServerFrame::Error {
+                    id: Some(got),
+                    error,
+                } if got == id => bail!("{}: {}", error.code, error.message),
                 other => self.inbox.push_back(other),
             }
         }
@@ -351,11 +385,18 @@ impl Client {
     /// Publishes a message and returns its `seq`.
     pub async fn publish(&mut self, channel: &ChannelId, text: &str) -> Result<u64, ErrorBody> {
         let id = format!("pub-{}", uuid_like());
-        self.publish_with_id(&id, channel, text).await.map(|(seq, _)| seq)
+        self.publish_with_id(&id, channel, text)
+            .await
+            .map(|(seq, _)| seq)
     }
 
     /// Publishes with a chosen id; returns `seq` and `duplicate`.
-    pub async fn publish_with_id(&mut self, id: &str, channel: &ChannelId, text: &str) -> Result<(u64, bool), ErrorBody> {
+    pub async fn publish_with_id(
+        &mut self,
+        id: &str,
+        channel: &ChannelId,
+        text: &str,
+    ) -> Result<(u64, bool), ErrorBody> {
         let frame = ClientFrame::Publish {
             id: id.into(),
             channel: channel.clone(),
@@ -390,7 +431,9 @@ impl Client {
             })
             .collect();
         let deadline = tokio::time::Instant::now() + window;
-        while let Ok(Some(Ok(message))) = tokio::time::timeout_at(deadline, self.socket.next()).await {
+        while let Ok(Some(Ok(message))) =
+            tokio::time::timeout_at(deadline, self.socket.next()).await
+        {
             if let Message::Text(text) = message {
                 if let Ok(ServerFrame::Event(event)) = serde_json::from_str(&text) {
                     events.push(event);
@@ -446,7 +489,11 @@ fn reply_id(frame: &ServerFrame) -> Option<&str> {
 pub fn uuid_like() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(1);
-    format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 pub fn ch(name: &str) -> ChannelId {

@@ -19,9 +19,20 @@ const POSTS: [(&str, &str, &str); 6] = [
 
 /// Every channel that exists in the demo, plus other users' inboxes and `system`.
 fn all_channels(user_ids: &[i64]) -> Vec<ChannelId> {
-    let mut channels: Vec<ChannelId> = CORRIDORS.iter().map(|c| ch(&format!("corridor:{c}"))).collect();
+    let mut channels: Vec<ChannelId> = CORRIDORS
+        .iter()
+        .map(|c| ch(&format!("corridor:{c}")))
+        .collect();
     channels.extend(POSTS.iter().map(|(p, _, _)| ch(&format!("post:{p}"))));
-    for name in ["national:BI", "national:TZ", "coord:BI", "coord:TZ", "coord:joint", "joint", "system"] {
+    for name in [
+        "national:BI",
+        "national:TZ",
+        "coord:BI",
+        "coord:TZ",
+        "coord:joint",
+        "joint",
+        "system",
+    ] {
         channels.push(ch(name));
     }
     channels.extend(user_ids.iter().map(|id| ChannelId::User(*id)));
@@ -34,7 +45,10 @@ fn expected(username: &str, own_id: i64) -> (BTreeSet<ChannelId>, BTreeSet<Chann
     let mut write = BTreeSet::new();
     read.insert(ChannelId::User(own_id));
     if let Some(post) = username.strip_suffix(".officer") {
-        let (_, country, corridor) = POSTS.iter().find(|(p, _, _)| *p == post).expect("demo post");
+        let (_, country, corridor) = POSTS
+            .iter()
+            .find(|(p, _, _)| *p == post)
+            .expect("demo post");
         for name in [format!("corridor:{corridor}"), format!("post:{post}")] {
             read.insert(ch(&name));
             write.insert(ch(&name));
@@ -44,8 +58,18 @@ fn expected(username: &str, own_id: i64) -> (BTreeSet<ChannelId>, BTreeSet<Chann
     } else if let Some(country) = username.strip_suffix(".coordinator") {
         let country = country.to_uppercase();
         let mut rw: Vec<String> = CORRIDORS.iter().map(|c| format!("corridor:{c}")).collect();
-        rw.extend(POSTS.iter().filter(|(_, c, _)| *c == country).map(|(p, _, _)| format!("post:{p}")));
-        rw.extend([format!("national:{country}"), format!("coord:{country}"), "coord:joint".into(), "joint".into()]);
+        rw.extend(
+            POSTS
+                .iter()
+                .filter(|(_, c, _)| *c == country)
+                .map(|(p, _, _)| format!("post:{p}")),
+        );
+        rw.extend([
+            format!("national:{country}"),
+            format!("coord:{country}"),
+            "coord:joint".into(),
+            "joint".into(),
+        ]);
         for name in rw {
             read.insert(ch(&name));
             write.insert(ch(&name));
@@ -76,7 +100,10 @@ async fn every_role_and_country_gets_exactly_its_channels() {
                 "{username} subscribing to {channel}: {subscribed:?}"
             );
             if let Err(error) = subscribed {
-                assert!(error.to_string().starts_with("forbidden"), "{username} {channel}: {error}");
+                assert!(
+                    error.to_string().starts_with("forbidden"),
+                    "{username} {channel}: {error}"
+                );
             }
             let published = client.publish(channel, "matrix probe").await;
             assert_eq!(
@@ -126,24 +153,45 @@ async fn events_reach_exactly_the_readers_of_their_channel() {
     for (username, may_read, client) in &mut listeners {
         let got = client.events_within(Duration::from_millis(700)).await;
         let got_channels: BTreeSet<ChannelId> = got.iter().map(|e| e.channel.clone()).collect();
-        let should: BTreeSet<ChannelId> = sent.keys().filter(|c| may_read.contains(*c)).cloned().collect();
-        assert_eq!(got_channels, should, "{username} received events from the wrong channels");
+        let should: BTreeSet<ChannelId> = sent
+            .keys()
+            .filter(|c| may_read.contains(*c))
+            .cloned()
+            .collect();
+        assert_eq!(
+            got_channels, should,
+            "{username} received events from the wrong channels"
+        );
         for event in &got {
             if let Some(author) = &event.author {
                 // The cross-border rule, stated directly: a national or
                 // coordination channel only ever carries its own country.
-                if let ChannelId::National(country) | ChannelId::Coordination(country) = &event.channel {
-                    let reader_country = if username.starts_with("bi.") || ["mugina", "gisuru", "kobero"].iter().any(|p| username.starts_with(p)) {
+                if let ChannelId::National(country) | ChannelId::Coordination(country) =
+                    &event.channel
+                {
+                    let reader_country = if username.starts_with("bi.")
+                        || ["mugina", "gisuru", "kobero"]
+                            .iter()
+                            .any(|p| username.starts_with(p))
+                    {
                         "BI"
                     } else {
                         "TZ"
                     };
-                    assert_eq!(country.as_str(), reader_country, "{username} saw {}", event.channel);
+                    assert_eq!(
+                        country.as_str(),
+                        reader_country,
+                        "{username} saw {}",
+                        event.channel
+                    );
                     assert_eq!(author.country, Some(*country));
                 }
             }
         }
-        assert!(client.inbox().iter().all(|f| !matches!(f, ServerFrame::Error { .. })));
+        assert!(client
+            .inbox()
+            .iter()
+            .all(|f| !matches!(f, ServerFrame::Error { .. })));
     }
 }
 
@@ -151,10 +199,16 @@ async fn events_reach_exactly_the_readers_of_their_channel() {
 async fn observers_see_joint_content_with_personal_data_redacted() {
     let hub = TestHub::start().await;
     let mut observer = hub.connect("unhcr.observer").await;
-    observer.subscribe(&[ch("corridor:mugina-manyovu")], None).await.expect("subscribe");
+    observer
+        .subscribe(&[ch("corridor:mugina-manyovu")], None)
+        .await
+        .expect("subscribe");
     let mut officer = hub.connect("mugina.officer").await;
     officer
-        .publish(&ch("corridor:mugina-manyovu"), "Jean Ndayishimiye, 34, arrived with 3 children")
+        .publish(
+            &ch("corridor:mugina-manyovu"),
+            "Jean Ndayishimiye, 34, arrived with 3 children",
+        )
         .await
         .expect("publish");
     let event = observer.next_event().await.expect("event");
@@ -163,5 +217,8 @@ async fn observers_see_joint_content_with_personal_data_redacted() {
     assert_eq!(author.display_name, None);
     assert_eq!(author.post.as_deref(), Some("mugina"));
     let body = serde_json::to_string(&event.data).expect("json");
-    assert!(!body.contains("Ndayishimiye"), "observer saw personal data: {body}");
+    assert!(
+        !body.contains("Ndayishimiye"),
+        "observer saw personal data: {body}"
+    );
 }

@@ -15,7 +15,10 @@ async fn login_issues_tokens_and_wrong_passwords_are_refused() {
     assert_eq!(status, 200);
     assert_eq!(me["username"], "mugina.officer");
 
-    for (username, password) in [("mugina.officer", "wrong password"), ("nobody", "whatever at all")] {
+    for (username, password) in [
+        ("mugina.officer", "wrong password"),
+        ("nobody", "whatever at all"),
+    ] {
         let response = hub
             .http()
             .post(hub.url("/api/v1/auth/login"))
@@ -26,7 +29,10 @@ async fn login_issues_tokens_and_wrong_passwords_are_refused() {
         assert_eq!(response.status(), 401);
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["code"], "invalid_credentials");
-        assert!(!body.to_string().contains(password), "the password was echoed");
+        assert!(
+            !body.to_string().contains(password),
+            "the password was echoed"
+        );
     }
     let response = hub
         .http()
@@ -55,7 +61,10 @@ async fn refresh_rotates_and_a_replayed_refresh_token_revokes_the_family() {
                 .send()
                 .await
                 .unwrap();
-            (response.status().as_u16(), response.json::<serde_json::Value>().await.unwrap())
+            (
+                response.status().as_u16(),
+                response.json::<serde_json::Value>().await.unwrap(),
+            )
         }
     };
     let (status, second) = refresh(first.refresh_token.clone()).await;
@@ -63,10 +72,15 @@ async fn refresh_rotates_and_a_replayed_refresh_token_revokes_the_family() {
     let second_refresh = second["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(second_refresh, first.refresh_token);
     // The new access token works on the socket.
-    hub.connect_with_token(second["access_token"].as_str().unwrap()).await.expect("connects");
+    hub.connect_with_token(second["access_token"].as_str().unwrap())
+        .await
+        .expect("connects");
     // Replaying the spent token is refused and revokes its successor too.
     let (status, body) = refresh(first.refresh_token.clone()).await;
-    assert_eq!((status, body["code"].as_str()), (401, Some("invalid_token")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("invalid_token"))
+    );
     let (status, _) = refresh(second_refresh).await;
     assert_eq!(status, 401);
 }
@@ -81,7 +95,10 @@ async fn bad_tokens_get_a_clear_error_and_a_close() {
     let good = hub.login("mugina.officer").await;
     let key = std::fs::read_to_string(hub.data_dir.join("jwt.key")).unwrap();
     let user_id = good.user.id;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     let claims = |exp: i64| json!({ "sub": user_id.to_string(), "name": "mugina.officer", "role": "officer", "ver": 0, "iat": now, "exp": exp, "iss": "mpaka", "jti": "x" });
 
     let mut tampered = good.access_token.clone();
@@ -97,10 +114,28 @@ async fn bad_tokens_get_a_clear_error_and_a_close() {
     let cases = [
         ("garbage", "not a token".to_owned(), ErrorCode::InvalidToken),
         ("tampered", tampered, ErrorCode::InvalidToken),
-        ("other key", forge(claims(now + 600), b"another key that is long enough to sign"), ErrorCode::InvalidToken),
+        (
+            "other key",
+            forge(
+                claims(now + 600),
+                b"another key that is long enough to sign",
+            ),
+            ErrorCode::InvalidToken,
+        ),
         ("alg none", alg_none, ErrorCode::InvalidToken),
-        ("expired", forge(claims(now - 600), key.trim().as_bytes()), ErrorCode::TokenExpired),
-        ("wrong version", forge(json!({ "sub": user_id.to_string(), "name": "x", "role": "officer", "ver": 7, "iat": now, "exp": now + 600, "iss": "mpaka", "jti": "y" }), key.trim().as_bytes()), ErrorCode::InvalidToken),
+        (
+            "expired",
+            forge(claims(now - 600), key.trim().as_bytes()),
+            ErrorCode::TokenExpired,
+        ),
+        (
+            "wrong version",
+            forge(
+                json!({ "sub": user_id.to_string(), "name": "x", "role": "officer", "ver": 7, "iat": now, "exp": now + 600, "iss": "mpaka", "jti": "y" }),
+                key.trim().as_bytes(),
+            ),
+            ErrorCode::InvalidToken,
+        ),
     ];
     for (what, token, code) in cases {
         let mut client = hub.raw_socket().await;
@@ -111,7 +146,10 @@ async fn bad_tokens_get_a_clear_error_and_a_close() {
     }
     // The REST side refuses them the same way.
     let (status, body) = hub.get_json("not a token", "/api/v1/me").await;
-    assert_eq!((status, body["code"].as_str()), (401, Some("invalid_token")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("invalid_token"))
+    );
     assert!(hub.metric("mpaka_auth_failures_total").await >= 6.0);
 }
 
@@ -120,7 +158,10 @@ fn base64_url(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
         for i in 0..=chunk.len() {
             out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
         }
@@ -133,12 +174,20 @@ async fn requests_before_auth_and_a_missing_auth_frame_are_refused() {
     let hub = TestHub::start_with(|s| s.ws.auth_timeout_secs = 1).await;
     let mut client = hub.raw_socket().await;
     let reply = client
-        .request(&ClientFrame::Subscribe { id: "early".into(), channels: vec![ch("joint")], since: None })
+        .request(&ClientFrame::Subscribe {
+            id: "early".into(),
+            channels: vec![ch("joint")],
+            since: None,
+        })
         .await;
-    assert!(matches!(reply, ServerFrame::Error { error, .. } if error.code == ErrorCode::AuthRequired));
+    assert!(
+        matches!(reply, ServerFrame::Error { error, .. } if error.code == ErrorCode::AuthRequired)
+    );
     // Then silence: the server gives up after the auth timeout.
     assert_eq!(client.ending().await, Ending::Closed(Some(4002)));
-    let auth_timeout = client.inbox().iter().any(|f| matches!(f, ServerFrame::Error { error, .. } if error.code == ErrorCode::AuthTimeout));
+    let auth_timeout = client.inbox().iter().any(
+        |f| matches!(f, ServerFrame::Error { error, .. } if error.code == ErrorCode::AuthTimeout),
+    );
     assert!(auth_timeout);
 
     let mut client = hub.raw_socket().await;
@@ -146,25 +195,37 @@ async fn requests_before_auth_and_a_missing_auth_frame_are_refused() {
         .send_text(&json!({ "type": "auth", "id": "a", "v": 99, "token": "x" }).to_string())
         .await;
     let reply = client.recv().await.unwrap();
-    assert!(matches!(reply, ServerFrame::Error { error, .. } if error.code == ErrorCode::UnsupportedVersion));
+    assert!(
+        matches!(reply, ServerFrame::Error { error, .. } if error.code == ErrorCode::UnsupportedVersion)
+    );
 }
 
 #[tokio::test]
 async fn disabling_a_user_closes_their_sessions_and_stops_their_tokens() {
     let hub = TestHub::start().await;
     let officer_tokens = hub.login("kobero.officer").await;
-    let mut officer = hub.connect_with_token(&officer_tokens.access_token).await.unwrap();
+    let mut officer = hub
+        .connect_with_token(&officer_tokens.access_token)
+        .await
+        .unwrap();
     officer.subscribe(&[ch("post:kobero")], None).await.unwrap();
     let admin = hub.login("admin").await;
     let started = std::time::Instant::now();
     let (status, _) = hub
-        .post_json(&admin.access_token, "/api/v1/users/kobero.officer/disable", &json!({}))
+        .post_json(
+            &admin.access_token,
+            "/api/v1/users/kobero.officer/disable",
+            &json!({}),
+        )
         .await;
     assert_eq!(status, 204);
     assert_eq!(officer.ending().await, Ending::Closed(Some(4003)));
     eprintln!("session closed {:?} after the disable", started.elapsed());
     // Old access and refresh tokens no longer work; neither does logging in.
-    assert!(hub.connect_with_token(&officer_tokens.access_token).await.is_err());
+    assert!(hub
+        .connect_with_token(&officer_tokens.access_token)
+        .await
+        .is_err());
     let response = hub
         .http()
         .post(hub.url("/api/v1/auth/refresh"))
@@ -185,7 +246,11 @@ async fn disabling_a_user_closes_their_sessions_and_stops_their_tokens() {
     // Only admins may do this.
     let officer2 = hub.login("kabanga.officer").await;
     let (status, body) = hub
-        .post_json(&officer2.access_token, "/api/v1/users/mugina.officer/disable", &json!({}))
+        .post_json(
+            &officer2.access_token,
+            "/api/v1/users/mugina.officer/disable",
+            &json!({}),
+        )
         .await;
     assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
 }
@@ -196,10 +261,17 @@ async fn a_role_change_closes_sessions_and_the_new_role_applies_at_next_login() 
     let mut officer = hub.connect("gisuru.officer").await;
     let admin = hub.login("admin").await;
     let (status, _) = hub
-        .post_json(&admin.access_token, "/api/v1/users/gisuru.officer/role", &json!({ "role": "coordinator", "country": "BI" }))
+        .post_json(
+            &admin.access_token,
+            "/api/v1/users/gisuru.officer/role",
+            &json!({ "role": "coordinator", "country": "BI" }),
+        )
         .await;
     assert_eq!(status, 204);
     assert_eq!(officer.ending().await, Ending::Closed(Some(4003)));
     let mut coordinator = hub.connect("gisuru.officer").await;
-    coordinator.subscribe(&[ch("coord:BI")], None).await.expect("now a coordinator");
+    coordinator
+        .subscribe(&[ch("coord:BI")], None)
+        .await
+        .expect("now a coordinator");
 }

@@ -50,7 +50,8 @@ impl Auth {
             .map_or_else(|| password::DECOY_HASH.clone(), |u| u.password_hash.clone());
         let matches = password::verify(password, hash).await;
         let Some(user) = user.filter(|_| matches) else {
-            self.audit_failure(username, "wrong username or password").await?;
+            self.audit_failure(username, "wrong username or password")
+                .await?;
             tracing::info!(username, "login failed");
             return Err(AppError::new(
                 ErrorCode::InvalidCredentials,
@@ -59,7 +60,10 @@ impl Auth {
         };
         if user.disabled {
             self.audit_failure(username, "account disabled").await?;
-            return Err(AppError::new(ErrorCode::AccountDisabled, "this account is disabled"));
+            return Err(AppError::new(
+                ErrorCode::AccountDisabled,
+                "this account is disabled",
+            ));
         }
         let mut tx = self.store.write().await?;
         let tokens = self
@@ -89,17 +93,31 @@ impl Auth {
             RefreshOutcome::Valid { user_id, family } => (user_id, family),
             RefreshOutcome::Reused => {
                 // Commit the family's revocation before refusing.
-                tx.audit(AuditEntry::new(None, "auth.refresh_reused", "refresh", serde_json::json!({})))
-                    .await?;
+                tx.audit(AuditEntry::new(
+                    None,
+                    "auth.refresh_reused",
+                    "refresh",
+                    serde_json::json!({}),
+                ))
+                .await?;
                 tx.commit().await?;
                 tracing::warn!("a spent refresh token was presented again; its family is revoked");
-                return Err(AppError::new(ErrorCode::InvalidToken, "refresh token is no longer valid"));
+                return Err(AppError::new(
+                    ErrorCode::InvalidToken,
+                    "refresh token is no longer valid",
+                ));
             }
             RefreshOutcome::Expired => {
-                return Err(AppError::new(ErrorCode::TokenExpired, "refresh token has expired"))
+                return Err(AppError::new(
+                    ErrorCode::TokenExpired,
+                    "refresh token has expired",
+                ))
             }
             RefreshOutcome::Unknown => {
-                return Err(AppError::new(ErrorCode::InvalidToken, "unknown refresh token"))
+                return Err(AppError::new(
+                    ErrorCode::InvalidToken,
+                    "unknown refresh token",
+                ))
             }
         };
         let user = self
@@ -108,7 +126,10 @@ impl Auth {
             .await?
             .ok_or_else(|| AppError::new(ErrorCode::InvalidToken, "unknown refresh token"))?;
         if user.disabled {
-            return Err(AppError::new(ErrorCode::AccountDisabled, "this account is disabled"));
+            return Err(AppError::new(
+                ErrorCode::AccountDisabled,
+                "this account is disabled",
+            ));
         }
         let tokens = self.issue_pair(&mut tx, &user, &family).await?;
         tx.commit().await?;
@@ -124,8 +145,13 @@ impl Auth {
         if let RefreshOutcome::Valid { user_id, .. } =
             tx.spend_refresh_token(&hash_token(refresh_token)).await?
         {
-            tx.audit(AuditEntry::new(None, "auth.logout", format!("user:{user_id}"), serde_json::json!({})))
-                .await?;
+            tx.audit(AuditEntry::new(
+                None,
+                "auth.logout",
+                format!("user:{user_id}"),
+                serde_json::json!({}),
+            ))
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -138,14 +164,21 @@ impl Auth {
     /// user, revoked by a role change) or `account_disabled`.
     pub async fn authenticate(&self, token: &str) -> AppResult<User> {
         let claims = self.keys.check(token).map_err(|e| match e {
-            TokenError::Expired => AppError::new(ErrorCode::TokenExpired, "access token has expired"),
-            TokenError::Invalid => AppError::new(ErrorCode::InvalidToken, "access token is invalid"),
+            TokenError::Expired => {
+                AppError::new(ErrorCode::TokenExpired, "access token has expired")
+            }
+            TokenError::Invalid => {
+                AppError::new(ErrorCode::InvalidToken, "access token is invalid")
+            }
         })?;
         let invalid = || AppError::new(ErrorCode::InvalidToken, "access token is invalid");
         let user_id: i64 = claims.sub.parse().map_err(|_| invalid())?;
         let user = self.store.user_by_id(user_id).await?.ok_or_else(invalid)?;
         if user.disabled {
-            return Err(AppError::new(ErrorCode::AccountDisabled, "this account is disabled"));
+            return Err(AppError::new(
+                ErrorCode::AccountDisabled,
+                "this account is disabled",
+            ));
         }
         if user.token_version != claims.ver {
             return Err(AppError::new(
@@ -164,7 +197,13 @@ impl Auth {
     ) -> AppResult<TokenResponse> {
         let access_token = self
             .keys
-            .issue(user.id, &user.username, user.role.as_str(), user.token_version, self.access_ttl_secs)
+            .issue(
+                user.id,
+                &user.username,
+                user.role.as_str(),
+                user.token_version,
+                self.access_ttl_secs,
+            )
             .map_err(|e| anyhow::anyhow!("signing failed: {e}"))?;
         let refresh_token = random_token();
         let ttl_ms = i64::try_from(self.refresh_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);

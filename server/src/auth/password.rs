@@ -1,7 +1,9 @@
 //! Password hashing with argon2id (the `argon2` crate's defaults: 19 MiB,
 //! 2 passes), run off the async workers because it is deliberately slow.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use std::sync::LazyLock;
 

@@ -49,7 +49,8 @@ enum ClientCommand {
     Presence,
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn login(server: &str, username: &str) -> anyhow::Result<TokenResponse> {
     let password = super::read_password(&format!("Password for {username}: "), false)?;
@@ -63,7 +64,10 @@ async fn login(server: &str, username: &str) -> anyhow::Result<TokenResponse> {
         .await?;
     if !response.status().is_success() {
         let body: serde_json::Value = response.json().await.unwrap_or_default();
-        anyhow::bail!("login failed: {}", body["message"].as_str().unwrap_or("unknown error"));
+        anyhow::bail!(
+            "login failed: {}",
+            body["message"].as_str().unwrap_or("unknown error")
+        );
     }
     Ok(response.json().await?)
 }
@@ -100,7 +104,9 @@ async fn next(socket: &mut Socket) -> anyhow::Result<ServerFrame> {
             Some(Ok(Message::Text(text))) => return Ok(serde_json::from_str(&text)?),
             Some(Ok(Message::Close(frame))) => anyhow::bail!(
                 "connection closed{}",
-                frame.map(|f| format!(": {} {}", f.code, f.reason)).unwrap_or_default()
+                frame
+                    .map(|f| format!(": {} {}", f.code, f.reason))
+                    .unwrap_or_default()
             ),
             Some(Ok(_)) => continue,
             Some(Err(e)) => return Err(e.into()),
@@ -125,7 +131,10 @@ fn print(frame: &ServerFrame, json: bool) {
                 EventData::Message(m) => m.text.clone(),
                 other => serde_json::to_string(other).unwrap_or_default(),
             };
-            println!("#{} {} [{}] {}: {}", event.seq, event.at, event.channel, who, what);
+            println!(
+                "#{} {} [{}] {}: {}",
+                event.seq, event.at, event.channel, who, what
+            );
         }
         ServerFrame::Error { error, .. } => eprintln!("error {}: {}", error.code, error.message),
         other => println!("{}", serde_json::to_string(other).unwrap_or_default()),
@@ -143,7 +152,11 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
                     "{:<28} {:<28} {}",
                     grant.channel.to_string(),
                     grant.name,
-                    if grant.can_write { "read/write" } else { "read" }
+                    if grant.can_write {
+                        "read/write"
+                    } else {
+                        "read"
+                    }
                 );
             }
         }
@@ -153,33 +166,67 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
             } else {
                 channels
             };
-            eprintln!("listening as {} on {} channel(s); Ctrl-C to stop", welcome.user.username, channels.len());
-            send(&mut socket, &ClientFrame::Subscribe { id: "sub".into(), channels, since }).await?;
+            eprintln!(
+                "listening as {} on {} channel(s); Ctrl-C to stop",
+                welcome.user.username,
+                channels.len()
+            );
+            send(
+                &mut socket,
+                &ClientFrame::Subscribe {
+                    id: "sub".into(),
+                    channels,
+                    since,
+                },
+            )
+            .await?;
             loop {
                 let frame = next(&mut socket).await?;
                 print(&frame, args.json);
             }
         }
-        ClientCommand::Send { channel, lang, text } => {
+        ClientCommand::Send {
+            channel,
+            lang,
+            text,
+        } => {
             let id = uuid::Uuid::new_v4().to_string();
-            send(&mut socket, &ClientFrame::Publish { id, channel, text, lang }).await?;
+            send(
+                &mut socket,
+                &ClientFrame::Publish {
+                    id,
+                    channel,
+                    text,
+                    lang,
+                },
+            )
+            .await?;
             loop {
                 match next(&mut socket).await? {
                     frame @ ServerFrame::Published { .. } => {
                         print(&frame, args.json);
                         break;
                     }
-                    ServerFrame::Error { error, .. } => anyhow::bail!("{}: {}", error.code, error.message),
+                    ServerFrame::Error { error, .. } => {
+                        anyhow::bail!("{}: {}", error.code, error.message)
+                    }
                     _ => continue,
                 }
             }
         }
         ClientCommand::Presence => {
-            send(&mut socket, &ClientFrame::Presence { id: "presence".into() }).await?;
+            send(
+                &mut socket,
+                &ClientFrame::Presence {
+                    id: "presence".into(),
+                },
+            )
+            .await?;
             loop {
                 if let ServerFrame::Presence { posts, .. } = next(&mut socket).await? {
                     for post in posts {
-                        let users: Vec<String> = post.users.iter().map(|u| u.username.clone()).collect();
+                        let users: Vec<String> =
+                            post.users.iter().map(|u| u.username.clone()).collect();
                         println!(
                             "{:<10} {:<3} {:<8} last seen {:<26} {}",
                             post.post,

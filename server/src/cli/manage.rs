@@ -109,14 +109,20 @@ pub async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()
             println!("created user {} (id {})", user.username, user.id);
         }
         UserCommand::List => {
-            println!("{:<5} {:<20} {:<12} {:<8} {:<12} {:<8}", "id", "username", "role", "country", "post", "status");
+            println!(
+                "{:<5} {:<20} {:<12} {:<8} {:<12} {:<8}",
+                "id", "username", "role", "country", "post", "status"
+            );
             for u in store.users().await? {
                 println!(
                     "{:<5} {:<20} {:<12} {:<8} {:<12} {:<8}",
                     u.id,
                     u.username,
                     u.role,
-                    u.country.map(|c| c.to_string()).or(u.org.clone()).unwrap_or_default(),
+                    u.country
+                        .map(|c| c.to_string())
+                        .or(u.org.clone())
+                        .unwrap_or_default(),
                     u.post.clone().unwrap_or_default(),
                     if u.disabled { "disabled" } else { "active" }
                 );
@@ -139,7 +145,17 @@ pub async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()
             post,
         } => {
             let user = plain(admin::find_user(&store, &username).await)?;
-            plain(admin::set_role(&store, Actor::Operator, user.id, role, country, post.as_deref()).await)?;
+            plain(
+                admin::set_role(
+                    &store,
+                    Actor::Operator,
+                    user.id,
+                    role,
+                    country,
+                    post.as_deref(),
+                )
+                .await,
+            )?;
             println!("{username} is now {role}");
         }
     }
@@ -176,7 +192,10 @@ pub async fn post(settings: Settings, command: PostCommand) -> anyhow::Result<()
             println!("created post {}", post.slug);
         }
         PostCommand::List => {
-            println!("{:<12} {:<14} {:<8} {:<12} corridor", "slug", "name", "country", "region");
+            println!(
+                "{:<12} {:<14} {:<8} {:<12} corridor",
+                "slug", "name", "country", "region"
+            );
             for p in store.directory().await?.posts.values() {
                 println!(
                     "{:<12} {:<14} {:<8} {:<12} {}",

@@ -10,7 +10,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "mpaka", version, about = "Real-time coordination hub for border services")]
+#[command(
+    name = "mpaka",
+    version,
+    about = "Real-time coordination hub for border services"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -97,11 +101,18 @@ pub enum Command {
 /// Whatever the command fails with, for `main` to print.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { store, listen, demo } => serve(store, listen, demo).await,
+        Command::Serve {
+            store,
+            listen,
+            demo,
+        } => serve(store, listen, demo).await,
         Command::Migrate { store } => {
             let settings = store.settings()?;
             std::fs::create_dir_all(&settings.data_dir)?;
-            crate::store::Store::open(&settings.database_url()).await?.close().await;
+            crate::store::Store::open(&settings.database_url())
+                .await?
+                .close()
+                .await;
             println!("migrations applied");
             Ok(())
         }
@@ -109,18 +120,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Post { store, command } => manage::post(store.settings()?, command).await,
         Command::Client(args) => client::run(args).await,
         Command::Schema => {
-            println!("{}", serde_json::to_string_pretty(&mpaka_protocol::json_schema())?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&mpaka_protocol::json_schema())?
+            );
             Ok(())
         }
         Command::Healthcheck { url } => {
             let response = reqwest::get(format!("{}/readyz", url.trim_end_matches('/'))).await?;
-            anyhow::ensure!(response.status().is_success(), "not ready: {}", response.status());
+            anyhow::ensure!(
+                response.status().is_success(),
+                "not ready: {}",
+                response.status()
+            );
             Ok(())
         }
     }
 }
 
-async fn serve(store_args: StoreArgs, listen: Option<SocketAddr>, demo: bool) -> anyhow::Result<()> {
+async fn serve(
+    store_args: StoreArgs,
+    listen: Option<SocketAddr>,
+    demo: bool,
+) -> anyhow::Result<()> {
     let mut settings = store_args.settings()?;
     if let Some(listen) = listen {
         settings.listen = listen;
@@ -131,8 +153,14 @@ async fn serve(store_args: StoreArgs, listen: Option<SocketAddr>, demo: bool) ->
     if demo {
         match crate::demo::seed(&app.state().store, &data_dir).await? {
             Some(credentials) => {
-                println!("Demo data created. These passwords are shown once; they are also in {}:", data_dir.join(crate::demo::CREDENTIALS_FILE).display());
-                println!("{:<18} {:<20} {:<12} {:<8} post", "username", "password", "role", "country");
+                println!(
+                    "Demo data created. These passwords are shown once; they are also in {}:",
+                    data_dir.join(crate::demo::CREDENTIALS_FILE).display()
+                );
+                println!(
+                    "{:<18} {:<20} {:<12} {:<8} post",
+                    "username", "password", "role", "country"
+                );
                 for c in credentials {
                     println!(
                         "{:<18} {:<20} {:<12} {:<8} {}",

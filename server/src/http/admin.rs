@@ -19,7 +19,10 @@ pub struct UserRow {
     disabled: bool,
 }
 
-pub async fn list_users(State(state): State<AppState>, caller: Authenticated) -> AppResult<Json<Vec<UserRow>>> {
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Authenticated,
+) -> AppResult<Json<Vec<UserRow>>> {
     caller.require(&[Role::Admin])?;
     Ok(Json(
         state
@@ -84,14 +87,26 @@ pub async fn set_role(
 ) -> AppResult<StatusCode> {
     caller.require(&[Role::Admin])?;
     let user = admin::find_user(&state.store, &username).await?;
-    admin::set_role(&state.store, caller.actor(), user.id, change.role, change.country, change.post.as_deref())
-        .await?;
+    admin::set_role(
+        &state.store,
+        caller.actor(),
+        user.id,
+        change.role,
+        change.country,
+        change.post.as_deref(),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn list_posts(State(state): State<AppState>, caller: Authenticated) -> AppResult<Json<Vec<Post>>> {
+pub async fn list_posts(
+    State(state): State<AppState>,
+    caller: Authenticated,
+) -> AppResult<Json<Vec<Post>>> {
     caller.require(&[Role::Admin, Role::Coordinator])?;
-    Ok(Json(state.store.directory().await?.posts.into_values().collect()))
+    Ok(Json(
+        state.store.directory().await?.posts.into_values().collect(),
+    ))
 }
 
 pub async fn create_post(
@@ -127,7 +142,10 @@ pub async fn audit(
     ))
 }
 
-pub async fn verify_audit(State(state): State<AppState>, caller: Authenticated) -> AppResult<Json<AuditVerification>> {
+pub async fn verify_audit(
+    State(state): State<AppState>,
+    caller: Authenticated,
+) -> AppResult<Json<AuditVerification>> {
     caller.require(&[Role::Auditor])?;
     Ok(Json(state.store.verify_audit().await?))
 }

@@ -2,10 +2,10 @@
 //! publish (idempotent by the `Idempotency-Key` header), presence.
 
 use super::{ApiJson, Authenticated};
+use crate::access;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::ws::{check_rate, check_readable, check_writable, message_body, post_statuses};
-use crate::access;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -13,12 +13,16 @@ use mpaka_protocol::{ChannelGrant, ChannelId, ErrorCode, Event, PostStatus};
 use serde::{Deserialize, Serialize};
 
 fn parse_channel(raw: &str) -> AppResult<ChannelId> {
-    raw.parse()
-        .map_err(|e: mpaka_protocol::ParseChannelError| AppError::new(ErrorCode::UnknownChannel, e.to_string()))
+    raw.parse().map_err(|e: mpaka_protocol::ParseChannelError| {
+        AppError::new(ErrorCode::UnknownChannel, e.to_string())
+    })
 }
 
 pub async fn list(State(state): State<AppState>, caller: Authenticated) -> Json<Vec<ChannelGrant>> {
-    Json(access::readable_channels(&caller.principal, &state.hub.directory()))
+    Json(access::readable_channels(
+        &caller.principal,
+        &state.hub.directory(),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -47,7 +51,14 @@ pub async fn history(
             .history(&channel, query.before, limit)
             .await?
             .iter()
-            .filter(|e| access::may_receive(&caller.principal, &e.channel, e.audience.as_ref(), &directory))
+            .filter(|e| {
+                access::may_receive(
+                    &caller.principal,
+                    &e.channel,
+                    e.audience.as_ref(),
+                    &directory,
+                )
+            })
             .map(|e| e.to_wire(redact))
             .collect(),
     ))
@@ -78,7 +89,12 @@ pub async fn publish(
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .filter(|k| (1..=128).contains(&k.len()))
-        .ok_or_else(|| AppError::field("Idempotency-Key", "send a unique Idempotency-Key header (1–128 characters)"))?
+        .ok_or_else(|| {
+            AppError::field(
+                "Idempotency-Key",
+                "send a unique Idempotency-Key header (1–128 characters)",
+            )
+        })?
         .to_owned();
     let channel = parse_channel(&channel)?;
     check_rate(&state, caller.user.id)?;
@@ -88,7 +104,11 @@ pub async fn publish(
         .committer
         .publish(std::sync::Arc::new(caller.principal), key, channel, data)
         .await?;
-    let status = if published.duplicate { StatusCode::OK } else { StatusCode::CREATED };
+    let status = if published.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     Ok((
         status,
         Json(PublishResponse {
@@ -99,6 +119,9 @@ pub async fn publish(
     ))
 }
 
-pub async fn presence(State(state): State<AppState>, caller: Authenticated) -> AppResult<Json<Vec<PostStatus>>> {
+pub async fn presence(
+    State(state): State<AppState>,
+    caller: Authenticated,
+) -> AppResult<Json<Vec<PostStatus>>> {
     Ok(Json(post_statuses(&state, &caller.principal).await?))
 }

@@ -38,13 +38,21 @@ impl Authenticated {
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| AppError::new(ErrorCode::AuthRequired, "send Authorization: Bearer <access token>"))?;
+            .ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::AuthRequired,
+                    "send Authorization: Bearer <access token>",
+                )
+            })?;
         let user = state.auth.authenticate(token).await.inspect_err(|e| {
             state.metrics.auth_failed(e.body().code);
         })?;

@@ -77,8 +77,12 @@ impl Committer {
             received: Instant::now(),
             reply,
         };
-        let unavailable =
-            || AppError::new(mpaka_protocol::ErrorCode::Unavailable, "the hub is shutting down");
+        let unavailable = || {
+            AppError::new(
+                mpaka_protocol::ErrorCode::Unavailable,
+                "the hub is shutting down",
+            )
+        };
         self.jobs.send(job).await.map_err(|_| unavailable())?;
         rx.await.map_err(|_| unavailable())?
     }

@@ -119,7 +119,9 @@ impl Dispatcher {
             return;
         };
         self.metrics.connections.dec();
-        self.metrics.subscriptions.dec_by(session.channels.len() as i64);
+        self.metrics
+            .subscriptions
+            .dec_by(session.channels.len() as i64);
         for channel in &session.channels {
             remove_from_index(&mut self.by_channel, channel, id);
         }
@@ -155,7 +157,11 @@ impl Dispatcher {
     /// Dispatches every stored event up to `target` that was not yet.
     async fn catch_up(&mut self, target: u64) {
         while self.dispatched < target {
-            let events = match self.store.events_after(self.dispatched, CATCH_UP_PAGE).await {
+            let events = match self
+                .store
+                .events_after(self.dispatched, CATCH_UP_PAGE)
+                .await
+            {
                 Ok(events) => events,
                 Err(error) => {
                     tracing::warn!(%error, "cannot read the log; will retry");
@@ -189,7 +195,9 @@ impl Dispatcher {
         let mut slow = Vec::new();
         let mut delivered = 0u64;
         for id in subscribers {
-            let Some(session) = self.sessions.get(id) else { continue };
+            let Some(session) = self.sessions.get(id) else {
+                continue;
+            };
             let who = &session.link.principal;
             if let Some(audience) = &event.audience {
                 if !access::may_receive(who, &event.channel, Some(audience), &directory) {
@@ -210,7 +218,10 @@ impl Dispatcher {
         }
         self.metrics.events_delivered.inc_by(delivered);
         for id in slow {
-            tracing::warn!(session = id, "slow consumer: outbound queue full, disconnecting");
+            tracing::warn!(
+                session = id,
+                "slow consumer: outbound queue full, disconnecting"
+            );
             self.metrics.slow_consumer_disconnects.inc();
             self.drop_session(id, Some(CloseCode::SlowConsumer));
         }
@@ -260,6 +271,10 @@ fn remove_from_index(
 pub(crate) fn encode(event: &StoredEvent, redact: bool) -> Utf8Bytes {
     let frame = ServerFrame::Event(event.to_wire(redact));
     serde_json::to_string(&frame)
-        .unwrap_or_else(|_| String::from("{\"type\":\"error\",\"code\":\"internal\",\"message\":\"unencodable event\"}"))
+        .unwrap_or_else(|_| {
+            String::from(
+                "{\"type\":\"error\",\"code\":\"internal\",\"message\":\"unencodable event\"}",
+            )
+        })
         .into()
 }

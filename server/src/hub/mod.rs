@@ -90,13 +90,8 @@ impl Hub {
         let directory = Arc::new(RwLock::new(Arc::new(store.directory().await?)));
         let head = store.head_seq().await?;
         let presence = Presence::new(node_id);
-        let dispatcher = dispatcher::Dispatcher::new(
-            store.clone(),
-            metrics,
-            directory.clone(),
-            head,
-            poll,
-        );
+        let dispatcher =
+            dispatcher::Dispatcher::new(store.clone(), metrics, directory.clone(), head, poll);
         tracker.spawn(dispatcher.run(command_rx, commit_rx, shutdown.clone()));
         tracker.spawn(presence.clone().run(store, presence_flush, shutdown));
         Ok(Hub {
@@ -151,7 +146,9 @@ impl Hub {
         let commands = self.commands.clone();
         // try_send first so that a drop guard never needs a runtime; fall
         // back to a task when the queue is momentarily full.
-        if let Err(mpsc::error::TrySendError::Full(cmd)) = commands.try_send(Command::Unregister(session)) {
+        if let Err(mpsc::error::TrySendError::Full(cmd)) =
+            commands.try_send(Command::Unregister(session))
+        {
             tokio::spawn(async move {
                 let _ = commands.send(cmd).await;
             });

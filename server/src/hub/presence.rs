@@ -14,11 +14,14 @@ const HEARTBEAT: Duration = Duration::from_secs(5);
 /// A node whose heartbeat is older than this no longer counts as online.
 pub const FRESH_MS: i64 = 15_000;
 
+/// Open sessions per user id, with the user's post.
+type SessionCounts = HashMap<i64, (Option<String>, i64)>;
+
 /// This node's presence tracker. Cheap to clone.
 #[derive(Clone)]
 pub struct Presence {
     node_id: Arc<str>,
-    counts: Arc<Mutex<HashMap<i64, (Option<String>, i64)>>>,
+    counts: Arc<Mutex<SessionCounts>>,
     /// Posts whose users connected or left since the last flush, with when:
     /// a visit shorter than the flush interval still counts as "seen".
     seen: Arc<Mutex<HashMap<String, i64>>>,

@@ -75,9 +75,10 @@ fn chain_hash(prev: &str, e: &AuditEntry, detail: &str) -> String {
 }
 
 pub(super) async fn append(conn: &mut AnyConnection, mut entry: AuditEntry) -> Result<()> {
-    let prev: Option<String> = sqlx::query_scalar("SELECT hash FROM audit ORDER BY id DESC LIMIT 1")
-        .fetch_optional(&mut *conn)
-        .await?;
+    let prev: Option<String> =
+        sqlx::query_scalar("SELECT hash FROM audit ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
     let prev = prev.unwrap_or_else(|| GENESIS.to_owned());
     entry.at_ms = now_ms();
     let detail = entry.detail.to_string();

@@ -163,7 +163,8 @@ impl Store {
             return Ok(Vec::new());
         }
         // Channel names are validated identifiers, but bind them anyway.
-        let placeholders: Vec<String> = (0..channels.len()).map(|i| format!("${}", i + 4)).collect();
+        let placeholders: Vec<String> =
+            (0..channels.len()).map(|i| format!("${}", i + 4)).collect();
         let sql = format!(
             "SELECT {COLUMNS} FROM events WHERE seq > $1 AND seq <= $2 AND channel IN ({}) \
              ORDER BY seq LIMIT $3",

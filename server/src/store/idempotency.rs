@@ -11,12 +11,13 @@ pub(super) async fn recall(
     key: &str,
     fingerprint: &str,
 ) -> Result<Option<serde_json::Value>> {
-    let row: Option<(String, String)> =
-        sqlx::query_as("SELECT fingerprint, reply FROM idempotency WHERE user_id = $1 AND key = $2")
-            .bind(user_id)
-            .bind(key)
-            .fetch_optional(conn)
-            .await?;
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT fingerprint, reply FROM idempotency WHERE user_id = $1 AND key = $2",
+    )
+    .bind(user_id)
+    .bind(key)
+    .fetch_optional(conn)
+    .await?;
     match row {
         None => Ok(None),
         Some((stored, _)) if stored != fingerprint => Err(StoreError::IdempotencyConflict),

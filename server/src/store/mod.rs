@@ -69,7 +69,7 @@ pub enum Backend {
 }
 
 /// Key of the PostgreSQL advisory lock every write transaction takes.
-const WRITE_LOCK_KEY: i64 = 0x6d70_616b_61; // "mpaka"
+const WRITE_LOCK_KEY: i64 = 0x006d_7061_6b61; // "mpaka"
 
 /// Events committed by this process, in commit order, for the hub's fan-out.
 pub type CommitSender = mpsc::Sender<Vec<StoredEvent>>;
@@ -112,7 +112,9 @@ impl Store {
                 let write = sqlite_pool(1).connect_with(options.clone()).await?;
                 // Create the schema (and the WAL file) before readers open.
                 let store_write = write.clone();
-                sqlx::migrate!("./migrations/sqlite").run(&store_write).await?;
+                sqlx::migrate!("./migrations/sqlite")
+                    .run(&store_write)
+                    .await?;
                 let read = sqlite_pool(8).connect_with(options).await?;
                 (read, write)
             }

@@ -42,15 +42,19 @@ impl WriteTx {
             .execute(self.conn())
             .await?;
         for (user_id, post, sessions) in rows {
-            sqlx::query("INSERT INTO presence (node_id, user_id, post, sessions) VALUES ($1, $2, $3, $4)")
-                .bind(node_id)
-                .bind(user_id)
-                .bind(post.as_deref())
-                .bind(sessions)
-                .execute(self.conn())
-                .await?;
+            sqlx::query(
+                "INSERT INTO presence (node_id, user_id, post, sessions) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(node_id)
+            .bind(user_id)
+            .bind(post.as_deref())
+            .bind(sessions)
+            .execute(self.conn())
+            .await?;
         }
-        let online = rows.iter().filter_map(|(_, post, _)| post.clone().map(|p| (p, now)));
+        let online = rows
+            .iter()
+            .filter_map(|(_, post, _)| post.clone().map(|p| (p, now)));
         for (post, at) in seen.iter().cloned().chain(online) {
             sqlx::query(
                 "UPDATE posts SET last_seen_at = $1 WHERE slug = $2 AND (last_seen_at IS NULL OR last_seen_at < $1)",

@@ -8,7 +8,10 @@ use super::{now_ms, Result, WriteTx};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshOutcome {
     /// Valid and now spent; issue a successor in the same family.
-    Valid { user_id: i64, family: String },
+    Valid {
+        user_id: i64,
+        family: String,
+    },
     /// Already spent or revoked: the family has been revoked.
     Reused,
     Expired,

@@ -20,11 +20,18 @@ const REPLAY_PAGE: u32 = 500;
 /// A serde error rewritten so that no value from the frame (which might be a
 /// token) is echoed back.
 pub fn describe_parse_error(error: &serde_json::Error) -> String {
-    format!("malformed frame: {}", crate::error::elide_quoted(&error.to_string()))
+    format!(
+        "malformed frame: {}",
+        crate::error::elide_quoted(&error.to_string())
+    )
 }
 
 /// Fails unless `who` may read `channel`, which must exist.
-pub fn check_readable(who: &Principal, channel: &ChannelId, directory: &Directory) -> AppResult<()> {
+pub fn check_readable(
+    who: &Principal,
+    channel: &ChannelId,
+    directory: &Directory,
+) -> AppResult<()> {
     if !access::channel_exists(channel, directory) {
         return Err(AppError::new(
             ErrorCode::UnknownChannel,
@@ -38,20 +45,31 @@ pub fn check_readable(who: &Principal, channel: &ChannelId, directory: &Director
 }
 
 /// Fails unless `who` may write `channel`, which must exist.
-pub fn check_writable(who: &Principal, channel: &ChannelId, directory: &Directory) -> AppResult<()> {
+pub fn check_writable(
+    who: &Principal,
+    channel: &ChannelId,
+    directory: &Directory,
+) -> AppResult<()> {
     check_readable(who, channel, directory)?;
     if !access::channel_access(who, channel, directory).write {
-        return Err(AppError::forbidden(format!("you may not write to {channel}")));
+        return Err(AppError::forbidden(format!(
+            "you may not write to {channel}"
+        )));
     }
     Ok(())
 }
 
 /// Checks the per-user write rate.
 pub fn check_rate(state: &AppState, user_id: i64) -> AppResult<()> {
-    state.write_limiter.check_key(&user_id).map_err(|not_until| {
-        let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
-        AppError::rate_limited(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1))
-    })
+    state
+        .write_limiter
+        .check_key(&user_id)
+        .map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            AppError::rate_limited(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1))
+        })
 }
 
 /// Validates a message body.
@@ -68,9 +86,14 @@ pub fn message_body(text: String, lang: Option<String>) -> AppResult<EventData> 
     }
     if let Some(lang) = &lang {
         let valid = (2..=35).contains(&lang.len())
-            && lang.split('-').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric()));
+            && lang
+                .split('-')
+                .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric()));
         if !valid {
-            return Err(AppError::field("lang", "must be a language tag such as fr, en, sw or rn"));
+            return Err(AppError::field(
+                "lang",
+                "must be a language tag such as fr, en, sw or rn",
+            ));
         }
     }
     Ok(EventData::Message(MessageBody { text, lang }))
@@ -111,7 +134,11 @@ impl Session {
                 ErrorCode::InvalidState,
                 "this connection is already authenticated",
             )),
-            ClientFrame::Subscribe { id, channels, since } => self.subscribe(id, channels, since).await,
+            ClientFrame::Subscribe {
+                id,
+                channels,
+                since,
+            } => self.subscribe(id, channels, since).await,
             ClientFrame::Unsubscribe { id, channels } => self.unsubscribe(id, channels).await,
             ClientFrame::Publish {
                 id,
@@ -194,7 +221,12 @@ impl Session {
             let Some(last) = page.last() else { break };
             since = last.seq;
             for event in &page {
-                if access::may_receive(&self.principal, &event.channel, event.audience.as_ref(), directory) {
+                if access::may_receive(
+                    &self.principal,
+                    &event.channel,
+                    event.audience.as_ref(),
+                    directory,
+                ) {
                     let frame = ServerFrame::Event(event.to_wire(redact));
                     self.sink
                         .feed(super::session::encode(&frame))
@@ -210,7 +242,11 @@ impl Session {
         Ok(())
     }
 
-    async fn unsubscribe(&mut self, id: String, channels: Vec<ChannelId>) -> AppResult<Option<ServerFrame>> {
+    async fn unsubscribe(
+        &mut self,
+        id: String,
+        channels: Vec<ChannelId>,
+    ) -> AppResult<Option<ServerFrame>> {
         for channel in &channels {
             self.subscribed.remove(channel);
         }
@@ -233,7 +269,10 @@ impl Session {
         let committer = self.state.committer.clone();
         let principal = self.principal.clone();
         self.pending.push(Box::pin(async move {
-            match committer.publish(principal, id.clone(), channel, data).await {
+            match committer
+                .publish(principal, id.clone(), channel, data)
+                .await
+            {
                 Ok(published) => ServerFrame::Published {
                     id,
                     seq: published.seq,
@@ -269,10 +308,16 @@ impl Session {
             .history(&channel, before, limit)
             .await?
             .iter()
-            .filter(|e| access::may_receive(&self.principal, &e.channel, e.audience.as_ref(), &directory))
+            .filter(|e| {
+                access::may_receive(&self.principal, &e.channel, e.audience.as_ref(), &directory)
+            })
             .map(|e| e.to_wire(redact))
             .collect();
-        Ok(Some(ServerFrame::History { id, channel, events }))
+        Ok(Some(ServerFrame::History {
+            id,
+            channel,
+            events,
+        }))
     }
 
     async fn presence(&mut self, id: String) -> AppResult<Option<ServerFrame>> {

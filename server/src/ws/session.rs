@@ -242,7 +242,9 @@ async fn authenticate(
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
             Some(Ok(_)) => {
                 let error = ErrorBody::new(ErrorCode::BadFrame, "send a JSON auth frame first");
-                let _ = sink.send(encode(&ServerFrame::Error { id: None, error })).await;
+                let _ = sink
+                    .send(encode(&ServerFrame::Error { id: None, error }))
+                    .await;
                 continue;
             }
             _ => return None,
@@ -250,15 +252,26 @@ async fn authenticate(
         let (id, token, version) = match serde_json::from_str::<ClientFrame>(&text) {
             Ok(ClientFrame::Auth { id, v, token }) => (id, token, v),
             Ok(other) => {
-                let error = ErrorBody::new(ErrorCode::AuthRequired, "authenticate with an auth frame first");
+                let error = ErrorBody::new(
+                    ErrorCode::AuthRequired,
+                    "authenticate with an auth frame first",
+                );
                 let _ = sink
-                    .send(encode(&ServerFrame::Error { id: Some(other.id().to_owned()), error }))
+                    .send(encode(&ServerFrame::Error {
+                        id: Some(other.id().to_owned()),
+                        error,
+                    }))
                     .await;
                 continue;
             }
             Err(error) => {
-                let error = ErrorBody::new(ErrorCode::BadFrame, super::requests::describe_parse_error(&error));
-                let _ = sink.send(encode(&ServerFrame::Error { id: None, error })).await;
+                let error = ErrorBody::new(
+                    ErrorCode::BadFrame,
+                    super::requests::describe_parse_error(&error),
+                );
+                let _ = sink
+                    .send(encode(&ServerFrame::Error { id: None, error }))
+                    .await;
                 continue;
             }
         };
@@ -267,7 +280,12 @@ async fn authenticate(
                 ErrorCode::UnsupportedVersion,
                 format!("this server speaks protocol version {PROTOCOL_VERSION}"),
             );
-            let _ = sink.send(encode(&ServerFrame::Error { id: Some(id), error })).await;
+            let _ = sink
+                .send(encode(&ServerFrame::Error {
+                    id: Some(id),
+                    error,
+                }))
+                .await;
             close_with(sink, CloseCode::AuthFailed).await;
             return None;
         }
@@ -282,7 +300,12 @@ async fn authenticate(
                 } else {
                     CloseCode::AuthFailed
                 };
-                let _ = sink.send(encode(&ServerFrame::Error { id: Some(id), error: body })).await;
+                let _ = sink
+                    .send(encode(&ServerFrame::Error {
+                        id: Some(id),
+                        error: body,
+                    }))
+                    .await;
                 close_with(sink, code).await;
                 None
             }
@@ -295,12 +318,20 @@ impl Session {
         self.sink.send(encode(frame)).await
     }
 
-    pub(super) async fn send_error(&mut self, id: Option<String>, error: ErrorBody) -> Result<(), axum::Error> {
+    pub(super) async fn send_error(
+        &mut self,
+        id: Option<String>,
+        error: ErrorBody,
+    ) -> Result<(), axum::Error> {
         self.state.metrics.frame_error(error.code);
         self.send(&ServerFrame::Error { id, error }).await
     }
 
-    pub(super) async fn reply_error(&mut self, id: &str, error: AppError) -> Result<(), axum::Error> {
+    pub(super) async fn reply_error(
+        &mut self,
+        id: &str,
+        error: AppError,
+    ) -> Result<(), axum::Error> {
         let body = error.body();
         tracing::debug!(code = %body.code, request = id, "request refused");
         self.send_error(Some(id.to_owned()), body).await
