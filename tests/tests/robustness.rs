@@ -18,14 +18,34 @@ async fn malformed_oversized_and_unknown_frames_get_errors_and_the_hub_keeps_ser
     let hub = TestHub::start_with(|s| s.ws.max_frame_bytes = 4096).await;
     let mut bad = hub.connect("mugina.officer").await;
     let mut good = hub.connect("manyovu.officer").await;
-    good.subscribe(&[ch("corridor:mugina-manyovu")], None).await.unwrap();
+    good.subscribe(&[ch("corridor:mugina-manyovu")], None)
+        .await
+        .unwrap();
     let cases = [
         ("{not json".to_owned(), ErrorCode::BadFrame),
-        (r#"{"type":"teleport","id":"t1"}"#.to_owned(), ErrorCode::BadFrame),
-        (r#"{"type":"publish","id":"p1"}"#.to_owned(), ErrorCode::BadFrame),
-        (r#"{"type":"publish","id":"p2","channel":"corridor:nowhere","text":"x"}"#.to_owned(), ErrorCode::UnknownChannel),
-        (r#"{"type":"subscribe","id":"s1","channels":["national:KE"]}"#.to_owned(), ErrorCode::BadFrame),
-        (format!(r#"{{"type":"publish","id":"big","channel":"post:mugina","text":"{}"}}"#, "x".repeat(5000)), ErrorCode::FrameTooLarge),
+        (
+            r#"{"type":"teleport","id":"t1"}"#.to_owned(),
+            ErrorCode::BadFrame,
+        ),
+        (
+            r#"{"type":"publish","id":"p1"}"#.to_owned(),
+            ErrorCode::BadFrame,
+        ),
+        (
+            r#"{"type":"publish","id":"p2","channel":"corridor:nowhere","text":"x"}"#.to_owned(),
+            ErrorCode::UnknownChannel,
+        ),
+        (
+            r#"{"type":"subscribe","id":"s1","channels":["national:KE"]}"#.to_owned(),
+            ErrorCode::BadFrame,
+        ),
+        (
+            format!(
+                r#"{{"type":"publish","id":"big","channel":"post:mugina","text":"{}"}}"#,
+                "x".repeat(5000)
+            ),
+            ErrorCode::FrameTooLarge,
+        ),
         (r#"{"type":"ping","id":""}"#.to_owned(), ErrorCode::BadFrame),
     ];
     for (text, code) in cases {
@@ -33,10 +53,18 @@ async fn malformed_oversized_and_unknown_frames_get_errors_and_the_hub_keeps_ser
         let reply = bad.recv().await.expect("a reply");
         assert_eq!(error_code(&reply), Some(code), "{text:.60}: {reply:?}");
     }
-    bad.send_message(Message::Binary(vec![1, 2, 3].into())).await.unwrap();
-    assert_eq!(error_code(&bad.recv().await.unwrap()), Some(ErrorCode::BadFrame));
+    bad.send_message(Message::Binary(vec![1, 2, 3].into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(&bad.recv().await.unwrap()),
+        Some(ErrorCode::BadFrame)
+    );
     // The connection and the hub still work.
-    let seq = bad.publish(&ch("corridor:mugina-manyovu"), "still here").await.unwrap();
+    let seq = bad
+        .publish(&ch("corridor:mugina-manyovu"), "still here")
+        .await
+        .unwrap();
     assert_eq!(good.next_event().await.unwrap().seq, seq);
     assert!(hub.metric("mpaka_frame_errors_total").await >= 8.0);
 }
@@ -46,10 +74,18 @@ async fn a_frame_beyond_the_hard_limit_closes_only_that_connection() {
     let hub = TestHub::start().await;
     let mut bad = hub.connect("mugina.officer").await;
     let mut good = hub.connect("manyovu.officer").await;
-    let huge = format!(r#"{{"type":"ping","id":"{}"}}"#, "x".repeat(3 * 1024 * 1024));
+    let huge = format!(
+        r#"{{"type":"ping","id":"{}"}}"#,
+        "x".repeat(3 * 1024 * 1024)
+    );
     let _ = bad.send_message(Message::Text(huge.into())).await;
-    assert!(matches!(bad.ending().await, Ending::Closed(Some(1009)) | Ending::Dropped));
-    let reply = good.request(&ClientFrame::Ping { id: "alive".into() }).await;
+    assert!(matches!(
+        bad.ending().await,
+        Ending::Closed(Some(1009)) | Ending::Dropped
+    ));
+    let reply = good
+        .request(&ClientFrame::Ping { id: "alive".into() })
+        .await;
     assert!(matches!(reply, ServerFrame::Pong { .. }));
 }
 
@@ -58,14 +94,20 @@ async fn a_slow_consumer_is_cut_off_without_slowing_others() {
     let hub = TestHub::start_with(|s| s.ws.outbound_queue = 32).await;
     let channel = ch("national:TZ");
     let mut slow = hub.connect("kibondo.officer").await;
-    slow.subscribe(std::slice::from_ref(&channel), None).await.unwrap();
+    slow.subscribe(std::slice::from_ref(&channel), None)
+        .await
+        .unwrap();
     let mut fast = hub.connect("kabanga.officer").await;
-    fast.subscribe(std::slice::from_ref(&channel), None).await.unwrap();
+    fast.subscribe(std::slice::from_ref(&channel), None)
+        .await
+        .unwrap();
     // The fast reader drains concurrently; the slow one reads nothing.
     let reader = tokio::spawn(async move {
         let mut count = 0;
         while count < 600 {
-            fast.next_event().await.expect("fast reader keeps receiving");
+            fast.next_event()
+                .await
+                .expect("fast reader keeps receiving");
             count += 1;
         }
         count
@@ -73,7 +115,10 @@ async fn a_slow_consumer_is_cut_off_without_slowing_others() {
     let mut publisher = hub.connect("tz.coordinator").await;
     let text = "y".repeat(7000);
     for _ in 0..600 {
-        publisher.publish(&channel, &text).await.expect("publisher is never held up");
+        publisher
+            .publish(&channel, &text)
+            .await
+            .expect("publisher is never held up");
     }
     assert_eq!(reader.await.unwrap(), 600);
     assert!(hub.metric("mpaka_slow_consumer_disconnects_total").await >= 1.0);
@@ -100,8 +145,15 @@ async fn a_silent_link_is_closed_by_the_heartbeat() {
     // not read cannot always see it before the reset. Either way the hub
     // ended the link by itself (`ending` panics if it stays open).
     let ending = silent.ending().await;
-    assert!(matches!(ending, Ending::Closed(Some(4009)) | Ending::Dropped), "{ending:?}");
-    let reply = hub.connect("mugina.officer").await.request(&ClientFrame::Ping { id: "p".into() }).await;
+    assert!(
+        matches!(ending, Ending::Closed(Some(4009)) | Ending::Dropped),
+        "{ending:?}"
+    );
+    let reply = hub
+        .connect("mugina.officer")
+        .await
+        .request(&ClientFrame::Ping { id: "p".into() })
+        .await;
     assert!(matches!(reply, ServerFrame::Pong { .. }));
 }
 
@@ -125,9 +177,17 @@ async fn presence_shows_who_is_online_and_when_dark_posts_were_last_seen() {
     let officer = hub.connect("mugina.officer").await;
     let mut online = false;
     for _ in 0..50 {
-        let posts = statuses(coordinator.request(&ClientFrame::Presence { id: mpaka_tests::uuid_like() }).await);
+        let posts = statuses(
+            coordinator
+                .request(&ClientFrame::Presence {
+                    id: mpaka_tests::uuid_like(),
+                })
+                .await,
+        );
         // Coordinators see their own country's posts only.
-        assert!(posts.iter().all(|p| p.country == mpaka_protocol::Country::BI));
+        assert!(posts
+            .iter()
+            .all(|p| p.country == mpaka_protocol::Country::BI));
         let mugina = posts.iter().find(|p| p.post == "mugina").unwrap();
         if mugina.online {
             assert_eq!(mugina.users[0].username, "mugina.officer");
@@ -140,7 +200,13 @@ async fn presence_shows_who_is_online_and_when_dark_posts_were_last_seen() {
     officer.close().await;
     let mut dark = false;
     for _ in 0..50 {
-        let posts = statuses(coordinator.request(&ClientFrame::Presence { id: mpaka_tests::uuid_like() }).await);
+        let posts = statuses(
+            coordinator
+                .request(&ClientFrame::Presence {
+                    id: mpaka_tests::uuid_like(),
+                })
+                .await,
+        );
         let mugina = posts.iter().find(|p| p.post == "mugina").unwrap();
         if !mugina.online {
             assert!(mugina.last_seen.is_some());
@@ -150,10 +216,14 @@ async fn presence_shows_who_is_online_and_when_dark_posts_were_last_seen() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(dark, "mugina never went dark");
-    let gisuru = statuses(coordinator.request(&ClientFrame::Presence { id: "p".into() }).await)
-        .into_iter()
-        .find(|p| p.post == "gisuru")
-        .unwrap();
+    let gisuru = statuses(
+        coordinator
+            .request(&ClientFrame::Presence { id: "p".into() })
+            .await,
+    )
+    .into_iter()
+    .find(|p| p.post == "gisuru")
+    .unwrap();
     assert_eq!((gisuru.online, gisuru.last_seen), (false, None));
 }
 
@@ -193,25 +263,52 @@ async fn the_audit_trail_records_who_did_what_and_detects_tampering() {
     let hub = TestHub::start().await;
     let _ = hub.login("mugina.officer").await;
     let admin = hub.login("admin").await;
-    hub.post_json(&admin.access_token, "/api/v1/users/kobero.officer/disable", &serde_json::json!({})).await;
+    hub.post_json(
+        &admin.access_token,
+        "/api/v1/users/kobero.officer/disable",
+        &serde_json::json!({}),
+    )
+    .await;
     let auditor = hub.login("auditor").await;
-    let (status, entries) = hub.get_json(&auditor.access_token, "/api/v1/audit?limit=1000").await;
+    let (status, entries) = hub
+        .get_json(&auditor.access_token, "/api/v1/audit?limit=1000")
+        .await;
     assert_eq!(status, 200);
-    let actions: Vec<&str> = entries.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    for action in ["user.created", "post.created", "auth.login", "user.disabled"] {
-        assert!(actions.contains(&action), "{action} not audited: {actions:?}");
+    let actions: Vec<&str> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in [
+        "user.created",
+        "post.created",
+        "auth.login",
+        "user.disabled",
+    ] {
+        assert!(
+            actions.contains(&action),
+            "{action} not audited: {actions:?}"
+        );
     }
     // Others may not read it.
     let (status, _) = hub.get_json(&admin.access_token, "/api/v1/audit").await;
     assert_eq!(status, 403);
-    let (_, verdict) = hub.get_json(&auditor.access_token, "/api/v1/audit/verify").await;
+    let (_, verdict) = hub
+        .get_json(&auditor.access_token, "/api/v1/audit/verify")
+        .await;
     assert_eq!(verdict["intact"], true);
     // Someone edits the database behind the hub's back.
     let url = format!("sqlite://{}", hub.data_dir.join("mpaka.db").display());
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    sqlx::query("UPDATE audit SET actor = 'someone else' WHERE id = 3").execute(&pool).await.unwrap();
+    sqlx::query("UPDATE audit SET actor = 'someone else' WHERE id = 3")
+        .execute(&pool)
+        .await
+        .unwrap();
     pool.close().await;
-    let (_, verdict) = hub.get_json(&auditor.access_token, "/api/v1/audit/verify").await;
+    let (_, verdict) = hub
+        .get_json(&auditor.access_token, "/api/v1/audit/verify")
+        .await;
     assert_eq!(verdict["intact"], false);
     assert_eq!(verdict["first_broken_id"], 3);
 }
