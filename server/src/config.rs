@@ -130,7 +130,7 @@ impl Settings {
         }
         figment = figment.merge(
             Env::prefixed("MPAKA_")
-                .ignore(&["CONFIG", "PASSWORD"])
+                .ignore(&["CONFIG", "PASSWORD", "USER", "SERVER"])
                 .split("__"),
         );
         figment.extract().map_err(Box::new)
