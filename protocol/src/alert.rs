@@ -22,7 +22,9 @@ mod vocab;
 #[cfg(test)]
 mod tests;
 
-pub use query::{AlertDetail, AlertPage, AlertQuery, AlertReceipt, DEFAULT_ALERT_PAGE, MAX_ALERT_PAGE};
+pub use query::{
+    AlertDetail, AlertPage, AlertQuery, AlertReceipt, DEFAULT_ALERT_PAGE, MAX_ALERT_PAGE,
+};
 pub use summary::AlertSummary;
 pub use vocab::{
     AlertKind, AlertState, AlertStatus, AlertStep, Certainty, Direction, Need, Severity, Urgency,

@@ -1,7 +1,7 @@
 //! The frames exchanged over `GET /ws`.
 
 use crate::{
-    AlertDetail, AlertDraft, AlertPatch, AlertPage, AlertQuery, AlertReceipt, AlertSummary,
+    AlertDetail, AlertDraft, AlertPage, AlertPatch, AlertQuery, AlertReceipt, AlertSummary,
     ChannelId, ErrorBody, Event, UserInfo,
 };
 use schemars::JsonSchema;

@@ -317,11 +317,11 @@ async fn mugina_raises_400_arrivals_manyovu_acknowledges_and_it_is_updated_then_
     let hub = TestHub::start().await;
     let corridor = ch(MUGINA_CORRIDOR);
     let mut manyovu = Desk::open(&hub, "manyovu.officer").await;
-    manyovu.subscribe(&[corridor.clone()], None).await;
+    manyovu.subscribe(std::slice::from_ref(&corridor), None).await;
     let mut tz = Desk::open(&hub, "tz.coordinator").await;
-    tz.subscribe(&[corridor.clone()], None).await;
+    tz.subscribe(std::slice::from_ref(&corridor), None).await;
     let mut mugina = Desk::open(&hub, "mugina.officer").await;
-    mugina.subscribe(&[corridor.clone()], None).await;
+    mugina.subscribe(std::slice::from_ref(&corridor), None).await;
 
     let raised = mugina.raise(mugina_draft()).await.expect("raised");
     let alert = &raised.alert;
@@ -354,8 +354,10 @@ async fn mugina_raises_400_arrivals_manyovu_acknowledges_and_it_is_updated_then_
     // The headcount is updated through the day; the history keeps each change.
     for (n, headcount) in [(1, json!(520)), (2, json!({"low": 600, "high": 650}))] {
         let updated = mugina
-            .step(json!({"type": "alert.update", "id": format!("upd-{n}"), "alert_id": alert.id,
-                          "patch": {"headcount": headcount, "needs": ["water", "medical"]}}))
+            .step(
+                json!({"type": "alert.update", "id": format!("upd-{n}"), "alert_id": alert.id,
+                          "patch": {"headcount": headcount, "needs": ["water", "medical"]}}),
+            )
             .await
             .expect("updated");
         assert_eq!(updated.alert.version, 2 + n);
@@ -366,8 +368,10 @@ async fn mugina_raises_400_arrivals_manyovu_acknowledges_and_it_is_updated_then_
     );
 
     let resolved = mugina
-        .step(json!({"type": "alert.resolve", "id": "res-1", "alert_id": alert.id,
-                      "reason": "All transferred to the Manyovu transit centre"}))
+        .step(
+            json!({"type": "alert.resolve", "id": "res-1", "alert_id": alert.id,
+                      "reason": "All transferred to the Manyovu transit centre"}),
+        )
         .await
         .expect("resolved");
     assert_eq!(resolved.alert.state, AlertState::Resolved);
@@ -410,8 +414,10 @@ async fn mugina_raises_400_arrivals_manyovu_acknowledges_and_it_is_updated_then_
 
     // Further steps on a closed alert are refused.
     let error = mugina
-        .step(json!({"type": "alert.update", "id": "upd-late", "alert_id": alert.id,
-                      "patch": {"headcount": 1}}))
+        .step(
+            json!({"type": "alert.update", "id": "upd-late", "alert_id": alert.id,
+                      "patch": {"headcount": 1}}),
+        )
         .await
         .expect_err("closed");
     assert_eq!(error.code, ErrorCode::InvalidState);
@@ -474,10 +480,7 @@ async fn every_step_follows_the_permission_matrix_for_every_demo_user() {
                 May::NotFound => 404,
             })
             .collect();
-        assert_eq!(
-            got, want,
-            "{user}: raise, ack, update, resolve, cancel"
-        );
+        assert_eq!(got, want, "{user}: raise, ack, update, resolve, cancel");
     }
     // The same rules over the socket, for one user of each kind.
     let id = raiser.raised(mugina_draft()).await;
@@ -495,9 +498,13 @@ async fn every_step_follows_the_permission_matrix_for_every_demo_user() {
     }
     // A coordinator raises for a post of their country only, naming it.
     let bi = Rest::login(&hub, "bi.coordinator").await;
-    let (status, body) = bi.raise(with(mugina_draft(), json!({"post": "kobero"}))).await;
+    let (status, body) = bi
+        .raise(with(mugina_draft(), json!({"post": "kobero"})))
+        .await;
     assert_eq!(status, 201, "{body}");
-    let (status, body) = bi.raise(with(mugina_draft(), json!({"post": "kabanga"}))).await;
+    let (status, body) = bi
+        .raise(with(mugina_draft(), json!({"post": "kabanga"})))
+        .await;
     assert_eq!((status, code(&body)), (403, "forbidden"));
     let (status, body) = bi.raise(mugina_draft()).await;
     assert_eq!(field_names(&body), ["post"], "{status} {body}");
@@ -505,11 +512,24 @@ async fn every_step_follows_the_permission_matrix_for_every_demo_user() {
     let id = raiser.raised(mugina_draft()).await;
     let manyovu = Rest::login(&hub, "manyovu.officer").await;
     let tz = Rest::login(&hub, "tz.coordinator").await;
-    assert_eq!(manyovu.post(&format!("/api/v1/alerts/{id}/ack"), None, None).await.0, 200);
-    let (status, body) = tz.post(&format!("/api/v1/alerts/{id}/ack"), None, None).await;
+    assert_eq!(
+        manyovu
+            .post(&format!("/api/v1/alerts/{id}/ack"), None, None)
+            .await
+            .0,
+        200
+    );
+    let (status, body) = tz
+        .post(&format!("/api/v1/alerts/{id}/ack"), None, None)
+        .await;
     assert_eq!(status, 200);
-    assert_eq!(body["alert"]["acknowledgements"].as_array().unwrap().len(), 2);
-    let (status, body) = tz.post(&format!("/api/v1/alerts/{id}/ack"), None, None).await;
+    assert_eq!(
+        body["alert"]["acknowledgements"].as_array().unwrap().len(),
+        2
+    );
+    let (status, body) = tz
+        .post(&format!("/api/v1/alerts/{id}/ack"), None, None)
+        .await;
     assert_eq!((status, code(&body)), (409, "invalid_state"));
 }
 
@@ -523,16 +543,28 @@ async fn impossible_values_are_refused_with_the_fields_named() {
             vec!["vulnerable.elderly"],
         ),
         (
-            with(mugina_draft(), json!({"headcount": {"low": 500, "high": 300}})),
+            with(
+                mugina_draft(),
+                json!({"headcount": {"low": 500, "high": 300}}),
+            ),
             vec!["headcount.low"],
         ),
-        (with(mugina_draft(), json!({"kind": "stampede"})), vec!["kind"]),
         (
-            with(mugina_draft(), json!({"headcount": -1, "location": {"lat": 95.0, "lon": 29.6}})),
+            with(mugina_draft(), json!({"kind": "stampede"})),
+            vec!["kind"],
+        ),
+        (
+            with(
+                mugina_draft(),
+                json!({"headcount": -1, "location": {"lat": 95.0, "lon": 29.6}}),
+            ),
             vec!["headcount", "location.lat"],
         ),
         (
-            with(mugina_draft(), json!({"text": {"text": "x", "lang": "french"}})),
+            with(
+                mugina_draft(),
+                json!({"text": {"text": "x", "lang": "french"}}),
+            ),
             vec!["text.lang"],
         ),
     ];
@@ -544,7 +576,10 @@ async fn impossible_values_are_refused_with_the_fields_named() {
     // Over the socket too, including values that do not even parse.
     let mut desk = Desk::open(&hub, "mugina.officer").await;
     let error = desk
-        .raise(with(mugina_draft(), json!({"headcount": {"low": 9, "high": 3}})))
+        .raise(with(
+            mugina_draft(),
+            json!({"headcount": {"low": 9, "high": 3}}),
+        ))
         .await
         .expect_err("refused");
     assert_eq!(error.code, ErrorCode::ValidationFailed);
@@ -561,17 +596,38 @@ async fn impossible_values_are_refused_with_the_fields_named() {
     // Steps validate their own input.
     let id = mugina.raised(mugina_draft()).await;
     let (status, body) = mugina
-        .post(&format!("/api/v1/alerts/{id}/update"), None, Some(json!({})))
+        .post(
+            &format!("/api/v1/alerts/{id}/update"),
+            None,
+            Some(json!({})),
+        )
         .await;
-    assert_eq!((status, field_names(&body)), (422, vec!["patch".to_owned()]));
+    assert_eq!(
+        (status, field_names(&body)),
+        (422, vec!["patch".to_owned()])
+    );
     let (status, body) = mugina
-        .post(&format!("/api/v1/alerts/{id}/update"), None, Some(json!({"needs": ["water", "water"]})))
+        .post(
+            &format!("/api/v1/alerts/{id}/update"),
+            None,
+            Some(json!({"needs": ["water", "water"]})),
+        )
         .await;
-    assert_eq!((status, field_names(&body)), (422, vec!["needs[1]".to_owned()]));
+    assert_eq!(
+        (status, field_names(&body)),
+        (422, vec!["needs[1]".to_owned()])
+    );
     let (status, body) = mugina
-        .post(&format!("/api/v1/alerts/{id}/resolve"), None, Some(json!({"reason": " "})))
+        .post(
+            &format!("/api/v1/alerts/{id}/resolve"),
+            None,
+            Some(json!({"reason": " "})),
+        )
         .await;
-    assert_eq!((status, field_names(&body)), (422, vec!["reason".to_owned()]));
+    assert_eq!(
+        (status, field_names(&body)),
+        (422, vec!["reason".to_owned()])
+    );
     // Nothing invalid was stored.
     assert_eq!(mugina.list("").await.alerts.len(), 1);
 }
@@ -580,10 +636,19 @@ async fn impossible_values_are_refused_with_the_fields_named() {
 async fn a_retried_raise_is_stored_once() {
     let hub = TestHub::start().await;
     let mut desk = Desk::open(&hub, "mugina.officer").await;
-    let first = desk.raise_with_id("raise-once", mugina_draft()).await.expect("raised");
-    let again = desk.raise_with_id("raise-once", mugina_draft()).await.expect("answered");
+    let first = desk
+        .raise_with_id("raise-once", mugina_draft())
+        .await
+        .expect("raised");
+    let again = desk
+        .raise_with_id("raise-once", mugina_draft())
+        .await
+        .expect("answered");
     assert!(again.duplicate);
-    assert_eq!((again.alert.id.as_str(), again.seq), (first.alert.id.as_str(), first.seq));
+    assert_eq!(
+        (again.alert.id.as_str(), again.seq),
+        (first.alert.id.as_str(), first.seq)
+    );
     let error = desk
         .raise_with_id("raise-once", with(mugina_draft(), json!({"headcount": 12})))
         .await
@@ -591,13 +656,22 @@ async fn a_retried_raise_is_stored_once() {
     assert_eq!(error.code, ErrorCode::IdempotencyConflict);
 
     let rest = Rest::login(&hub, "mugina.officer").await;
-    let (s1, b1) = rest.post("/api/v1/alerts", Some("key-1"), Some(mugina_draft())).await;
-    let (s2, b2) = rest.post("/api/v1/alerts", Some("key-1"), Some(mugina_draft())).await;
+    let (s1, b1) = rest
+        .post("/api/v1/alerts", Some("key-1"), Some(mugina_draft()))
+        .await;
+    let (s2, b2) = rest
+        .post("/api/v1/alerts", Some("key-1"), Some(mugina_draft()))
+        .await;
     assert_eq!((s1, s2), (201, 200));
     assert_eq!(b1["alert"]["id"], b2["alert"]["id"]);
     assert_eq!(b2["duplicate"], json!(true));
-    let (status, body) = rest.post("/api/v1/alerts", None, Some(mugina_draft())).await;
-    assert_eq!((status, field_names(&body)), (422, vec!["Idempotency-Key".to_owned()]));
+    let (status, body) = rest
+        .post("/api/v1/alerts", None, Some(mugina_draft()))
+        .await;
+    assert_eq!(
+        (status, field_names(&body)),
+        (422, vec!["Idempotency-Key".to_owned()])
+    );
     assert_eq!(rest.list("").await.alerts.len(), 2);
 }
 
@@ -606,15 +680,17 @@ async fn a_post_that_was_offline_receives_the_alert_steps_it_missed_on_resume() 
     let hub = TestHub::start().await;
     let corridor = ch(MUGINA_CORRIDOR);
     let mut manyovu = Desk::open(&hub, "manyovu.officer").await;
-    manyovu.subscribe(&[corridor.clone()], Some(0)).await;
+    manyovu.subscribe(std::slice::from_ref(&corridor), Some(0)).await;
     let seen = hub.state.store.head_seq().await.expect("head");
     manyovu.client.close().await;
 
     let mut mugina = Desk::open(&hub, "mugina.officer").await;
     let raised = mugina.raise(mugina_draft()).await.expect("raised");
     let updated = mugina
-        .step(json!({"type": "alert.update", "id": "u", "alert_id": raised.alert.id,
-                     "patch": {"headcount": 450}}))
+        .step(
+            json!({"type": "alert.update", "id": "u", "alert_id": raised.alert.id,
+                     "patch": {"headcount": 450}}),
+        )
         .await
         .expect("updated");
 
@@ -640,7 +716,10 @@ async fn observers_get_alerts_redacted_and_exercises_never_count_in_real_figures
     let mugina = Rest::login(&hub, "mugina.officer").await;
     let real = mugina.raised(mugina_draft()).await;
     let exercise = mugina
-        .raised(with(mugina_draft(), json!({"status": "exercise", "headcount": 100})))
+        .raised(with(
+            mugina_draft(),
+            json!({"status": "exercise", "headcount": 100}),
+        ))
         .await;
 
     let event = observer.next_of("alert.raised").await;
@@ -648,13 +727,22 @@ async fn observers_get_alerts_redacted_and_exercises_never_count_in_real_figures
     assert_eq!(seen.id, real);
     assert_eq!(seen.text.as_ref().unwrap().text, "[redacted]");
     assert_eq!(seen.raised_by.username, None);
-    assert_eq!(seen.headcount, Headcount::Single(400), "figures stay visible");
+    assert_eq!(
+        seen.headcount,
+        Headcount::Single(400),
+        "figures stay visible"
+    );
     let rest = Rest::login(&hub, "unhcr.observer").await;
     let (alert, history) = rest.alert(&real).await;
     assert_eq!(alert.text.unwrap().text, "[redacted]");
-    assert!(history.iter().all(|c| c.by.as_ref().is_none_or(|a| a.username.is_none())));
+    assert!(history
+        .iter()
+        .all(|c| c.by.as_ref().is_none_or(|a| a.username.is_none())));
     let (_, _, cap) = rest.get_text(&format!("/api/v1/alerts/{real}/cap")).await;
-    assert!(!cap.contains("bashitse") && !cap.contains("mugina.officer"), "{cap}");
+    assert!(
+        !cap.contains("bashitse") && !cap.contains("mugina.officer"),
+        "{cap}"
+    );
 
     // The exercise is marked as such everywhere and counted apart.
     let (alert, _) = mugina.alert(&exercise).await;
@@ -665,7 +753,11 @@ async fn observers_get_alerts_redacted_and_exercises_never_count_in_real_figures
     assert_eq!(summaries.len(), 1, "an officer sees only its corridor");
     let summary = &summaries[0];
     assert_eq!(
-        (summary.open, summary.people_on_the_move, summary.unacknowledged),
+        (
+            summary.open,
+            summary.people_on_the_move,
+            summary.unacknowledged
+        ),
         (1, 400, 1)
     );
     assert_eq!(summary.open_exercises_and_tests, 1);
@@ -679,7 +771,10 @@ async fn observers_get_alerts_redacted_and_exercises_never_count_in_real_figures
         panic!("no summaries")
     };
     assert_eq!(corridors.len(), 3);
-    assert_eq!(corridors.iter().map(|c| c.people_on_the_move).sum::<u64>(), 400);
+    assert_eq!(
+        corridors.iter().map(|c| c.people_on_the_move).sum::<u64>(),
+        400
+    );
 }
 
 #[tokio::test]
@@ -705,10 +800,14 @@ async fn an_unacknowledged_severe_alert_escalates_to_coordinators_then_headquart
         .await;
 
     let first = bi.next_of("alert.escalated").await;
-    let EventData::AlertEscalated(body) = &first.data else { unreachable!() };
+    let EventData::AlertEscalated(body) = &first.data else {
+        unreachable!()
+    };
     assert_eq!((body.alert.id.as_str(), body.level), (severe.as_str(), 1));
     let second = bi.next_of("alert.escalated").await;
-    let EventData::AlertEscalated(body) = &second.data else { unreachable!() };
+    let EventData::AlertEscalated(body) = &second.data else {
+        unreachable!()
+    };
     assert_eq!((body.alert.id.as_str(), body.level), (severe.as_str(), 2));
     let personal = hq.next_of("alert.escalated").await;
     assert_eq!(personal.channel, ChannelId::User(tz_id));
@@ -733,7 +832,11 @@ async fn an_unacknowledged_severe_alert_escalates_to_coordinators_then_headquart
     }
     // A moderate alert updated to extreme starts its timer then.
     let (status, _) = mugina
-        .post(&format!("/api/v1/alerts/{moderate}/update"), None, Some(json!({"severity": "extreme"})))
+        .post(
+            &format!("/api/v1/alerts/{moderate}/update"),
+            None,
+            Some(json!({"severity": "extreme"})),
+        )
         .await;
     assert_eq!(status, 200);
     let event = bi.next_of("alert.escalated").await;
@@ -770,7 +873,10 @@ async fn escalation_is_still_on_time_after_a_restart_in_the_middle_of_the_delay(
     let second = ms(&steps[1].at) - raised;
     // On time: not before the deadline, and within the default check
     // interval (1 s) plus scheduling slack after it.
-    assert!((DELAY_MS..DELAY_MS + 2500).contains(&first), "level 1 after {first} ms");
+    assert!(
+        (DELAY_MS..DELAY_MS + 2500).contains(&first),
+        "level 1 after {first} ms"
+    );
     assert!(
         (DELAY_MS + SECOND_MS..DELAY_MS + SECOND_MS + 2500).contains(&second),
         "level 2 after {second} ms"
@@ -785,23 +891,40 @@ async fn alerts_are_queried_by_state_post_corridor_kind_severity_status_and_time
     let before = time::OffsetDateTime::now_utc();
     let a = mugina.raised(mugina_draft()).await;
     let b = mugina
-        .raised(with(mugina_draft(), json!({"kind": "health_screening", "severity": "minor"})))
+        .raised(with(
+            mugina_draft(),
+            json!({"kind": "health_screening", "severity": "minor"}),
+        ))
         .await;
     let c = mugina
         .raised(with(mugina_draft(), json!({"status": "test"})))
         .await;
     let d = kobero
-        .raised(with(mugina_draft(), json!({"direction": "into_tanzania", "severity": "extreme"})))
+        .raised(with(
+            mugina_draft(),
+            json!({"direction": "into_tanzania", "severity": "extreme"}),
+        ))
         .await;
     mugina
-        .post(&format!("/api/v1/alerts/{b}/resolve"), None, Some(json!({"reason": "screened"})))
+        .post(
+            &format!("/api/v1/alerts/{b}/resolve"),
+            None,
+            Some(json!({"reason": "screened"})),
+        )
         .await;
 
     let bi = Rest::login(&hub, "bi.coordinator").await;
     let ids = |page: AlertPage| page.alerts.into_iter().map(|a| a.id).collect::<Vec<_>>();
-    assert_eq!(ids(bi.list("").await), [d.as_str(), c.as_str(), b.as_str(), a.as_str()], "newest first");
+    assert_eq!(
+        ids(bi.list("").await),
+        [d.as_str(), c.as_str(), b.as_str(), a.as_str()],
+        "newest first"
+    );
     assert_eq!(ids(bi.list("?state=resolved").await), [b.as_str()]);
-    assert_eq!(ids(bi.list("?state=open&corridor=mugina-manyovu").await), [c.as_str(), a.as_str()]);
+    assert_eq!(
+        ids(bi.list("?state=open&corridor=mugina-manyovu").await),
+        [c.as_str(), a.as_str()]
+    );
     assert_eq!(ids(bi.list("?post=kobero").await), [d.as_str()]);
     assert_eq!(ids(bi.list("?kind=health_screening").await), [b.as_str()]);
     assert_eq!(ids(bi.list("?severity=extreme").await), [d.as_str()]);
@@ -821,7 +944,10 @@ async fn alerts_are_queried_by_state_post_corridor_kind_severity_status_and_time
     let gisuru = Rest::login(&hub, "gisuru.officer").await;
     assert!(gisuru.list("").await.alerts.is_empty());
     assert_eq!(gisuru.get(&format!("/api/v1/alerts/{a}")).await.0, 404);
-    assert_eq!(ids(mugina.list("").await), [c.as_str(), b.as_str(), a.as_str()]);
+    assert_eq!(
+        ids(mugina.list("").await),
+        [c.as_str(), b.as_str(), a.as_str()]
+    );
     for role in ["admin", "auditor"] {
         let rest = Rest::login(&hub, role).await;
         assert_eq!(rest.get("/api/v1/alerts").await.0, 403, "{role}");
@@ -830,7 +956,10 @@ async fn alerts_are_queried_by_state_post_corridor_kind_severity_status_and_time
     let (status, body) = bi.get("/api/v1/alerts?from=yesterday").await;
     assert_eq!((status, field_names(&body)), (422, vec!["from".to_owned()]));
     let (status, body) = bi.get("/api/v1/alerts?limit=0").await;
-    assert_eq!((status, field_names(&body)), (422, vec!["limit".to_owned()]));
+    assert_eq!(
+        (status, field_names(&body)),
+        (422, vec!["limit".to_owned()])
+    );
     let (status, _) = bi.get("/api/v1/alerts?severity=apocalyptic").await;
     assert_eq!(status, 422);
     // The same listing over the socket.
@@ -861,15 +990,26 @@ async fn cap_documents_of_raised_updated_and_cancelled_alerts_validate_against_t
     assert_valid_cap(&raised);
 
     mugina
-        .post(&format!("/api/v1/alerts/{id}/update"), None, Some(json!({"headcount": 520})))
+        .post(
+            &format!("/api/v1/alerts/{id}/update"),
+            None,
+            Some(json!({"headcount": 520})),
+        )
         .await;
     let (_, _, updated) = cap_of(&mugina, &id).await;
     assert!(updated.contains("<msgType>Update</msgType>"));
-    assert!(updated.contains(&format!("mpaka-{id}-v1,")), "references the original");
+    assert!(
+        updated.contains(&format!("mpaka-{id}-v1,")),
+        "references the original"
+    );
     assert_valid_cap(&updated);
 
     mugina
-        .post(&format!("/api/v1/alerts/{id}/cancel"), None, Some(json!({"reason": "wrong post"})))
+        .post(
+            &format!("/api/v1/alerts/{id}/cancel"),
+            None,
+            Some(json!({"reason": "wrong post"})),
+        )
         .await;
     let (_, _, cancelled) = cap_of(&mugina, &id).await;
     assert!(cancelled.contains("<msgType>Cancel</msgType>"));
@@ -933,7 +1073,10 @@ async fn a_valid_cap_alert_is_imported_and_an_invalid_one_is_refused_with_nothin
     let hub = TestHub::start().await;
     let tz = Rest::login(&hub, "tz.coordinator").await;
     let (status, body) = tz
-        .post_xml("/api/v1/cap?post=manyovu", &early_warning_cap("ews-001", "Expected"))
+        .post_xml(
+            "/api/v1/cap?post=manyovu",
+            &early_warning_cap("ews-001", "Expected"),
+        )
         .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["alert"]["post"], "manyovu");
@@ -942,16 +1085,27 @@ async fn a_valid_cap_alert_is_imported_and_an_invalid_one_is_refused_with_nothin
     assert_eq!(body["cap_identifier"], "ews-001");
     // The same document again is the same alert.
     let (status, again) = tz
-        .post_xml("/api/v1/cap?post=manyovu", &early_warning_cap("ews-001", "Expected"))
+        .post_xml(
+            "/api/v1/cap?post=manyovu",
+            &early_warning_cap("ews-001", "Expected"),
+        )
         .await;
     assert_eq!((status, &again["alert"]["id"]), (200, &body["alert"]["id"]));
 
     let (status, body) = tz
-        .post_xml("/api/v1/cap?post=manyovu", &early_warning_cap("ews-002", "Soonish"))
+        .post_xml(
+            "/api/v1/cap?post=manyovu",
+            &early_warning_cap("ews-002", "Soonish"),
+        )
         .await;
     assert_eq!((status, code(&body)), (422, "validation_failed"), "{body}");
-    assert!(field_names(&body).iter().any(|f| f.contains("urgency")), "{body}");
-    let (status, body) = tz.post_xml("/api/v1/cap?post=manyovu", "<alert><oops").await;
+    assert!(
+        field_names(&body).iter().any(|f| f.contains("urgency")),
+        "{body}"
+    );
+    let (status, body) = tz
+        .post_xml("/api/v1/cap?post=manyovu", "<alert><oops")
+        .await;
     assert_eq!((status, field_names(&body)), (422, vec!["body".to_owned()]));
     let (status, body) = tz
         .post_xml("/api/v1/cap", &early_warning_cap("ews-003", "Expected"))
@@ -959,12 +1113,18 @@ async fn a_valid_cap_alert_is_imported_and_an_invalid_one_is_refused_with_nothin
     assert_eq!((status, field_names(&body)), (422, vec!["post".to_owned()]));
     // Only coordinators import, for their own country's posts.
     let (status, _) = tz
-        .post_xml("/api/v1/cap?post=mugina", &early_warning_cap("ews-004", "Expected"))
+        .post_xml(
+            "/api/v1/cap?post=mugina",
+            &early_warning_cap("ews-004", "Expected"),
+        )
         .await;
     assert_eq!(status, 403);
     let officer = Rest::login(&hub, "manyovu.officer").await;
     let (status, _) = officer
-        .post_xml("/api/v1/cap?post=manyovu", &early_warning_cap("ews-005", "Expected"))
+        .post_xml(
+            "/api/v1/cap?post=manyovu",
+            &early_warning_cap("ews-005", "Expected"),
+        )
         .await;
     assert_eq!(status, 403);
     assert_eq!(tz.list("").await.alerts.len(), 1, "nothing else stored");

@@ -155,7 +155,10 @@ async fn escalate_one(
             }
         }
         if !missing.is_empty() {
-            tracing::warn!(?missing, "alerts.headquarters names unknown or disabled users");
+            tracing::warn!(
+                ?missing,
+                "alerts.headquarters names unknown or disabled users"
+            );
         }
     }
     let mut first_seq = None;
@@ -214,8 +217,14 @@ mod tests {
     #[test]
     fn only_severe_and_extreme_alerts_escalate_with_the_default_delays() {
         let s = settings();
-        assert_eq!(first_deadline(&s, Severity::Extreme, 1000), Some(1000 + 300_000));
-        assert_eq!(first_deadline(&s, Severity::Severe, 1000), Some(1000 + 900_000));
+        assert_eq!(
+            first_deadline(&s, Severity::Extreme, 1000),
+            Some(1000 + 300_000)
+        );
+        assert_eq!(
+            first_deadline(&s, Severity::Severe, 1000),
+            Some(1000 + 900_000)
+        );
         for quiet in [Severity::Moderate, Severity::Minor, Severity::Unknown] {
             assert_eq!(first_deadline(&s, quiet, 1000), None);
         }

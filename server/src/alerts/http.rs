@@ -4,9 +4,9 @@
 //! alert and an Atom feed of open ones, and CAP import.
 
 use super::cap::{self, CapError, MsgType};
+use super::query;
 use super::rules;
 use super::steps::{self, Closing};
-use super::query;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::http::Authenticated;
@@ -88,7 +88,8 @@ async fn list(
     let Query(query) = query.map_err(|e| {
         AppError::field(
             "query",
-            crate::error::elide_quoted(&e.body_text()).replace("Failed to deserialize query string: ", ""),
+            crate::error::elide_quoted(&e.body_text())
+                .replace("Failed to deserialize query string: ", ""),
         )
     })?;
     Ok(Json(query::list(&state, &caller.principal, query).await?))
@@ -243,7 +244,9 @@ async fn import(
     body: Bytes,
 ) -> AppResult<(StatusCode, Json<Imported>)> {
     if !rules::may_import(&caller.principal) {
-        return Err(AppError::forbidden("only coordinators may import CAP alerts"));
+        return Err(AppError::forbidden(
+            "only coordinators may import CAP alerts",
+        ));
     }
     check_rate(&state, caller.user.id)?;
     let text = std::str::from_utf8(&body).map_err(|_| AppError::field("body", "must be UTF-8"))?;

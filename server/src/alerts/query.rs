@@ -60,7 +60,11 @@ pub async fn list(state: &AppState, who: &Principal, query: AlertQuery) -> AppRe
         kind: query.kind.map(|k| k.as_str()),
         severity: query.severity.map(|s| s.as_str()),
         status: query.status.map(|s| s.as_str()),
-        from_ms: query.from.as_deref().map(|t| instant("from", t)).transpose()?,
+        from_ms: query
+            .from
+            .as_deref()
+            .map(|t| instant("from", t))
+            .transpose()?,
         to_ms: query.to.as_deref().map(|t| instant("to", t)).transpose()?,
         limit,
         offset: query.offset.unwrap_or(0),

@@ -2,8 +2,8 @@
 //! them here and sends the answer when it is ready, while it keeps serving;
 //! the request `id` is the idempotency key of write steps.
 
-use super::steps::{self, Closing};
 use super::query;
+use super::steps::{self, Closing};
 use crate::access::Principal;
 use crate::app::AppState;
 use crate::error::AppResult;
@@ -30,7 +30,11 @@ pub fn is_alert_request(frame: &ClientFrame) -> bool {
 ///
 /// # Errors
 /// The step's or query's error, for an `error` frame with the request id.
-pub async fn handle(state: &AppState, who: &Principal, frame: ClientFrame) -> AppResult<ServerFrame> {
+pub async fn handle(
+    state: &AppState,
+    who: &Principal,
+    frame: ClientFrame,
+) -> AppResult<ServerFrame> {
     let saved = |id: String, receipt| ServerFrame::AlertSaved {
         id,
         receipt: Box::new(receipt),
@@ -38,11 +42,17 @@ pub async fn handle(state: &AppState, who: &Principal, frame: ClientFrame) -> Ap
     Ok(match frame {
         ClientFrame::AlertRaise { id, alert } => {
             check_rate(state, who.user_id)?;
-            saved(id.clone(), steps::raise(state, who, &id, alert, None).await?)
+            saved(
+                id.clone(),
+                steps::raise(state, who, &id, alert, None).await?,
+            )
         }
         ClientFrame::AlertAck { id, alert_id } => {
             check_rate(state, who.user_id)?;
-            saved(id.clone(), steps::acknowledge(state, who, &id, &alert_id).await?)
+            saved(
+                id.clone(),
+                steps::acknowledge(state, who, &id, &alert_id).await?,
+            )
         }
         ClientFrame::AlertUpdate {
             id,
@@ -101,14 +111,14 @@ pub async fn handle(state: &AppState, who: &Principal, frame: ClientFrame) -> Ap
 /// the generic `bad_frame` answer fits.
 pub fn explain_parse_failure(frame: &serde_json::Value) -> Option<mpaka_protocol::ErrorBody> {
     let problem = match frame.get("type")?.as_str()? {
-        "alert.raise" => {
-            mpaka_protocol::from_value_named::<mpaka_protocol::AlertDraft>(frame.get("alert")?.clone())
-                .err()?
-        }
-        "alert.update" => {
-            mpaka_protocol::from_value_named::<mpaka_protocol::AlertPatch>(frame.get("patch")?.clone())
-                .err()?
-        }
+        "alert.raise" => mpaka_protocol::from_value_named::<mpaka_protocol::AlertDraft>(
+            frame.get("alert")?.clone(),
+        )
+        .err()?,
+        "alert.update" => mpaka_protocol::from_value_named::<mpaka_protocol::AlertPatch>(
+            frame.get("patch")?.clone(),
+        )
+        .err()?,
         _ => return None,
     };
     Some(crate::error::AppError::invalid(vec![problem]).body())

@@ -16,8 +16,9 @@ use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::store::{format_ms, now_ms, AuditEntry, NewEvent, WriteTx};
 use mpaka_protocol::{
-    Alert, AlertAck, AlertChange, AlertClosing, AlertDraft, AlertOrigin, AlertPatch, AlertReceipt,
-    AlertEscalationBody, AlertState, AlertStep, AlertStepBody, ErrorCode, EventData, FieldChange,
+    Alert, AlertAck, AlertChange, AlertClosing, AlertDraft, AlertEscalationBody, AlertOrigin,
+    AlertPatch, AlertReceipt, AlertState, AlertStep, AlertStepBody, ErrorCode, EventData,
+    FieldChange,
 };
 use serde_json::json;
 
@@ -75,9 +76,10 @@ pub async fn raise(
             post.country
         )));
     }
-    let corridor = post.corridor.clone().ok_or_else(|| {
-        AppError::field("post", format!("post {slug} belongs to no corridor"))
-    })?;
+    let corridor = post
+        .corridor
+        .clone()
+        .ok_or_else(|| AppError::field("post", format!("post {slug} belongs to no corridor")))?;
     let now = now_ms();
     let alert = Alert::raise(
         draft,
@@ -189,7 +191,10 @@ pub async fn update(
         return Err(AppError::invalid(problems));
     }
     if patch.is_empty() {
-        return Err(AppError::field("patch", "name at least one field to change"));
+        return Err(AppError::field(
+            "patch",
+            "name at least one field to change",
+        ));
     }
     let fingerprint = fingerprint("update", alert_id, &json!(patch));
     let mut tx = state.store.write().await?;
@@ -344,7 +349,15 @@ async fn finish(
             data,
         })
         .await?;
-    sql::insert_history(tx.conn(), &alert, &change, now, Some(who.user_id), event.seq).await?;
+    sql::insert_history(
+        tx.conn(),
+        &alert,
+        &change,
+        now,
+        Some(who.user_id),
+        event.seq,
+    )
+    .await?;
     tx.audit(AuditEntry::new(
         Some((who.user_id, &who.username)),
         kind,

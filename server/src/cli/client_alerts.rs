@@ -31,7 +31,12 @@ pub enum AlertCommand {
     Cap { id: String },
 }
 
-pub async fn run(server: &str, token: &str, command: AlertCommand, json: bool) -> anyhow::Result<()> {
+pub async fn run(
+    server: &str,
+    token: &str,
+    command: AlertCommand,
+    json: bool,
+) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let api = |path: &str| format!("{server}/api/v1{path}");
     let response = match &command {
