@@ -317,11 +317,15 @@ async fn mugina_raises_400_arrivals_manyovu_acknowledges_and_it_is_updated_then_
     let hub = TestHub::start().await;
     let corridor = ch(MUGINA_CORRIDOR);
     let mut manyovu = Desk::open(&hub, "manyovu.officer").await;
-    manyovu.subscribe(std::slice::from_ref(&corridor), None).await;
+    manyovu
+        .subscribe(std::slice::from_ref(&corridor), None)
+        .await;
     let mut tz = Desk::open(&hub, "tz.coordinator").await;
     tz.subscribe(std::slice::from_ref(&corridor), None).await;
     let mut mugina = Desk::open(&hub, "mugina.officer").await;
-    mugina.subscribe(std::slice::from_ref(&corridor), None).await;
+    mugina
+        .subscribe(std::slice::from_ref(&corridor), None)
+        .await;
 
     let raised = mugina.raise(mugina_draft()).await.expect("raised");
     let alert = &raised.alert;
@@ -680,7 +684,9 @@ async fn a_post_that_was_offline_receives_the_alert_steps_it_missed_on_resume() 
     let hub = TestHub::start().await;
     let corridor = ch(MUGINA_CORRIDOR);
     let mut manyovu = Desk::open(&hub, "manyovu.officer").await;
-    manyovu.subscribe(std::slice::from_ref(&corridor), Some(0)).await;
+    manyovu
+        .subscribe(std::slice::from_ref(&corridor), Some(0))
+        .await;
     let seen = hub.state.store.head_seq().await.expect("head");
     manyovu.client.close().await;
 
