@@ -10,8 +10,8 @@
 use super::{Ack, AckReceiver, Driver, Incoming, PubSender, SubConn};
 use anyhow::{anyhow, bail, Context, Result};
 use rumqttc::{
-    AsyncClient, ConnectReturnCode, Event, EventLoop, MqttOptions, Outgoing, Packet, QoS,
-    Transport,
+    AsyncClient, ConnectReturnCode, Event, EventLoop, MqttOptions, NetworkOptions, Outgoing,
+    Packet, QoS, Transport,
 };
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -22,6 +22,9 @@ const FANOUT_TOPIC: &str = "bench/fanout";
 
 /// Requests a client may queue for its event loop.
 const REQUEST_CAPACITY: usize = 1024;
+
+/// How long one connection attempt may take, seconds (thousands connect at once).
+const CONNECT_TIMEOUT_SECS: u64 = 60;
 
 /// Largest MQTT packet either way, bytes.
 const MAX_PACKET_BYTES: usize = 256 * 1024;
@@ -77,6 +80,11 @@ impl MqttDriver {
             .set_max_packet_size(MAX_PACKET_BYTES, MAX_PACKET_BYTES)
             .set_inflight(inflight.max(1));
         let (client, mut events) = AsyncClient::new(options, REQUEST_CAPACITY);
+        // Without TCP_NODELAY small publishes wait on Nagle's algorithm.
+        let mut network = NetworkOptions::new();
+        network.set_tcp_nodelay(true);
+        network.set_connection_timeout(CONNECT_TIMEOUT_SECS);
+        events.set_network_options(network);
         loop {
             match events.poll().await.context("connecting to the broker")? {
                 Event::Incoming(Packet::ConnAck(ack)) => {
