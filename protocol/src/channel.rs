@@ -41,7 +41,7 @@ impl fmt::Display for ParseChannelError {
 
 impl std::error::Error for ParseChannelError {}
 
-fn is_slug(s: &str) -> bool {
+pub(crate) fn is_slug(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.bytes()

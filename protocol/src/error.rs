@@ -43,6 +43,8 @@ pub enum ErrorCode {
     IdempotencyConflict,
     /// The request is valid but the target's state does not allow it.
     InvalidState,
+    /// Something with this name or id already exists.
+    AlreadyExists,
     /// The client could not keep up with its events and was disconnected.
     SlowConsumer,
     /// The server is shutting down or its storage is unreachable: retry later.
@@ -71,6 +73,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::IdempotencyConflict => "idempotency_conflict",
             ErrorCode::InvalidState => "invalid_state",
+            ErrorCode::AlreadyExists => "already_exists",
             ErrorCode::SlowConsumer => "slow_consumer",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
@@ -91,7 +94,7 @@ impl ErrorCode {
             ErrorCode::AccountDisabled | ErrorCode::Forbidden => 403,
             ErrorCode::UnknownChannel | ErrorCode::NotFound => 404,
             ErrorCode::RateLimited => 429,
-            ErrorCode::IdempotencyConflict | ErrorCode::InvalidState => 409,
+            ErrorCode::IdempotencyConflict | ErrorCode::InvalidState | ErrorCode::AlreadyExists => 409,
             ErrorCode::SlowConsumer | ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,
         }

@@ -2,7 +2,7 @@
 //! alert step and an SOP publication are all events on one log, ordered by
 //! `seq`, delivered live and again on resume.
 
-use crate::{ChannelId, Country, Role};
+use crate::{AlertEscalationBody, AlertStepBody, ChannelId, Country, Role};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +70,25 @@ pub enum EventData {
     /// Posts, corridors or users were added or changed (on `system`).
     #[serde(rename = "directory.changed")]
     DirectoryChanged {},
+    /// An alert was raised (on `corridor:{slug}`, like every alert step).
+    /// Alert bodies are boxed because a full alert snapshot is large.
+    #[serde(rename = "alert.raised")]
+    AlertRaised(Box<AlertStepBody>),
+    /// A post acknowledged an alert.
+    #[serde(rename = "alert.acknowledged")]
+    AlertAcknowledged(Box<AlertStepBody>),
+    /// An alert's headcount, needs, scales or text changed.
+    #[serde(rename = "alert.updated")]
+    AlertUpdated(Box<AlertStepBody>),
+    /// An alert was closed as handled.
+    #[serde(rename = "alert.resolved")]
+    AlertResolved(Box<AlertStepBody>),
+    /// An alert was closed as raised in error.
+    #[serde(rename = "alert.cancelled")]
+    AlertCancelled(Box<AlertStepBody>),
+    /// Nobody acknowledged an alert in time; the hub escalated it.
+    #[serde(rename = "alert.escalated")]
+    AlertEscalated(Box<AlertEscalationBody>),
 }
 
 impl EventData {
@@ -80,17 +99,30 @@ impl EventData {
             EventData::Notice(_) => "notice",
             EventData::AccountChanged { .. } => "account.changed",
             EventData::DirectoryChanged {} => "directory.changed",
+            EventData::AlertRaised(_) => "alert.raised",
+            EventData::AlertAcknowledged(_) => "alert.acknowledged",
+            EventData::AlertUpdated(_) => "alert.updated",
+            EventData::AlertResolved(_) => "alert.resolved",
+            EventData::AlertCancelled(_) => "alert.cancelled",
+            EventData::AlertEscalated(_) => "alert.escalated",
         }
     }
 
     /// The same event as an observer (partner agency) may see it: free text
-    /// that may name people is removed.
+    /// that may name people is removed, and so are the personal fields of
+    /// the authors inside alert snapshots.
     pub fn redacted(&self) -> EventData {
         match self {
             EventData::Message(m) => EventData::Message(MessageBody {
                 text: "[redacted]".into(),
                 lang: m.lang.clone(),
             }),
+            EventData::AlertRaised(b) => EventData::AlertRaised(Box::new(b.redacted())),
+            EventData::AlertAcknowledged(b) => EventData::AlertAcknowledged(Box::new(b.redacted())),
+            EventData::AlertUpdated(b) => EventData::AlertUpdated(Box::new(b.redacted())),
+            EventData::AlertResolved(b) => EventData::AlertResolved(Box::new(b.redacted())),
+            EventData::AlertCancelled(b) => EventData::AlertCancelled(Box::new(b.redacted())),
+            EventData::AlertEscalated(b) => EventData::AlertEscalated(Box::new(b.redacted())),
             other => other.clone(),
         }
     }

@@ -11,12 +11,15 @@
 //!
 //! This crate holds serde types only: no I/O, no async runtime, no database.
 
+mod alert;
 mod channel;
 mod error;
 mod event;
 mod frames;
 mod principal;
+mod rest;
 
+pub use alert::*;
 pub use channel::{ChannelId, ParseChannelError};
 pub use error::{CloseCode, ErrorBody, ErrorCode, FieldError};
 pub use event::{Author, Event, EventData, MessageBody, UserNotice};
@@ -24,6 +27,7 @@ pub use frames::{
     ChannelGrant, ClientFrame, Limits, PostStatus, PresenceUser, ServerFrame, Welcome,
 };
 pub use principal::{Country, Role, UserInfo};
+pub use rest::{LoginRequest, RefreshRequest, TokenResponse};
 
 /// The protocol version this crate speaks. A client states it in its `auth`
 /// frame; the server refuses versions it does not know with

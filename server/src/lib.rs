@@ -2,4 +2,21 @@
 //! `App::run` serves until its shutdown future resolves. The `mpaka` binary
 //! (`main.rs`) only parses the command line and calls into this crate.
 
+pub mod access;
+pub mod admin;
+pub mod alerts;
+pub mod app;
+pub mod auth;
+pub mod cli;
 pub mod config;
+pub mod demo;
+pub mod error;
+pub mod http;
+pub mod hub;
+pub mod metrics;
+pub mod store;
+pub mod telemetry;
+pub mod ws;
+
+pub use app::{App, AppState};
+pub use config::Settings;

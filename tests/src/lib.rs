@@ -1,14 +1,454 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Test harness for mpaka's end-to-end tests: a real hub on a loopback port
+//! with its own temporary data directory and demo data, and real WebSocket
+//! and HTTP clients. Set `TEST_LOG=1` to see the hub's logs.
+
+use anyhow::{anyhow, bail, Context};
+use futures_util::{SinkExt, StreamExt};
+use mpaka_protocol::{
+    ChannelId, ClientFrame, ErrorBody, Event, LoginRequest, ServerFrame, TokenResponse, Welcome,
+    PROTOCOL_VERSION,
+};
+use mpaka_server::{App, AppState, Settings};
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
+
+/// How long a test waits for something the hub should do promptly.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A running hub.
+pub struct TestHub {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub data_dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+    passwords: HashMap<String, String>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+    http: reqwest::Client,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+fn init_logs() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        mpaka_server::telemetry::init(mpaka_server::config::LogFormat::Text);
     }
+}
+
+impl TestHub {
+    /// A hub with demo data and test settings.
+    pub async fn start() -> TestHub {
+        TestHub::start_with(|_| {}).await
+    }
+
+    /// A hub with demo data and test settings changed by `adjust`.
+    pub async fn start_with(adjust: impl FnOnce(&mut Settings)) -> TestHub {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let dir = temp.path().to_owned();
+        let mut hub = TestHub::start_in(&dir, adjust).await;
+        hub._temp = Some(temp);
+        hub
+    }
+
+    /// A hub on an existing data directory (for restarts). Seeds demo data
+    /// only when the directory is new.
+    pub async fn start_in(dir: &Path, adjust: impl FnOnce(&mut Settings)) -> TestHub {
+        init_logs();
+        let mut settings = Settings::for_tests(dir);
+        // Tests publish quickly; the rate limit has its own test.
+        settings.limits.publish_per_sec = 10_000;
+        settings.limits.publish_burst = 10_000;
+        adjust(&mut settings);
+        let app = App::build(settings).await.expect("hub builds");
+        mpaka_server::demo::seed(&app.state().store, dir)
+            .await
+            .expect("demo data");
+        let passwords = read_credentials(dir);
+        let addr = app.local_addr();
+        let state = app.state().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run(async {
+            let _ = stopped.await;
+        }));
+        TestHub {
+            addr,
+            state,
+            data_dir: dir.to_owned(),
+            _temp: None,
+            passwords,
+            stop: Some(stop),
+            task: Some(task),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Stops the hub gracefully and waits until it has finished.
+    pub async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("hub task").expect("hub ran cleanly");
+        }
+    }
+
+    /// Stops the hub and starts a new one on the same data directory.
+    pub async fn restart(mut self) -> TestHub {
+        self.shutdown().await;
+        let temp = self._temp.take();
+        let mut hub = TestHub::start_in(&self.data_dir, |_| {}).await;
+        hub._temp = temp;
+        hub
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn password(&self, username: &str) -> String {
+        self.passwords
+            .get(username)
+            .unwrap_or_else(|| panic!("no demo user {username}"))
+            .clone()
+    }
+
+    pub fn usernames(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.passwords.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Logs in over REST.
+    pub async fn login(&self, username: &str) -> TokenResponse {
+        let response = self
+            .http
+            .post(self.url("/api/v1/auth/login"))
+            .json(&LoginRequest {
+                username: username.into(),
+                password: self.password(username),
+            })
+            .send()
+            .await
+            .expect("login request");
+        assert!(response.status().is_success(), "login of {username} failed: {}", response.status());
+        response.json().await.expect("token response")
+    }
+
+    /// A raw, unauthenticated socket.
+    pub async fn raw_socket(&self) -> Client {
+        let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", self.addr))
+            .await
+            .expect("websocket connects");
+        Client {
+            socket,
+            inbox: VecDeque::new(),
+        }
+    }
+
+    /// A socket authenticated as `username`.
+    pub async fn connect(&self, username: &str) -> Client {
+        let tokens = self.login(username).await;
+        self.connect_with_token(&tokens.access_token)
+            .await
+            .unwrap_or_else(|e| panic!("{username} could not connect: {e}"))
+    }
+
+    /// A socket authenticated with `token`; the `welcome` is consumed.
+    pub async fn connect_with_token(&self, token: &str) -> anyhow::Result<Client> {
+        let mut client = self.raw_socket().await;
+        client.auth(token).await?;
+        Ok(client)
+    }
+
+    /// Sends an authenticated GET and returns status and JSON.
+    pub async fn get_json(&self, token: &str, path: &str) -> (u16, serde_json::Value) {
+        let response = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Sends an authenticated POST with a JSON body and returns status and JSON.
+    pub async fn post_json(&self, token: &str, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let response = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// The value of a counter or gauge from `/metrics` (summed over labels).
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = self
+            .http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text");
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter(|l| {
+                let key = l.split([' ', '{']).next().unwrap_or("");
+                key == name
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+}
+
+impl Drop for TestHub {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn read_credentials(dir: &Path) -> HashMap<String, String> {
+    let text = std::fs::read_to_string(dir.join(mpaka_server::demo::CREDENTIALS_FILE)).expect("credentials file");
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut cols = line.split('\t');
+            Some((cols.next()?.to_owned(), cols.next()?.to_owned()))
+        })
+        .collect()
+}
+
+/// A WebSocket client that keeps frames it was not waiting for.
+pub struct Client {
+    socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    inbox: VecDeque<ServerFrame>,
+}
+
+/// How a connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    Closed(Option<u16>),
+    Dropped,
+}
+
+impl Client {
+    pub async fn auth(&mut self, token: &str) -> anyhow::Result<Welcome> {
+        self.send(&ClientFrame::Auth {
+            id: "auth".into(),
+            v: PROTOCOL_VERSION,
+            token: token.into(),
+        })
+        .await;
+        match self.recv().await? {
+            ServerFrame::Welcome(welcome) => Ok(welcome),
+            ServerFrame::Error { error, .. } => bail!("{}: {}", error.code, error.message),
+            other => bail!("unexpected {other:?}"),
+        }
+    }
+
+    pub async fn send(&mut self, frame: &ClientFrame) {
+        self.send_text(&serde_json::to_string(frame).expect("encodes")).await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.socket
+            .send(Message::Text(text.to_owned().into()))
+            .await
+            .expect("send");
+    }
+
+    pub async fn send_message(&mut self, message: Message) -> anyhow::Result<()> {
+        Ok(self.socket.send(message).await?)
+    }
+
+    /// The next frame from the server (buffered ones first).
+    pub async fn recv(&mut self) -> anyhow::Result<ServerFrame> {
+        if let Some(frame) = self.inbox.pop_front() {
+            return Ok(frame);
+        }
+        self.read().await
+    }
+
+    async fn read(&mut self) -> anyhow::Result<ServerFrame> {
+        loop {
+            let message = tokio::time::timeout(PATIENCE, self.socket.next())
+                .await
+                .context("timed out waiting for a frame")?;
+            match message {
+                Some(Ok(Message::Text(text))) => {
+                    return serde_json::from_str(&text).with_context(|| format!("undecodable frame {text}"))
+                }
+                Some(Ok(Message::Close(frame))) => bail!("closed: {:?}", frame.map(|f| u16::from(f.code))),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(anyhow!("socket error: {e}")),
+                None => bail!("connection ended"),
+            }
+        }
+    }
+
+    /// Sends a request and waits for the reply carrying its id; other
+    /// frames (events) stay in the inbox.
+    pub async fn request(&mut self, frame: &ClientFrame) -> ServerFrame {
+        let id = frame.id().to_owned();
+        self.send(frame).await;
+        self.reply_to(&id).await
+    }
+
+    /// Waits for the reply to request `id`.
+    pub async fn reply_to(&mut self, id: &str) -> ServerFrame {
+        let mut skipped = VecDeque::new();
+        let reply = loop {
+            let frame = self.read().await.unwrap_or_else(|e| panic!("waiting for reply to {id}: {e}"));
+            if reply_id(&frame) == Some(id) {
+                break frame;
+            }
+            skipped.push_back(frame);
+        };
+        self.inbox.extend(skipped);
+        reply
+    }
+
+    /// Subscribes and returns the replayed events and `through_seq`.
+    pub async fn subscribe(&mut self, channels: &[ChannelId], since: Option<u64>) -> anyhow::Result<(Vec<Event>, u64)> {
+        let id = format!("sub-{}", uuid_like());
+        self.send(&ClientFrame::Subscribe {
+            id: id.clone(),
+            channels: channels.to_vec(),
+            since,
+        })
+        .await;
+        let mut replayed = Vec::new();
+        loop {
+            match self.read().await? {
+                ServerFrame::Event(event) => replayed.push(event),
+                ServerFrame::Subscribed { id: got, through_seq, .. } if got == id => {
+                    return Ok((replayed, through_seq))
+                }
+                ServerFrame::Error { id: Some(got), error } if got == id => bail!("{}: {}", error.code, error.message),
+                other => self.inbox.push_back(other),
+            }
+        }
+    }
+
+    /// Publishes a message and returns its `seq`.
+    pub async fn publish(&mut self, channel: &ChannelId, text: &str) -> Result<u64, ErrorBody> {
+        let id = format!("pub-{}", uuid_like());
+        self.publish_with_id(&id, channel, text).await.map(|(seq, _)| seq)
+    }
+
+    /// Publishes with a chosen id; returns `seq` and `duplicate`.
+    pub async fn publish_with_id(&mut self, id: &str, channel: &ChannelId, text: &str) -> Result<(u64, bool), ErrorBody> {
+        let frame = ClientFrame::Publish {
+            id: id.into(),
+            channel: channel.clone(),
+            text: text.into(),
+            lang: None,
+        };
+        match self.request(&frame).await {
+            ServerFrame::Published { seq, duplicate, .. } => Ok((seq, duplicate)),
+            ServerFrame::Error { error, .. } => Err(error),
+            other => panic!("unexpected reply {other:?}"),
+        }
+    }
+
+    /// The next event (buffered first).
+    pub async fn next_event(&mut self) -> anyhow::Result<Event> {
+        loop {
+            match self.recv().await? {
+                ServerFrame::Event(event) => return Ok(event),
+                _ => continue,
+            }
+        }
+    }
+
+    /// Events arriving within `window`, after the buffered ones.
+    pub async fn events_within(&mut self, window: Duration) -> Vec<Event> {
+        let mut events: Vec<Event> = self
+            .inbox
+            .drain(..)
+            .filter_map(|f| match f {
+                ServerFrame::Event(e) => Some(e),
+                _ => None,
+            })
+            .collect();
+        let deadline = tokio::time::Instant::now() + window;
+        while let Ok(Some(Ok(message))) = tokio::time::timeout_at(deadline, self.socket.next()).await {
+            if let Message::Text(text) = message {
+                if let Ok(ServerFrame::Event(event)) = serde_json::from_str(&text) {
+                    events.push(event);
+                }
+            }
+        }
+        events
+    }
+
+    /// Reads until the connection ends and reports how.
+    pub async fn ending(&mut self) -> Ending {
+        loop {
+            match tokio::time::timeout(PATIENCE, self.socket.next()).await {
+                Err(_) => panic!("connection did not end in time"),
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    return Ending::Closed(frame.map(|f: CloseFrame| u16::from(f.code)))
+                }
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    if let Ok(frame) = serde_json::from_str(&text) {
+                        self.inbox.push_back(frame);
+                    }
+                }
+                Ok(Some(Ok(_))) => continue,
+                Ok(Some(Err(_)) | None) => return Ending::Dropped,
+            }
+        }
+    }
+
+    /// Frames received so far and not yet consumed.
+    pub fn inbox(&self) -> &VecDeque<ServerFrame> {
+        &self.inbox
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.socket.close(None).await;
+    }
+}
+
+fn reply_id(frame: &ServerFrame) -> Option<&str> {
+    match frame {
+        ServerFrame::Subscribed { id, .. }
+        | ServerFrame::Unsubscribed { id, .. }
+        | ServerFrame::Published { id, .. }
+        | ServerFrame::History { id, .. }
+        | ServerFrame::Presence { id, .. }
+        | ServerFrame::Pong { id } => Some(id),
+        ServerFrame::Error { id, .. } => id.as_deref(),
+        _ => None,
+    }
+}
+
+/// A unique enough id for requests in tests.
+pub fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+pub fn ch(name: &str) -> ChannelId {
+    name.parse().expect("valid channel")
 }

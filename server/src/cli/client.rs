@@ -1,0 +1,199 @@
+//! `mpaka client`: a small command-line client for the README tour and
+//! operators' scripts. It logs in over REST and talks over the socket like
+//! any other client.
+
+use clap::{Args, Subcommand};
+use futures_util::{SinkExt, StreamExt};
+use mpaka_protocol::{
+    ChannelId, ClientFrame, EventData, LoginRequest, ServerFrame, TokenResponse, PROTOCOL_VERSION,
+};
+use tokio_tungstenite::tungstenite::Message;
+
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// Base URL of the hub.
+    #[arg(long, default_value = "http://127.0.0.1:8080", env = "MPAKA_SERVER")]
+    server: String,
+    /// Username to log in as; the password is read from a prompt or stdin.
+    #[arg(long, env = "MPAKA_USER")]
+    user: String,
+    /// Print frames as JSON lines instead of text.
+    #[arg(long)]
+    json: bool,
+    #[command(subcommand)]
+    command: ClientCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    /// List the channels you may read (and write).
+    Channels,
+    /// Print events as they arrive (all readable channels unless --channel).
+    Listen {
+        #[arg(long = "channel")]
+        channels: Vec<ChannelId>,
+        /// Replay stored events with a higher sequence number first.
+        #[arg(long)]
+        since: Option<u64>,
+    },
+    /// Publish one message and wait until it is stored.
+    Send {
+        #[arg(long)]
+        channel: ChannelId,
+        /// fr, en, sw, rn…
+        #[arg(long)]
+        lang: Option<String>,
+        text: String,
+    },
+    /// Show which posts are online.
+    Presence,
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn login(server: &str, username: &str) -> anyhow::Result<TokenResponse> {
+    let password = super::read_password(&format!("Password for {username}: "), false)?;
+    let response = reqwest::Client::new()
+        .post(format!("{server}/api/v1/auth/login"))
+        .json(&LoginRequest {
+            username: username.to_owned(),
+            password,
+        })
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        anyhow::bail!("login failed: {}", body["message"].as_str().unwrap_or("unknown error"));
+    }
+    Ok(response.json().await?)
+}
+
+async fn connect(server: &str, token: &str) -> anyhow::Result<(Socket, mpaka_protocol::Welcome)> {
+    let url = format!("{}/ws", server.replacen("http", "ws", 1));
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
+    send(
+        &mut socket,
+        &ClientFrame::Auth {
+            id: "auth".into(),
+            v: PROTOCOL_VERSION,
+            token: token.to_owned(),
+        },
+    )
+    .await?;
+    match next(&mut socket).await? {
+        ServerFrame::Welcome(welcome) => Ok((socket, welcome)),
+        ServerFrame::Error { error, .. } => anyhow::bail!("{}: {}", error.code, error.message),
+        other => anyhow::bail!("unexpected frame {other:?}"),
+    }
+}
+
+async fn send(socket: &mut Socket, frame: &ClientFrame) -> anyhow::Result<()> {
+    socket
+        .send(Message::Text(serde_json::to_string(frame)?.into()))
+        .await?;
+    Ok(())
+}
+
+async fn next(socket: &mut Socket) -> anyhow::Result<ServerFrame> {
+    loop {
+        match socket.next().await {
+            Some(Ok(Message::Text(text))) => return Ok(serde_json::from_str(&text)?),
+            Some(Ok(Message::Close(frame))) => anyhow::bail!(
+                "connection closed{}",
+                frame.map(|f| format!(": {} {}", f.code, f.reason)).unwrap_or_default()
+            ),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(e.into()),
+            None => anyhow::bail!("connection closed"),
+        }
+    }
+}
+
+fn print(frame: &ServerFrame, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(frame).unwrap_or_default());
+        return;
+    }
+    match frame {
+        ServerFrame::Event(event) => {
+            let who = event
+                .author
+                .as_ref()
+                .and_then(|a| a.username.clone().or_else(|| Some(a.role.to_string())))
+                .unwrap_or_else(|| "hub".into());
+            let what = match &event.data {
+                EventData::Message(m) => m.text.clone(),
+                other => serde_json::to_string(other).unwrap_or_default(),
+            };
+            println!("#{} {} [{}] {}: {}", event.seq, event.at, event.channel, who, what);
+        }
+        ServerFrame::Error { error, .. } => eprintln!("error {}: {}", error.code, error.message),
+        other => println!("{}", serde_json::to_string(other).unwrap_or_default()),
+    }
+}
+
+pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
+    let server = args.server.trim_end_matches('/').to_owned();
+    let tokens = login(&server, &args.user).await?;
+    let (mut socket, welcome) = connect(&server, &tokens.access_token).await?;
+    match args.command {
+        ClientCommand::Channels => {
+            for grant in welcome.channels {
+                println!(
+                    "{:<28} {:<28} {}",
+                    grant.channel.to_string(),
+                    grant.name,
+                    if grant.can_write { "read/write" } else { "read" }
+                );
+            }
+        }
+        ClientCommand::Listen { channels, since } => {
+            let channels = if channels.is_empty() {
+                welcome.channels.into_iter().map(|g| g.channel).collect()
+            } else {
+                channels
+            };
+            eprintln!("listening as {} on {} channel(s); Ctrl-C to stop", welcome.user.username, channels.len());
+            send(&mut socket, &ClientFrame::Subscribe { id: "sub".into(), channels, since }).await?;
+            loop {
+                let frame = next(&mut socket).await?;
+                print(&frame, args.json);
+            }
+        }
+        ClientCommand::Send { channel, lang, text } => {
+            let id = uuid::Uuid::new_v4().to_string();
+            send(&mut socket, &ClientFrame::Publish { id, channel, text, lang }).await?;
+            loop {
+                match next(&mut socket).await? {
+                    frame @ ServerFrame::Published { .. } => {
+                        print(&frame, args.json);
+                        break;
+                    }
+                    ServerFrame::Error { error, .. } => anyhow::bail!("{}: {}", error.code, error.message),
+                    _ => continue,
+                }
+            }
+        }
+        ClientCommand::Presence => {
+            send(&mut socket, &ClientFrame::Presence { id: "presence".into() }).await?;
+            loop {
+                if let ServerFrame::Presence { posts, .. } = next(&mut socket).await? {
+                    for post in posts {
+                        let users: Vec<String> = post.users.iter().map(|u| u.username.clone()).collect();
+                        println!(
+                            "{:<10} {:<3} {:<8} last seen {:<26} {}",
+                            post.post,
+                            post.country,
+                            if post.online { "online" } else { "dark" },
+                            post.last_seen.unwrap_or_else(|| "never".into()),
+                            users.join(", ")
+                        );
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    let _ = socket.close(None).await;
+    Ok(())
+}

@@ -1,0 +1,194 @@
+//! `mpaka user …` and `mpaka post …`: direct changes to the database, safe
+//! while the hub runs (running nodes notice through the `system` channel).
+
+use crate::admin::{self, Actor, PostSpec, UserSpec};
+use crate::config::Settings;
+use crate::store::Store;
+use clap::Subcommand;
+use mpaka_protocol::{Country, Role};
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account; the password is read from a prompt or stdin.
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        role: Role,
+        #[arg(long)]
+        country: Option<Country>,
+        #[arg(long)]
+        post: Option<String>,
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// fr, en, sw or rn.
+        #[arg(long)]
+        language: Option<String>,
+    },
+    /// List accounts.
+    List,
+    /// Disable an account: its sessions close and its tokens stop working.
+    Disable { username: String },
+    /// Re-enable a disabled account.
+    Enable { username: String },
+    /// Change an account's role (with country and post as the role needs).
+    SetRole {
+        username: String,
+        #[arg(long)]
+        role: Role,
+        #[arg(long)]
+        country: Option<Country>,
+        #[arg(long)]
+        post: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PostCommand {
+    /// Create a post, and its corridor if new.
+    Add {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        country: Country,
+        #[arg(long, default_value = "")]
+        region: String,
+        /// Corridor (border crossing) slug, e.g. mugina-manyovu.
+        #[arg(long)]
+        corridor: Option<String>,
+        #[arg(long)]
+        corridor_name: Option<String>,
+    },
+    /// List posts.
+    List,
+}
+
+async fn open(settings: &Settings) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(&settings.data_dir)?;
+    Ok(Store::open(&settings.database_url()).await?)
+}
+
+fn plain<T>(result: crate::error::AppResult<T>) -> anyhow::Result<T> {
+    result.map_err(|e| anyhow::anyhow!("{}", e.body().message))
+}
+
+pub async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()> {
+    let store = open(&settings).await?;
+    match command {
+        UserCommand::Add {
+            username,
+            role,
+            country,
+            post,
+            org,
+            display_name,
+            language,
+        } => {
+            let password = super::read_password(&format!("Password for {username}: "), true)?;
+            let user = plain(
+                admin::create_user(
+                    &store,
+                    Actor::Operator,
+                    UserSpec {
+                        username,
+                        display_name,
+                        role,
+                        country,
+                        org,
+                        post,
+                        language,
+                        password,
+                    },
+                )
+                .await,
+            )?;
+            println!("created user {} (id {})", user.username, user.id);
+        }
+        UserCommand::List => {
+            println!("{:<5} {:<20} {:<12} {:<8} {:<12} {:<8}", "id", "username", "role", "country", "post", "status");
+            for u in store.users().await? {
+                println!(
+                    "{:<5} {:<20} {:<12} {:<8} {:<12} {:<8}",
+                    u.id,
+                    u.username,
+                    u.role,
+                    u.country.map(|c| c.to_string()).or(u.org.clone()).unwrap_or_default(),
+                    u.post.clone().unwrap_or_default(),
+                    if u.disabled { "disabled" } else { "active" }
+                );
+            }
+        }
+        UserCommand::Disable { username } => {
+            let user = plain(admin::find_user(&store, &username).await)?;
+            plain(admin::set_disabled(&store, Actor::Operator, user.id, true).await)?;
+            println!("disabled {username}");
+        }
+        UserCommand::Enable { username } => {
+            let user = plain(admin::find_user(&store, &username).await)?;
+            plain(admin::set_disabled(&store, Actor::Operator, user.id, false).await)?;
+            println!("enabled {username}");
+        }
+        UserCommand::SetRole {
+            username,
+            role,
+            country,
+            post,
+        } => {
+            let user = plain(admin::find_user(&store, &username).await)?;
+            plain(admin::set_role(&store, Actor::Operator, user.id, role, country, post.as_deref()).await)?;
+            println!("{username} is now {role}");
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+pub async fn post(settings: Settings, command: PostCommand) -> anyhow::Result<()> {
+    let store = open(&settings).await?;
+    match command {
+        PostCommand::Add {
+            slug,
+            name,
+            country,
+            region,
+            corridor,
+            corridor_name,
+        } => {
+            let post = plain(
+                admin::create_post(
+                    &store,
+                    Actor::Operator,
+                    PostSpec {
+                        slug,
+                        name,
+                        country,
+                        region,
+                        corridor,
+                        corridor_name,
+                    },
+                )
+                .await,
+            )?;
+            println!("created post {}", post.slug);
+        }
+        PostCommand::List => {
+            println!("{:<12} {:<14} {:<8} {:<12} corridor", "slug", "name", "country", "region");
+            for p in store.directory().await?.posts.values() {
+                println!(
+                    "{:<12} {:<14} {:<8} {:<12} {}",
+                    p.slug,
+                    p.name,
+                    p.country,
+                    p.region,
+                    p.corridor.clone().unwrap_or_default()
+                );
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! The command line: `mpaka serve`, account and post management, a client
+//! for operators' scripts, and small tools (schema, healthcheck).
+
+mod client;
+mod manage;
+
+use crate::config::Settings;
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "mpaka", version, about = "Real-time coordination hub for border services")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the configuration and the database are; shared by every command
+/// that touches storage.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "MPAKA_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory (SQLite database, signing key, demo credentials).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite://…` or `postgres://…` (default: SQLite in the data directory).
+    #[arg(long)]
+    pub database_url: Option<String>,
+}
+
+impl StoreArgs {
+    /// Settings from file and environment, with these flags on top.
+    ///
+    /// # Errors
+    /// Invalid configuration, naming the key.
+    pub fn settings(&self) -> anyhow::Result<Settings> {
+        let mut settings = Settings::load(self.config.as_deref())?;
+        if let Some(dir) = &self.data_dir {
+            settings.data_dir = dir.clone();
+        }
+        if let Some(url) = &self.database_url {
+            settings.database_url = Some(crate::config::Secret::new(url.clone()));
+        }
+        Ok(settings)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the hub.
+    Serve {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Address to listen on, e.g. 127.0.0.1:8080.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Create demo posts, corridors and users (once) and print their passwords.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Manage user accounts.
+    User {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: manage::UserCommand,
+    },
+    /// Manage border posts (and their corridors).
+    Post {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: manage::PostCommand,
+    },
+    /// Talk to a running hub: log in, list channels, listen, send.
+    Client(client::ClientArgs),
+    /// Print the JSON Schema of the WebSocket protocol.
+    Schema,
+    /// Exit 0 if the hub at URL answers /readyz (for container health checks).
+    Healthcheck {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+    },
+}
+
+/// Runs a parsed command line.
+///
+/// # Errors
+/// Whatever the command fails with, for `main` to print.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { store, listen, demo } => serve(store, listen, demo).await,
+        Command::Migrate { store } => {
+            let settings = store.settings()?;
+            std::fs::create_dir_all(&settings.data_dir)?;
+            crate::store::Store::open(&settings.database_url()).await?.close().await;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::User { store, command } => manage::user(store.settings()?, command).await,
+        Command::Post { store, command } => manage::post(store.settings()?, command).await,
+        Command::Client(args) => client::run(args).await,
+        Command::Schema => {
+            println!("{}", serde_json::to_string_pretty(&mpaka_protocol::json_schema())?);
+            Ok(())
+        }
+        Command::Healthcheck { url } => {
+            let response = reqwest::get(format!("{}/readyz", url.trim_end_matches('/'))).await?;
+            anyhow::ensure!(response.status().is_success(), "not ready: {}", response.status());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(store_args: StoreArgs, listen: Option<SocketAddr>, demo: bool) -> anyhow::Result<()> {
+    let mut settings = store_args.settings()?;
+    if let Some(listen) = listen {
+        settings.listen = listen;
+    }
+    crate::telemetry::init(settings.log_format);
+    let data_dir = settings.data_dir.clone();
+    let app = crate::App::build(settings).await?;
+    if demo {
+        match crate::demo::seed(&app.state().store, &data_dir).await? {
+            Some(credentials) => {
+                println!("Demo data created. These passwords are shown once; they are also in {}:", data_dir.join(crate::demo::CREDENTIALS_FILE).display());
+                println!("{:<18} {:<20} {:<12} {:<8} post", "username", "password", "role", "country");
+                for c in credentials {
+                    println!(
+                        "{:<18} {:<20} {:<12} {:<8} {}",
+                        c.username,
+                        c.password,
+                        c.role,
+                        c.country.map(|c| c.to_string()).unwrap_or_default(),
+                        c.post.unwrap_or_default()
+                    );
+                }
+            }
+            None => println!(
+                "Demo data already present; passwords are in {}",
+                data_dir.join(crate::demo::CREDENTIALS_FILE).display()
+            ),
+        }
+    }
+    println!("mpaka listening on http://{}", app.local_addr());
+    app.run(shutdown_signal()).await
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+/// Reads a password: from a prompt on a terminal, else one line of stdin.
+/// Never from the command line, where `ps` and shell history would show it.
+///
+/// # Errors
+/// Empty input or an unreadable stdin.
+pub fn read_password(prompt: &str, confirm: bool) -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(prompt)?;
+        if confirm {
+            let again = rpassword::prompt_password("Again: ")?;
+            anyhow::ensure!(first == again, "the passwords differ");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    anyhow::ensure!(!password.is_empty(), "empty password");
+    Ok(password)
+}

@@ -1,0 +1,133 @@
+//! Administration over REST: users and posts (admin role), and the audit
+//! trail (auditor role).
+
+use super::{ApiJson, Authenticated};
+use crate::admin::{self, PostSpec, UserSpec};
+use crate::app::AppState;
+use crate::error::AppResult;
+use crate::store::{AuditEntry, AuditVerification, Post};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use mpaka_protocol::{Country, Role, UserInfo};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Serialize)]
+pub struct UserRow {
+    #[serde(flatten)]
+    info: UserInfo,
+    disabled: bool,
+}
+
+pub async fn list_users(State(state): State<AppState>, caller: Authenticated) -> AppResult<Json<Vec<UserRow>>> {
+    caller.require(&[Role::Admin])?;
+    Ok(Json(
+        state
+            .store
+            .users()
+            .await?
+            .into_iter()
+            .map(|u| UserRow {
+                info: u.info(),
+                disabled: u.disabled,
+            })
+            .collect(),
+    ))
+}
+
+pub async fn create_user(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    ApiJson(spec): ApiJson<UserSpec>,
+) -> AppResult<(StatusCode, Json<UserInfo>)> {
+    caller.require(&[Role::Admin])?;
+    let user = admin::create_user(&state.store, caller.actor(), spec).await?;
+    Ok((StatusCode::CREATED, Json(user.info())))
+}
+
+pub async fn disable_user(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    Path(username): Path<String>,
+) -> AppResult<StatusCode> {
+    caller.require(&[Role::Admin])?;
+    let user = admin::find_user(&state.store, &username).await?;
+    admin::set_disabled(&state.store, caller.actor(), user.id, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn enable_user(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    Path(username): Path<String>,
+) -> AppResult<StatusCode> {
+    caller.require(&[Role::Admin])?;
+    let user = admin::find_user(&state.store, &username).await?;
+    admin::set_disabled(&state.store, caller.actor(), user.id, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RoleChange {
+    role: Role,
+    #[serde(default)]
+    country: Option<Country>,
+    #[serde(default)]
+    post: Option<String>,
+}
+
+pub async fn set_role(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    Path(username): Path<String>,
+    ApiJson(change): ApiJson<RoleChange>,
+) -> AppResult<StatusCode> {
+    caller.require(&[Role::Admin])?;
+    let user = admin::find_user(&state.store, &username).await?;
+    admin::set_role(&state.store, caller.actor(), user.id, change.role, change.country, change.post.as_deref())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn list_posts(State(state): State<AppState>, caller: Authenticated) -> AppResult<Json<Vec<Post>>> {
+    caller.require(&[Role::Admin, Role::Coordinator])?;
+    Ok(Json(state.store.directory().await?.posts.into_values().collect()))
+}
+
+pub async fn create_post(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    ApiJson(spec): ApiJson<PostSpec>,
+) -> AppResult<(StatusCode, Json<Post>)> {
+    caller.require(&[Role::Admin])?;
+    let post = admin::create_post(&state.store, caller.actor(), spec).await?;
+    Ok((StatusCode::CREATED, Json(post)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    after: i64,
+    action: Option<String>,
+    limit: Option<u32>,
+}
+
+pub async fn audit(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    Query(query): Query<AuditQuery>,
+) -> AppResult<Json<Vec<AuditEntry>>> {
+    caller.require(&[Role::Auditor])?;
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    Ok(Json(
+        state
+            .store
+            .audit_entries(query.after, query.action.as_deref(), limit)
+            .await?,
+    ))
+}
+
+pub async fn verify_audit(State(state): State<AppState>, caller: Authenticated) -> AppResult<Json<AuditVerification>> {
+    caller.require(&[Role::Auditor])?;
+    Ok(Json(state.store.verify_audit().await?))
+}

@@ -1,0 +1,47 @@
+//! The HTTP side: routing of the REST API, health, metrics and the socket.
+
+mod admin;
+mod channels;
+mod extract;
+mod health;
+mod session;
+
+pub use extract::{ApiJson, Authenticated};
+
+use crate::app::AppState;
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::trace::TraceLayer;
+
+/// Largest REST request body accepted.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/auth/login", post(session::login))
+        .route("/auth/refresh", post(session::refresh))
+        .route("/auth/logout", post(session::logout))
+        .route("/me", get(session::me))
+        .route("/channels", get(channels::list))
+        .route(
+            "/channels/{channel}/messages",
+            get(channels::history).post(channels::publish),
+        )
+        .route("/presence", get(channels::presence))
+        .route("/users", get(admin::list_users).post(admin::create_user))
+        .route("/users/{username}/disable", post(admin::disable_user))
+        .route("/users/{username}/enable", post(admin::enable_user))
+        .route("/users/{username}/role", post(admin::set_role))
+        .route("/posts", get(admin::list_posts).post(admin::create_post))
+        .route("/audit", get(admin::audit))
+        .route("/audit/verify", get(admin::verify_audit));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/ws", get(crate::ws::upgrade))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,31 @@
+//! Logging in and out, refreshing tokens, and who am I.
+
+use super::Authenticated;
+use crate::app::AppState;
+use crate::error::AppResult;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use super::ApiJson;
+use mpaka_protocol::{LoginRequest, RefreshRequest, TokenResponse, UserInfo};
+
+pub async fn login(State(state): State<AppState>, ApiJson(request): ApiJson<LoginRequest>) -> AppResult<Json<TokenResponse>> {
+    let result = state.auth.login(&request.username, request.password).await;
+    if let Err(error) = &result {
+        state.metrics.auth_failed(error.body().code);
+    }
+    result.map(Json)
+}
+
+pub async fn refresh(State(state): State<AppState>, ApiJson(request): ApiJson<RefreshRequest>) -> AppResult<Json<TokenResponse>> {
+    state.auth.refresh(&request.refresh_token).await.map(Json)
+}
+
+pub async fn logout(State(state): State<AppState>, ApiJson(request): ApiJson<RefreshRequest>) -> AppResult<StatusCode> {
+    state.auth.logout(&request.refresh_token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn me(caller: Authenticated) -> Json<UserInfo> {
+    Json(caller.user.info())
+}

@@ -1,0 +1,265 @@
+//! The dispatcher task: the single owner of routing state. It delivers every
+//! committed event exactly once per subscribed session, in `seq` order, and
+//! never waits for a session: a full queue cuts that session off.
+
+use super::{Command, SessionId, SessionLink};
+use crate::access;
+use crate::metrics::Metrics;
+use crate::store::{Directory, Store, StoredEvent};
+use axum::extract::ws::Utf8Bytes;
+use mpaka_protocol::{ChannelId, CloseCode, EventData, ServerFrame};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio_util::sync::CancellationToken;
+
+/// Events read from the log per query when catching up.
+const CATCH_UP_PAGE: u32 = 1000;
+
+struct Session {
+    link: SessionLink,
+    channels: HashSet<ChannelId>,
+}
+
+pub(super) struct Dispatcher {
+    store: Store,
+    metrics: Arc<Metrics>,
+    directory: Arc<RwLock<Arc<Directory>>>,
+    sessions: HashMap<SessionId, Session>,
+    by_channel: HashMap<ChannelId, HashSet<SessionId>>,
+    /// Every event with `seq <= dispatched` has been fanned out.
+    dispatched: u64,
+    poll: Duration,
+}
+
+impl Dispatcher {
+    pub(super) fn new(
+        store: Store,
+        metrics: Arc<Metrics>,
+        directory: Arc<RwLock<Arc<Directory>>>,
+        head: u64,
+        poll: Duration,
+    ) -> Dispatcher {
+        Dispatcher {
+            store,
+            metrics,
+            directory,
+            sessions: HashMap::new(),
+            by_channel: HashMap::new(),
+            dispatched: head,
+            poll,
+        }
+    }
+
+    pub(super) async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut commits: mpsc::Receiver<Vec<StoredEvent>>,
+        shutdown: CancellationToken,
+    ) {
+        let mut poll = tokio::time::interval(self.poll);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => break,
+                Some(command) = commands.recv() => self.handle(command),
+                Some(batch) = commits.recv() => self.on_committed(batch).await,
+                _ = poll.tick() => self.poll_head().await,
+            }
+        }
+        tracing::debug!("dispatcher stopped");
+    }
+
+    fn handle(&mut self, command: Command) {
+        match command {
+            Command::Register(link) => {
+                self.metrics.connections.inc();
+                self.sessions.insert(
+                    link.id,
+                    Session {
+                        link,
+                        channels: HashSet::new(),
+                    },
+                );
+            }
+            Command::Subscribe {
+                session,
+                channels,
+                reply,
+            } => {
+                if let Some(entry) = self.sessions.get_mut(&session) {
+                    for channel in channels {
+                        if entry.channels.insert(channel.clone()) {
+                            self.metrics.subscriptions.inc();
+                            self.by_channel.entry(channel).or_default().insert(session);
+                        }
+                    }
+                }
+                let _ = reply.send(self.dispatched);
+            }
+            Command::Unsubscribe { session, channels } => {
+                if let Some(entry) = self.sessions.get_mut(&session) {
+                    for channel in channels {
+                        if entry.channels.remove(&channel) {
+                            self.metrics.subscriptions.dec();
+                            remove_from_index(&mut self.by_channel, &channel, session);
+                        }
+                    }
+                }
+            }
+            Command::Unregister(session) => self.drop_session(session, None),
+        }
+    }
+
+    /// Removes a session; with a close code, tells it why.
+    fn drop_session(&mut self, id: SessionId, close: Option<CloseCode>) {
+        let Some(session) = self.sessions.remove(&id) else {
+            return;
+        };
+        self.metrics.connections.dec();
+        self.metrics.subscriptions.dec_by(session.channels.len() as i64);
+        for channel in &session.channels {
+            remove_from_index(&mut self.by_channel, channel, id);
+        }
+        if let Some(code) = close {
+            let _ = session.link.kick.send(code);
+        }
+    }
+
+    async fn on_committed(&mut self, batch: Vec<StoredEvent>) {
+        let Some(first) = batch.first() else { return };
+        if first.seq > self.dispatched + 1 {
+            // Someone else committed in between: read the gap from the log,
+            // which (writers being serialised) holds every event before ours.
+            self.catch_up(first.seq - 1).await;
+        }
+        // Sequence numbers may skip (PostgreSQL does not reuse the numbers
+        // of rolled-back transactions), so "not yet dispatched" is the test.
+        for event in batch {
+            if event.seq > self.dispatched {
+                self.fan_out(&event).await;
+            }
+        }
+    }
+
+    async fn poll_head(&mut self) {
+        match self.store.head_seq().await {
+            Ok(head) if head > self.dispatched => self.catch_up(head).await,
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "cannot read the log head"),
+        }
+    }
+
+    /// Dispatches every stored event up to `target` that was not yet.
+    async fn catch_up(&mut self, target: u64) {
+        while self.dispatched < target {
+            let events = match self.store.events_after(self.dispatched, CATCH_UP_PAGE).await {
+                Ok(events) => events,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read the log; will retry");
+                    return;
+                }
+            };
+            if events.is_empty() {
+                return;
+            }
+            for event in events {
+                if event.seq > target {
+                    return;
+                }
+                self.fan_out(&event).await;
+            }
+        }
+    }
+
+    async fn fan_out(&mut self, event: &StoredEvent) {
+        self.dispatched = event.seq;
+        if event.channel == ChannelId::System {
+            self.on_system_event(event).await;
+            return;
+        }
+        let Some(subscribers) = self.by_channel.get(&event.channel) else {
+            return;
+        };
+        let directory = self.directory.read().map(|d| d.clone()).unwrap_or_default();
+        let mut full: Option<Utf8Bytes> = None;
+        let mut redacted: Option<Utf8Bytes> = None;
+        let mut slow = Vec::new();
+        let mut delivered = 0u64;
+        for id in subscribers {
+            let Some(session) = self.sessions.get(id) else { continue };
+            let who = &session.link.principal;
+            if let Some(audience) = &event.audience {
+                if !access::may_receive(who, &event.channel, Some(audience), &directory) {
+                    continue;
+                }
+            }
+            let frame = if who.sees_redacted() {
+                redacted.get_or_insert_with(|| encode(event, true)).clone()
+            } else {
+                full.get_or_insert_with(|| encode(event, false)).clone()
+            };
+            match session.link.outbound.try_send(frame) {
+                Ok(()) => delivered += 1,
+                Err(TrySendError::Full(_)) => slow.push(*id),
+                // The session is ending; its unregister is on the way.
+                Err(TrySendError::Closed(_)) => {}
+            }
+        }
+        self.metrics.events_delivered.inc_by(delivered);
+        for id in slow {
+            tracing::warn!(session = id, "slow consumer: outbound queue full, disconnecting");
+            self.metrics.slow_consumer_disconnects.inc();
+            self.drop_session(id, Some(CloseCode::SlowConsumer));
+        }
+    }
+
+    async fn on_system_event(&mut self, event: &StoredEvent) {
+        match &event.data {
+            EventData::AccountChanged { user_id } => {
+                let affected: Vec<SessionId> = self
+                    .sessions
+                    .iter()
+                    .filter(|(_, s)| s.link.principal.user_id == *user_id)
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in affected {
+                    tracing::info!(session = id, user_id, "account changed: closing session");
+                    self.drop_session(id, Some(CloseCode::AccountChanged));
+                }
+            }
+            EventData::DirectoryChanged {} => match self.store.directory().await {
+                Ok(directory) => {
+                    if let Ok(mut current) = self.directory.write() {
+                        *current = Arc::new(directory);
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "cannot reload the directory"),
+            },
+            _ => {}
+        }
+    }
+}
+
+fn remove_from_index(
+    index: &mut HashMap<ChannelId, HashSet<SessionId>>,
+    channel: &ChannelId,
+    session: SessionId,
+) {
+    if let Some(set) = index.get_mut(channel) {
+        set.remove(&session);
+        if set.is_empty() {
+            index.remove(channel);
+        }
+    }
+}
+
+/// Encodes an event frame once; every recipient shares the bytes.
+pub(crate) fn encode(event: &StoredEvent, redact: bool) -> Utf8Bytes {
+    let frame = ServerFrame::Event(event.to_wire(redact));
+    serde_json::to_string(&frame)
+        .unwrap_or_else(|_| String::from("{\"type\":\"error\",\"code\":\"internal\",\"message\":\"unencodable event\"}"))
+        .into()
+}

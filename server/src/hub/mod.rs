@@ -1,0 +1,160 @@
+//! The hub: who is connected, what they subscribed to, and the fan-out of
+//! committed events to them.
+//!
+//! One dispatcher task owns all routing state (sessions, subscriptions, the
+//! last dispatched `seq`); sessions and writers talk to it over bounded
+//! channels, so no lock is held on the delivery path. Events reach the
+//! dispatcher from the log, in `seq` order: directly from this node's
+//! commits, and by reading the log whenever its head moves past what was
+//! dispatched (commits of other nodes or of the CLI, noticed by polling).
+
+mod committer;
+mod dispatcher;
+mod presence;
+
+pub use committer::{Committer, PublishJob, Published};
+pub use presence::{Presence, FRESH_MS as PRESENCE_FRESH_MS};
+
+use crate::access::Principal;
+use crate::metrics::Metrics;
+use crate::store::{Directory, Store, StoredEvent};
+use axum::extract::ws::Utf8Bytes;
+use mpaka_protocol::{ChannelId, CloseCode};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Capacity of the command queue into the dispatcher.
+const COMMAND_QUEUE: usize = 4096;
+/// Capacity of the queue of committed batches into the dispatcher.
+const COMMIT_QUEUE: usize = 1024;
+
+/// A connection's identity within this node.
+pub type SessionId = u64;
+
+/// What the dispatcher needs of a session.
+pub struct SessionLink {
+    pub id: SessionId,
+    pub principal: Arc<Principal>,
+    /// Encoded event frames; bounded: a full queue means a slow consumer.
+    pub outbound: mpsc::Sender<Utf8Bytes>,
+    /// Fired once, with the close code, when the hub drops the session.
+    pub kick: oneshot::Sender<CloseCode>,
+}
+
+pub(crate) enum Command {
+    Register(SessionLink),
+    Subscribe {
+        session: SessionId,
+        channels: Vec<ChannelId>,
+        /// Answered with the last dispatched `seq`: everything after it
+        /// will be delivered live.
+        reply: oneshot::Sender<u64>,
+    },
+    Unsubscribe {
+        session: SessionId,
+        channels: Vec<ChannelId>,
+    },
+    Unregister(SessionId),
+}
+
+/// A handle on the hub; cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    commands: mpsc::Sender<Command>,
+    directory: Arc<RwLock<Arc<Directory>>>,
+    next_session: Arc<std::sync::atomic::AtomicU64>,
+    pub presence: Presence,
+}
+
+impl Hub {
+    /// Starts the dispatcher and presence tasks on `tracker`; they stop when
+    /// `shutdown` is cancelled.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    pub async fn start(
+        store: Store,
+        metrics: Arc<Metrics>,
+        node_id: String,
+        poll: Duration,
+        presence_flush: Duration,
+        tracker: &TaskTracker,
+        shutdown: CancellationToken,
+    ) -> crate::store::Result<Hub> {
+        let (commands, command_rx) = mpsc::channel(COMMAND_QUEUE);
+        let (commit_tx, commit_rx) = mpsc::channel::<Vec<StoredEvent>>(COMMIT_QUEUE);
+        store.on_commit(commit_tx);
+        let directory = Arc::new(RwLock::new(Arc::new(store.directory().await?)));
+        let head = store.head_seq().await?;
+        let presence = Presence::new(node_id);
+        let dispatcher = dispatcher::Dispatcher::new(
+            store.clone(),
+            metrics,
+            directory.clone(),
+            head,
+            poll,
+        );
+        tracker.spawn(dispatcher.run(command_rx, commit_rx, shutdown.clone()));
+        tracker.spawn(presence.clone().run(store, presence_flush, shutdown));
+        Ok(Hub {
+            commands,
+            directory,
+            next_session: Arc::new(std::sync::atomic::AtomicU64::new(1)),
+            presence,
+        })
+    }
+
+    /// The current directory of posts and corridors.
+    pub fn directory(&self) -> Arc<Directory> {
+        self.directory
+            .read()
+            .map(|d| d.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    pub fn new_session_id(&self) -> SessionId {
+        self.next_session
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub async fn register(&self, link: SessionLink) {
+        let _ = self.commands.send(Command::Register(link)).await;
+    }
+
+    /// Subscribes a session; returns the `seq` after which events arrive live.
+    /// `None` when the hub is shutting down.
+    pub async fn subscribe(&self, session: SessionId, channels: Vec<ChannelId>) -> Option<u64> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Subscribe {
+                session,
+                channels,
+                reply,
+            })
+            .await
+            .ok()?;
+        rx.await.ok()
+    }
+
+    pub async fn unsubscribe(&self, session: SessionId, channels: Vec<ChannelId>) {
+        let _ = self
+            .commands
+            .send(Command::Unsubscribe { session, channels })
+            .await;
+    }
+
+    /// Forgets a session. Also sent by the session's drop guard.
+    pub fn unregister(&self, session: SessionId) {
+        let commands = self.commands.clone();
+        // try_send first so that a drop guard never needs a runtime; fall
+        // back to a task when the queue is momentarily full.
+        if let Err(mpsc::error::TrySendError::Full(cmd)) = commands.try_send(Command::Unregister(session)) {
+            tokio::spawn(async move {
+                let _ = commands.send(cmd).await;
+            });
+        }
+    }
+}

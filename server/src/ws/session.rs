@@ -1,0 +1,324 @@
+//! One WebSocket connection, from the `auth` frame to the close. A single task
+//! selects over incoming frames, its outbound event queue, pending durable
+//! replies, the heartbeat timer, a kick from the hub and shutdown.
+
+use crate::access::Principal;
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::hub::{SessionId, SessionLink};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::stream::{FuturesUnordered, SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use mpaka_protocol::{
+    ClientFrame, CloseCode, ErrorBody, ErrorCode, Limits, ServerFrame, Welcome, PROTOCOL_VERSION,
+};
+use std::collections::HashSet;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
+
+/// Frames written to the socket before one flush.
+const WRITE_BATCH: usize = 256;
+/// Publishes one session may have waiting for their commit at once.
+const MAX_PENDING_WRITES: usize = 256;
+/// A socket that accepts no bytes for this long is dropped: the client is
+/// gone or not reading, and the hub has already stopped routing to it.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub(super) type Sink = SplitSink<WebSocket, Message>;
+pub(super) type PendingReply = Pin<Box<dyn Future<Output = ServerFrame> + Send>>;
+
+/// An authenticated connection.
+pub(super) struct Session {
+    pub(super) state: AppState,
+    pub(super) id: SessionId,
+    pub(super) principal: Arc<Principal>,
+    pub(super) sink: Sink,
+    pub(super) subscribed: HashSet<mpaka_protocol::ChannelId>,
+    pub(super) pending: FuturesUnordered<PendingReply>,
+}
+
+/// Unregisters the session from the hub and presence however the task ends.
+struct Registration {
+    state: AppState,
+    id: SessionId,
+    user_id: i64,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.state.hub.unregister(self.id);
+        self.state.hub.presence.disconnected(self.user_id);
+    }
+}
+
+pub(super) async fn run(state: AppState, socket: WebSocket, peer: SocketAddr) {
+    let id = state.hub.new_session_id();
+    let span = tracing::info_span!("session", session = id, %peer, user = tracing::field::Empty);
+    serve(state, socket, id).instrument(span).await;
+}
+
+async fn serve(state: AppState, socket: WebSocket, id: SessionId) {
+    let (mut sink, mut stream) = socket.split();
+    let user = match authenticate(&state, &mut sink, &mut stream).await {
+        Some(user) => user,
+        None => return,
+    };
+    tracing::Span::current().record("user", user.username.as_str());
+    let principal = Arc::new(Principal::new(&user, &state.hub.directory()));
+    let (outbound_tx, mut outbound) = mpsc::channel::<Utf8Bytes>(state.settings.ws.outbound_queue);
+    let (kick_tx, mut kick) = oneshot::channel::<CloseCode>();
+    state
+        .hub
+        .register(SessionLink {
+            id,
+            principal: principal.clone(),
+            outbound: outbound_tx,
+            kick: kick_tx,
+        })
+        .await;
+    state
+        .hub
+        .presence
+        .connected(principal.user_id, principal.post.clone());
+    let _registration = Registration {
+        state: state.clone(),
+        id,
+        user_id: principal.user_id,
+    };
+    let head_seq = state.store.head_seq().await.unwrap_or(0);
+    let mut session = Session {
+        state: state.clone(),
+        id,
+        principal,
+        sink,
+        subscribed: HashSet::new(),
+        pending: FuturesUnordered::new(),
+    };
+    let welcome = ServerFrame::Welcome(Welcome {
+        v: PROTOCOL_VERSION,
+        session: format!("{}-{id}", state.hub.presence.node_id()),
+        user: user.info(),
+        channels: crate::access::readable_channels(&session.principal, &state.hub.directory()),
+        head_seq,
+        limits: Limits {
+            max_frame_bytes: u32::try_from(state.settings.ws.max_frame_bytes).unwrap_or(u32::MAX),
+            publish_per_sec: state.settings.limits.publish_per_sec,
+            publish_burst: state.settings.limits.publish_burst,
+            heartbeat_secs: u32::try_from(state.settings.ws.heartbeat_secs).unwrap_or(u32::MAX),
+        },
+    });
+    if session.send(&welcome).await.is_err() {
+        return;
+    }
+    tracing::info!("session opened");
+
+    let settings = &state.settings.ws;
+    let mut heartbeat = tokio::time::interval(Duration::from_secs(settings.heartbeat_secs.max(1)));
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    heartbeat.tick().await;
+    let heartbeat_timeout = Duration::from_secs(settings.heartbeat_timeout_secs.max(1));
+    let mut last_heard = Instant::now();
+
+    let close = loop {
+        tokio::select! {
+            () = state.shutdown.cancelled() => break Some(CloseCode::GoingAway),
+            code = &mut kick => break code.ok(),
+            frame = outbound.recv() => {
+                let Some(frame) = frame else { break None };
+                let written = tokio::time::timeout(WRITE_TIMEOUT, session.write_batch(frame, &mut outbound)).await;
+                if !matches!(written, Ok(Ok(()))) {
+                    tracing::info!("socket not writable; dropping the connection");
+                    break None;
+                }
+            }
+            Some(reply) = session.pending.next(), if !session.pending.is_empty() => {
+                if session.send(&reply).await.is_err() {
+                    break None;
+                }
+            }
+            message = stream.next(), if session.pending.len() < MAX_PENDING_WRITES => {
+                last_heard = Instant::now();
+                match message {
+                    Some(Ok(Message::Text(text))) => {
+                        if session.on_text(text.as_str()).await.is_err() {
+                            break None;
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        let error = ErrorBody::new(ErrorCode::BadFrame, "binary frames are not supported; send JSON text");
+                        if session.send_error(None, error).await.is_err() {
+                            break None;
+                        }
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Close(_))) | None => break None,
+                    Some(Err(error)) => {
+                        tracing::info!(%error, "socket error");
+                        break close_code_for(&error);
+                    }
+                }
+            }
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() > heartbeat_timeout {
+                    tracing::info!("no answer to heartbeats; closing");
+                    break Some(CloseCode::HeartbeatTimeout);
+                }
+                if session.sink.send(Message::Ping(Default::default())).await.is_err() {
+                    break None;
+                }
+            }
+        }
+    };
+    if let Some(code) = close {
+        if code == CloseCode::SlowConsumer {
+            let error = ErrorBody::new(
+                ErrorCode::SlowConsumer,
+                "you fell too far behind; reconnect and resubscribe with `since`",
+            );
+            let _ = session.send_error(None, error).await;
+        }
+        close_with(&mut session.sink, code).await;
+    }
+    tracing::info!(?close, "session closed");
+}
+
+fn close_code_for(error: &axum::Error) -> Option<CloseCode> {
+    let text = error.to_string();
+    (text.contains("too long") || text.contains("Space limit") || text.contains("size"))
+        .then_some(CloseCode::TooBig)
+}
+
+pub(super) async fn close_with(sink: &mut Sink, code: CloseCode) {
+    let frame = CloseFrame {
+        code: code.code(),
+        reason: code.reason().into(),
+    };
+    let _ = sink.send(Message::Close(Some(frame))).await;
+    let _ = sink.close().await;
+}
+
+pub(super) fn encode(frame: &ServerFrame) -> Message {
+    match serde_json::to_string(frame) {
+        Ok(text) => Message::Text(text.into()),
+        Err(error) => {
+            tracing::error!(%error, "cannot encode a frame");
+            Message::Text(
+                "{\"type\":\"error\",\"code\":\"internal\",\"message\":\"internal error\"}".into(),
+            )
+        }
+    }
+}
+
+/// Waits for a valid `auth` frame; on failure tells the client and closes.
+async fn authenticate(
+    state: &AppState,
+    sink: &mut Sink,
+    stream: &mut SplitStream<WebSocket>,
+) -> Option<crate::store::User> {
+    let deadline = tokio::time::sleep(Duration::from_secs(state.settings.ws.auth_timeout_secs));
+    tokio::pin!(deadline);
+    loop {
+        let message = tokio::select! {
+            () = &mut deadline => {
+                state.metrics.auth_failed(ErrorCode::AuthTimeout);
+                let error = ErrorBody::new(ErrorCode::AuthTimeout, "no auth frame in time");
+                let _ = sink.send(encode(&ServerFrame::Error { id: None, error })).await;
+                close_with(sink, CloseCode::AuthTimeout).await;
+                return None;
+            }
+            () = state.shutdown.cancelled() => {
+                close_with(sink, CloseCode::GoingAway).await;
+                return None;
+            }
+            message = stream.next() => message,
+        };
+        let text = match message {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(_)) => {
+                let error = ErrorBody::new(ErrorCode::BadFrame, "send a JSON auth frame first");
+                let _ = sink.send(encode(&ServerFrame::Error { id: None, error })).await;
+                continue;
+            }
+            _ => return None,
+        };
+        let (id, token, version) = match serde_json::from_str::<ClientFrame>(&text) {
+            Ok(ClientFrame::Auth { id, v, token }) => (id, token, v),
+            Ok(other) => {
+                let error = ErrorBody::new(ErrorCode::AuthRequired, "authenticate with an auth frame first");
+                let _ = sink
+                    .send(encode(&ServerFrame::Error { id: Some(other.id().to_owned()), error }))
+                    .await;
+                continue;
+            }
+            Err(error) => {
+                let error = ErrorBody::new(ErrorCode::BadFrame, super::requests::describe_parse_error(&error));
+                let _ = sink.send(encode(&ServerFrame::Error { id: None, error })).await;
+                continue;
+            }
+        };
+        if version != PROTOCOL_VERSION {
+            let error = ErrorBody::new(
+                ErrorCode::UnsupportedVersion,
+                format!("this server speaks protocol version {PROTOCOL_VERSION}"),
+            );
+            let _ = sink.send(encode(&ServerFrame::Error { id: Some(id), error })).await;
+            close_with(sink, CloseCode::AuthFailed).await;
+            return None;
+        }
+        return match state.auth.authenticate(&token).await {
+            Ok(user) => Some(user),
+            Err(error) => {
+                let body = error.body();
+                state.metrics.auth_failed(body.code);
+                tracing::info!(code = %body.code, "socket authentication failed");
+                let code = if body.code == ErrorCode::AccountDisabled {
+                    CloseCode::AccountChanged
+                } else {
+                    CloseCode::AuthFailed
+                };
+                let _ = sink.send(encode(&ServerFrame::Error { id: Some(id), error: body })).await;
+                close_with(sink, code).await;
+                None
+            }
+        };
+    }
+}
+
+impl Session {
+    pub(super) async fn send(&mut self, frame: &ServerFrame) -> Result<(), axum::Error> {
+        self.sink.send(encode(frame)).await
+    }
+
+    pub(super) async fn send_error(&mut self, id: Option<String>, error: ErrorBody) -> Result<(), axum::Error> {
+        self.state.metrics.frame_error(error.code);
+        self.send(&ServerFrame::Error { id, error }).await
+    }
+
+    pub(super) async fn reply_error(&mut self, id: &str, error: AppError) -> Result<(), axum::Error> {
+        let body = error.body();
+        tracing::debug!(code = %body.code, request = id, "request refused");
+        self.send_error(Some(id.to_owned()), body).await
+    }
+
+    /// Writes `first` and whatever else is queued, then flushes once.
+    async fn write_batch(
+        &mut self,
+        first: Utf8Bytes,
+        outbound: &mut mpsc::Receiver<Utf8Bytes>,
+    ) -> Result<(), axum::Error> {
+        self.sink.feed(Message::Text(first)).await?;
+        for _ in 1..WRITE_BATCH {
+            match outbound.try_recv() {
+                Ok(frame) => self.sink.feed(Message::Text(frame)).await?,
+                Err(_) => break,
+            }
+        }
+        self.sink.flush().await
+    }
+}
