@@ -22,7 +22,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(version, about = "Benchmark mpaka against NATS and Mosquitto over WebSocket")]
+#[command(
+    version,
+    about = "Benchmark mpaka against NATS and Mosquitto over WebSocket"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

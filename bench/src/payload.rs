@@ -42,8 +42,7 @@ pub fn build(publisher: u32, seq: u64, size: usize) -> (String, u64) {
 
 fn digits(bytes: &[u8]) -> Option<u64> {
     bytes.iter().try_fold(0u64, |acc, b| {
-        b.is_ascii_digit()
-            .then(|| acc * 10 + u64::from(b - b'0'))
+        b.is_ascii_digit().then(|| acc * 10 + u64::from(b - b'0'))
     })
 }
 
@@ -74,7 +73,10 @@ mod tests {
         let (p, sent_ns) = build(7, 1234, 512);
         assert_eq!(p.len(), 512);
         let stamp = parse(p.as_bytes()).unwrap();
-        assert_eq!((stamp.publisher, stamp.seq, stamp.sent_ns), (7, 1234, sent_ns));
+        assert_eq!(
+            (stamp.publisher, stamp.seq, stamp.sent_ns),
+            (7, 1234, sent_ns)
+        );
     }
 
     #[test]

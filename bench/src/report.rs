@@ -199,7 +199,8 @@ fn scenario_order(s: &str) -> (u8, String) {
 pub fn compare(files: &[PathBuf]) -> Result<Comparison> {
     let mut results = Vec::new();
     for f in files {
-        let text = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
         let r: RunResult =
             serde_json::from_str(&text).with_context(|| format!("parsing {}", f.display()))?;
         results.push(r);
@@ -247,12 +248,12 @@ pub fn table(cmp: &Comparison) -> String {
     );
     for r in &cmp.results {
         let (d, p) = (&r.delivery, &r.publish);
-        let (rss, cpu) = r
-            .server
-            .as_ref()
-            .map_or(("-".into(), "-".into()), |sv| {
-                (format!("{:.0}", sv.peak_rss_mib), format!("{:.1}", sv.cpu_secs))
-            });
+        let (rss, cpu) = r.server.as_ref().map_or(("-".into(), "-".into()), |sv| {
+            (
+                format!("{:.0}", sv.peak_rss_mib),
+                format!("{:.1}", sv.cpu_secs),
+            )
+        });
         let extra = r
             .resume
             .as_ref()

@@ -157,8 +157,12 @@ async fn hold_idle<D: Driver>(
 ) {
     let settled = Arc::new(AtomicUsize::new(0));
     for idx in 0..count {
-        let (driver, shared, gate, settled) =
-            (driver.clone(), shared.clone(), gate.clone(), settled.clone());
+        let (driver, shared, gate, settled) = (
+            driver.clone(),
+            shared.clone(),
+            gate.clone(),
+            settled.clone(),
+        );
         tasks.spawn(async move {
             let t0 = payload::now_ns();
             let permit = gate.acquire_owned().await;
@@ -298,7 +302,11 @@ fn spawn_subscribers<D: Driver>(
 
 /// Connects every publisher, then sends all their messages and waits for
 /// every reply (or the deadline). Returns false on timeout.
-async fn publish_all<D: Driver>(driver: &Arc<D>, shared: &Arc<Shared>, plan: &Plan) -> Result<bool> {
+async fn publish_all<D: Driver>(
+    driver: &Arc<D>,
+    shared: &Arc<Shared>,
+    plan: &Plan,
+) -> Result<bool> {
     let mut connected = Vec::with_capacity(plan.publishers);
     for idx in 0..plan.publishers {
         match driver.publisher(idx, plan.window).await {
@@ -325,7 +333,9 @@ async fn publish_all<D: Driver>(driver: &Arc<D>, shared: &Arc<Shared>, plan: &Pl
         let (publisher, size, rate) = (u32::try_from(idx)?, plan.size, plan.rate);
         tasks.spawn(async move {
             for seq in 0..messages {
-                let Ok(permit) = window.acquire().await else { return };
+                let Ok(permit) = window.acquire().await else {
+                    return;
+                };
                 permit.forget();
                 if let Some(rate) = rate {
                     tokio::time::sleep_until(start + Duration::from_secs_f64(seq as f64 / rate))
@@ -559,8 +569,7 @@ pub async fn run<D: Driver>(
             reply: shared.reply.summary(),
         },
         delivery: DeliveryStats {
-            expected: (plan.publishers as u64 * plan.messages)
-                * Counters::get(&c.subscribed),
+            expected: (plan.publishers as u64 * plan.messages) * Counters::get(&c.subscribed),
             delivered,
             lost: shared.lost.load(Ordering::Relaxed),
             duplicated: shared.duplicated.load(Ordering::Relaxed),

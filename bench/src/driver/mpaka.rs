@@ -195,7 +195,10 @@ impl MpakaDriver {
                 .replacen("https://", "wss://", 1)
                 .replacen("http://", "ws://", 1)
         );
-        let run_tag = format!("b{}", std::process::id() ^ (crate::payload::now_ns() as u32));
+        let run_tag = format!(
+            "b{}",
+            std::process::id() ^ (crate::payload::now_ns() as u32)
+        );
         Ok(Self {
             ws_url,
             channel: ChannelId::Corridor(format!("{bi_post}-{tz_post}")),
@@ -218,7 +221,8 @@ impl MpakaDriver {
             v: PROTOCOL_VERSION,
             token: token.to_owned(),
         };
-        ws.send(Message::text(serde_json::to_string(&auth)?)).await?;
+        ws.send(Message::text(serde_json::to_string(&auth)?))
+            .await?;
         loop {
             match ws.next().await {
                 Some(Ok(Message::Text(text))) => {

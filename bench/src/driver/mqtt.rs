@@ -59,7 +59,10 @@ impl MqttDriver {
             port,
             qos,
             spread,
-            tag: format!("b{}", crate::payload::now_ns() ^ u64::from(std::process::id())),
+            tag: format!(
+                "b{}",
+                crate::payload::now_ns() ^ u64::from(std::process::id())
+            ),
         })
     }
 
@@ -130,7 +133,9 @@ impl Driver for MqttDriver {
 
     async fn publisher(&self, idx: usize, window: usize) -> Result<(MqttPubTx, MqttPubRx)> {
         let inflight = u16::try_from(window).unwrap_or(u16::MAX);
-        let (client, events) = self.connect(format!("{}-p{idx}", self.tag), inflight).await?;
+        let (client, events) = self
+            .connect(format!("{}-p{idx}", self.tag), inflight)
+            .await?;
         let queued = Arc::new(Mutex::new(VecDeque::new()));
         Ok((
             MqttPubTx {

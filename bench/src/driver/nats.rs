@@ -98,8 +98,7 @@ struct Reader<S> {
 
 impl<S> Reader<S>
 where
-    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>>
-        + Unpin,
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {
     fn new(inner: S) -> Self {
         Self {
@@ -232,10 +231,7 @@ impl SubConn for NatsSub {
             match self.conn.next_op().await? {
                 Op::Msg(payload) => return Ok(Incoming::Payload(payload)),
                 Op::Ping => {
-                    self.conn
-                        .inner
-                        .send(Message::binary("PONG\r\n"))
-                        .await?;
+                    self.conn.inner.send(Message::binary("PONG\r\n")).await?;
                 }
                 Op::Pong => {}
             }
@@ -308,18 +304,24 @@ mod tests {
     use super::*;
     use futures_util::stream;
 
-    type Frames = stream::Iter<
-        std::vec::IntoIter<Result<Message, tokio_tungstenite::tungstenite::Error>>,
-    >;
+    type Frames =
+        stream::Iter<std::vec::IntoIter<Result<Message, tokio_tungstenite::tungstenite::Error>>>;
 
     fn reader(frames: &[&str]) -> Reader<Frames> {
-        let msgs: Vec<_> = frames.iter().map(|f| Ok(Message::binary(f.to_string()))).collect();
+        let msgs: Vec<_> = frames
+            .iter()
+            .map(|f| Ok(Message::binary(f.to_string())))
+            .collect();
         Reader::new(stream::iter(msgs))
     }
 
     #[tokio::test]
     async fn operations_split_across_frames_are_reassembled() {
-        let mut r = reader(&["INFO {}\r\nPI", "NG\r\nMSG a.b 1 5\r\nhel", "lo\r\nPONG\r\n"]);
+        let mut r = reader(&[
+            "INFO {}\r\nPI",
+            "NG\r\nMSG a.b 1 5\r\nhel",
+            "lo\r\nPONG\r\n",
+        ]);
         assert!(matches!(r.next_op().await.unwrap(), Op::Ping));
         match r.next_op().await.unwrap() {
             Op::Msg(p) => assert_eq!(&p[..], b"hello"),
