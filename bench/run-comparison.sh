@@ -173,7 +173,9 @@ shopt -s nullglob
 results=("$OUT"/*-*.json)
 if [[ ${#results[@]} -gt 0 ]]; then
   echo
-  "$BENCH_BIN" compare "${results[@]}" --json "$OUT/comparison.json"
+  check=()
+  [[ $SMOKE == 1 ]] && check=(--check)
+  "$BENCH_BIN" compare "${results[@]}" --json "$OUT/comparison.json" "${check[@]}" || FAILED=1
   echo "results: $OUT (comparison.json has every figure and the ratios)"
 fi
 exit $FAILED

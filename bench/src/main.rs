@@ -42,6 +42,10 @@ enum Command {
         /// Also write the table's data, with ratios, as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Exit with an error if any run lost or duplicated messages, lost
+        /// connections or publishes, or reported errors (for CI's smoke run).
+        #[arg(long)]
+        check: bool,
     },
 }
 
@@ -244,12 +248,28 @@ async fn run(args: RunArgs) -> Result<()> {
 async fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Run(args) => run(args).await,
-        Command::Compare { files, json } => {
+        Command::Compare { files, json, check } => {
             let cmp = report::compare(&files)?;
             print!("{}", report::table(&cmp));
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_string_pretty(&cmp)?)
                     .with_context(|| format!("writing {}", path.display()))?;
+            }
+            let problems = report::problems(&cmp);
+            if check {
+                for (_, p) in &problems {
+                    eprintln!("check failed: {p}");
+                }
+                let mut failed: Vec<usize> = problems.iter().map(|(i, _)| *i).collect();
+                failed.dedup();
+                println!(
+                    "smoke: {} passed, {} failed",
+                    cmp.results.len() - failed.len(),
+                    failed.len()
+                );
+                if !problems.is_empty() {
+                    bail!("{} problem(s) in the benchmark results", problems.len());
+                }
             }
             Ok(())
         }

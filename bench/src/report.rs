@@ -233,6 +233,41 @@ pub fn compare(files: &[PathBuf]) -> Result<Comparison> {
     Ok(Comparison { results, ratios })
 }
 
+/// Problems that make a run unusable as proof the tool works: lost or
+/// duplicated messages, failed or dropped connections, unanswered publishes,
+/// errors, each with the index of its run. Empty when every run is clean.
+pub fn problems(cmp: &Comparison) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    for (i, r) in cmp.results.iter().enumerate() {
+        let mut found_here = |line: String| found.push((i, line));
+        let who = format!("{} scenario {}", r.target, r.scenario);
+        let (c, p, d) = (&r.connections, &r.publish, &r.delivery);
+        if d.lost > 0 || d.duplicated > 0 || d.unexpected > 0 {
+            found_here(format!(
+                "{who}: {} lost, {} duplicated, {} unexpected",
+                d.lost, d.duplicated, d.unexpected
+            ));
+        }
+        if c.failed > 0 || c.dropped > 0 || c.held < c.requested {
+            found_here(format!(
+                "{who}: {} of {} connections held ({} failed, {} dropped)",
+                c.held, c.requested, c.failed, c.dropped
+            ));
+        }
+        let planned = r.plan.publishers as u64 * r.plan.messages;
+        if p.acked < planned || p.failed > 0 {
+            found_here(format!(
+                "{who}: {} of {planned} publishes answered ({} failed)",
+                p.acked, p.failed
+            ));
+        }
+        if r.error_count > 0 {
+            found_here(format!("{who}: {} errors: {:?}", r.error_count, r.errors));
+        }
+    }
+    found
+}
+
 fn opt(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{v:.2}"))
 }

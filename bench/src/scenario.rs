@@ -309,8 +309,12 @@ async fn publish_all<D: Driver>(
 ) -> Result<bool> {
     let mut connected = Vec::with_capacity(plan.publishers);
     for idx in 0..plan.publishers {
+        let t0 = payload::now_ns();
         match driver.publisher(idx, plan.window).await {
-            Ok(pair) => connected.push(pair),
+            Ok(pair) => {
+                shared.setup.record(idx, micros_since(t0));
+                connected.push(pair);
+            }
             Err(e) => {
                 shared.error("publisher connect", &e);
                 bail!("publisher {idx} could not connect: {e:#}");
