@@ -130,7 +130,7 @@ impl Settings {
         }
         figment = figment.merge(
             Env::prefixed("MPAKA_")
-                .ignore(&["CONFIG", "PASSWORD"])
+                .ignore(&["CONFIG", "PASSWORD", "USER", "SERVER"])
                 .split("__"),
         );
         figment.extract().map_err(Box::new)
@@ -212,7 +212,7 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("MPAKA_WS__HEARTBEAT_SECS", "often");
             let err = Settings::load(None).unwrap_err().to_string();
-            assert!(err.contains("heartbeat_secs"), "{err}");
+            assert!(err.to_lowercase().contains("heartbeat_secs"), "{err}");
             Ok(())
         });
     }

@@ -137,6 +137,19 @@ fn print(frame: &ServerFrame, json: bool) {
             );
         }
         ServerFrame::Error { error, .. } => eprintln!("error {}: {}", error.code, error.message),
+        ServerFrame::Published {
+            seq, at, duplicate, ..
+        } => println!(
+            "stored as #{seq} at {at}{}",
+            if *duplicate {
+                " (already sent before)"
+            } else {
+                ""
+            }
+        ),
+        ServerFrame::Subscribed { through_seq, .. } => {
+            eprintln!("-- caught up to #{through_seq}; live from here --")
+        }
         other => println!("{}", serde_json::to_string(other).unwrap_or_default()),
     }
 }
