@@ -29,6 +29,21 @@ export class Outbox {
     for (const fn of this.listeners) { try { fn(item, reply); } catch (e) { console.error(e); } }
   }
 
+  /**
+   * Resolves when the hub has answered item `id`: {reply} once stored,
+   * {error} if refused. Stays unresolved while the link is down.
+   */
+  settled(id) {
+    return new Promise((resolve) => {
+      const fn = (item, reply) => {
+        if (item.id !== id) return;
+        if (reply) { this.listeners.delete(fn); resolve({ reply }); }
+        else if (item.state === 'failed') { this.listeners.delete(fn); resolve({ error: item.error }); }
+      };
+      this.listeners.add(fn);
+    });
+  }
+
   get pending() { return this.items.filter((i) => i.state !== 'failed'); }
   get failed() { return this.items.filter((i) => i.state === 'failed'); }
 
