@@ -282,3 +282,146 @@ async fn the_first_load_is_small() {
     assert!(transferred < 60_000, "first load too heavy: {transferred} bytes");
     browser.close().await.unwrap();
 }
+
+/// Whether this hub serves `path` (alerts and SOPs arrive in their own
+/// issues); prints a skip note when it does not.
+async fn hub_offers(hub: &TestHub, path: &str) -> bool {
+    let token = hub.login("bi.coordinator").await.access_token;
+    let (status, _) = hub.get_json(&token, path).await;
+    if status == 404 {
+        println!("SKIPPED: this hub has no {path} yet");
+        return false;
+    }
+    true
+}
+
+#[tokio::test]
+async fn an_alert_raised_at_mugina_is_acknowledged_live_at_manyovu_also_from_offline() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let hub = TestHub::start().await;
+    if !hub_offers(&hub, "/api/v1/alerts").await {
+        return;
+    }
+    let shots = screenshot_dir();
+    let mugina = driver.browser().await.unwrap();
+    let manyovu = driver.browser().await.unwrap();
+    log_in(&mugina, &hub, "mugina.officer").await.unwrap();
+    log_in(&manyovu, &hub, "manyovu.officer").await.unwrap();
+    manyovu.goto(&hub.url("/#/alerts")).await.unwrap();
+    wait_online(&manyovu).await.unwrap();
+
+    // The form shows the hub's field-level messages.
+    mugina.click("#raise-alert").await.unwrap();
+    mugina.fill("#raise-headcount", "-5").await.unwrap();
+    mugina.click("#raise-submit").await.unwrap();
+    mugina
+        .wait_for("document.querySelector('#raise-headcount[aria-invalid=true]')")
+        .await
+        .unwrap();
+    let message = mugina.text("#raise-headcount-err").await.unwrap();
+    assert!(!message.is_empty(), "no message next to the headcount");
+    mugina.screenshot(&shots.join("alert-form.png")).await.unwrap();
+
+    // A valid alert reaches Manyovu live, unacknowledged.
+    mugina.fill("#raise-headcount", "400").await.unwrap();
+    mugina
+        .fill("#raise-unaccompanied_or_separated_children", "12")
+        .await
+        .unwrap();
+    mugina.click("#need-water").await.unwrap();
+    mugina.click("#raise-submit").await.unwrap();
+    mugina
+        .wait_for("document.querySelector('#alert-detail')")
+        .await
+        .unwrap();
+    let id = mugina
+        .exec("return document.querySelector('#alert-detail').dataset.alert;", json!([]))
+        .await
+        .unwrap();
+    let id = id.as_str().unwrap().to_owned();
+    let card = format!("document.querySelector('[data-alert=\"{id}\"].alert')");
+    manyovu
+        .wait_for(&format!("{card}?.dataset.acked === 'no'"))
+        .await
+        .unwrap();
+
+    // Manyovu acknowledges; Mugina sees it live.
+    manyovu
+        .click(&format!("[data-alert=\"{id}\"].alert"))
+        .await
+        .unwrap();
+    manyovu.click("#ack-alert").await.unwrap();
+    mugina
+        .wait_for(&format!("{card}?.dataset.acked === 'yes'"))
+        .await
+        .unwrap();
+    mugina
+        .wait_text("#detail-acks", "Manyovu")
+        .await
+        .unwrap();
+    mugina.screenshot(&shots.join("alert-feed.png")).await.unwrap();
+
+    // A second alert; Manyovu acknowledges it while its link is down,
+    // reloads, and the acknowledgement is sent once when the link returns.
+    mugina.click("#raise-alert").await.unwrap();
+    mugina.fill("#raise-headcount", "120").await.unwrap();
+    mugina.click("#raise-submit").await.unwrap();
+    let second = mugina
+        .wait_for(&format!(
+            "(() => {{ const d = document.querySelector('#alert-detail'); return d && d.dataset.alert !== '{id}' && d.dataset.alert; }})()"
+        ))
+        .await
+        .unwrap();
+    let second = second.as_str().unwrap().to_owned();
+    let second_card = format!("document.querySelector('[data-alert=\"{second}\"].alert')");
+    manyovu
+        .wait_for(&format!("{second_card}?.dataset.acked === 'no'"))
+        .await
+        .unwrap();
+    manyovu
+        .click(&format!("[data-alert=\"{second}\"].alert"))
+        .await
+        .unwrap();
+    manyovu.wait_for("document.querySelector('#ack-alert')").await.unwrap();
+    manyovu
+        .exec("window.mpaka.link.hold();", json!([]))
+        .await
+        .unwrap();
+    manyovu.click("#ack-alert").await.unwrap();
+    manyovu.wait_text("#pending-count", "1").await.unwrap();
+    manyovu.refresh().await.unwrap();
+    manyovu.wait_text("#pending-count", "1").await.unwrap();
+    manyovu
+        .wait_for("document.querySelector('#conn').dataset.state === 'held'")
+        .await
+        .unwrap();
+    manyovu
+        .exec("window.mpaka.link.release();", json!([]))
+        .await
+        .unwrap();
+    mugina
+        .wait_for(&format!("{second_card}?.dataset.acked === 'yes'"))
+        .await
+        .unwrap();
+    manyovu
+        .wait_for("!document.querySelector('#pending-count')")
+        .await
+        .unwrap();
+    let token = hub.login("mugina.officer").await.access_token;
+    let (status, detail) = hub
+        .get_json(&token, &format!("/api/v1/alerts/{second}"))
+        .await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["alert"]["acknowledgements"].as_array().unwrap().len(), 1);
+    let acks = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["step"] == "acknowledged")
+        .count();
+    assert_eq!(acks, 1, "{detail}");
+    mugina.close().await.unwrap();
+    manyovu.close().await.unwrap();
+}

@@ -1,12 +1,13 @@
 // Authenticated REST calls. A `token_expired` answer triggers one refresh
 // and one retry; network failures surface as OfflineError.
 
-import { accessToken, HubError, OfflineError } from './session.js';
+import { accessToken, HubError, OfflineError, net } from './session.js';
 
 export { HubError, OfflineError };
 
 export async function api(method, path, body, headers = {}) {
   for (let attempt = 0; ; attempt++) {
+    if (net.held) throw new OfflineError();
     const token = await accessToken({ force: attempt > 0 });
     let response;
     try {

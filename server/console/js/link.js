@@ -3,7 +3,7 @@
 // nothing repeats), answers requests by id, notices dead links with its own
 // pings, and reconnects with capped exponential backoff and jitter.
 
-import { accessToken, HubError, OfflineError } from './session.js';
+import { accessToken, HubError, OfflineError, net } from './session.js';
 import { newId } from './dom.js';
 
 /** Backoff bounds, in milliseconds. */
@@ -68,6 +68,7 @@ export class Link {
   /** Cuts the link and keeps it cut until release(), also across reloads. */
   hold() {
     this.held = true;
+    net.held = true;
     sessionStorage.setItem(HELD, '1');
     clearTimeout(this.retryTimer);
     this.drop('held');
@@ -76,6 +77,7 @@ export class Link {
 
   release() {
     this.held = false;
+    net.held = false;
     sessionStorage.removeItem(HELD);
     this.connectNow();
   }

@@ -10,6 +10,12 @@ const KEY = 'mpaka.session';
 const MARGIN_MS = 60_000;
 
 let current = disk.get(KEY);
+
+/**
+ * The link held down on purpose (by an operator's script or a test): no
+ * request leaves the browser until it is released. Survives a reload.
+ */
+export const net = { held: sessionStorage.getItem('mpaka.link.held') === '1' };
 let inflight = null;
 const listeners = new Set();
 
