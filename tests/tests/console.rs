@@ -322,6 +322,10 @@ async fn an_alert_raised_at_mugina_is_acknowledged_live_at_manyovu_also_from_off
         .unwrap();
     let message = mugina.text("#raise-headcount-err").await.unwrap();
     assert!(!message.is_empty(), "no message next to the headcount");
+    mugina
+        .exec("window.scrollTo(0, 0);", json!([]))
+        .await
+        .unwrap();
     mugina.screenshot(&shots.join("alert-form.png")).await.unwrap();
 
     // A valid alert reaches Manyovu live, unacknowledged.
@@ -424,4 +428,84 @@ async fn an_alert_raised_at_mugina_is_acknowledged_live_at_manyovu_also_from_off
     assert_eq!(acks, 1, "{detail}");
     mugina.close().await.unwrap();
     manyovu.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_coordinator_publishes_an_sop_and_an_officer_acknowledges_it_in_the_coverage() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let hub = TestHub::start().await;
+    if !hub_offers(&hub, "/api/v1/sops").await {
+        return;
+    }
+    let shots = screenshot_dir();
+    let coordinator = driver.browser().await.unwrap();
+    let officer = driver.browser().await.unwrap();
+    log_in(&coordinator, &hub, "bi.coordinator").await.unwrap();
+    log_in(&officer, &hub, "mugina.officer").await.unwrap();
+    officer.goto(&hub.url("/#/sops")).await.unwrap();
+    wait_online(&officer).await.unwrap();
+
+    // The coordinator writes a draft in two languages and publishes it.
+    coordinator.goto(&hub.url("/#/sops")).await.unwrap();
+    coordinator.click("#new-sop").await.unwrap();
+    coordinator.fill("#sop-slug", "minors-reception").await.unwrap();
+    coordinator
+        .fill("#sop-title-fr", "Accueil des mineurs non accompagnés")
+        .await
+        .unwrap();
+    coordinator
+        .fill("#sop-body-fr", "# Accueil\n\n1. Enregistrer l'enfant.\n2. Prévenir la protection.")
+        .await
+        .unwrap();
+    coordinator
+        .fill("#sop-title-en", "Reception of unaccompanied minors")
+        .await
+        .unwrap();
+    coordinator
+        .fill("#sop-body-en", "# Reception\n\n1. Register the child.\n2. Call protection staff.")
+        .await
+        .unwrap();
+    coordinator.click("#sop-save").await.unwrap();
+    coordinator
+        .wait_for("!document.querySelector('#sop-publish').hidden")
+        .await
+        .unwrap();
+    coordinator.click("#sop-publish").await.unwrap();
+    coordinator
+        .wait_for("document.querySelector('#sop-coverage')")
+        .await
+        .unwrap();
+    let before = coordinator
+        .exec("return Number(document.querySelector('#sop-coverage').dataset.acknowledged);", json!([]))
+        .await
+        .unwrap();
+
+    // The officer gets it live, marked unread, reads it in French and
+    // English, and acknowledges it.
+    officer
+        .wait_for("document.querySelector('[data-sop=\"minors-reception\"] .unread')")
+        .await
+        .unwrap();
+    officer.click("[data-sop=\"minors-reception\"]").await.unwrap();
+    officer.wait_text("#sop-body", "Enregistrer").await.unwrap();
+    officer.click("#sop-reader [data-lang=en]").await.unwrap();
+    officer.wait_text("#sop-body", "Register the child").await.unwrap();
+    officer.screenshot(&shots.join("sop-reader.png")).await.unwrap();
+    officer.click("#ack-sop").await.unwrap();
+    officer.wait_for("document.querySelector('#sop-acked')").await.unwrap();
+
+    // The coverage table counts one more acknowledgement.
+    coordinator.click("#coverage-refresh").await.unwrap();
+    coordinator
+        .wait_for(&format!(
+            "Number(document.querySelector('#sop-coverage')?.dataset.acknowledged) === {}",
+            before.as_u64().unwrap() + 1
+        ))
+        .await
+        .unwrap();
+    coordinator.screenshot(&shots.join("coverage.png")).await.unwrap();
+    coordinator.close().await.unwrap();
+    officer.close().await.unwrap();
 }

@@ -34,7 +34,7 @@ export function renderAlerts(ctx, main, params) {
     h('div', { class: 'toolbar' },
       canRaise && h('a', { href: '#/alerts/new', class: 'button', id: 'raise-alert' }, t('alert.raise')),
       h('label', { class: 'inline' }, showClosed, ' ', t('alert.show_closed'))),
-    h('div', { class: 'cols' }, h('section', { 'aria-label': t('alert.feed') }, list), side));
+    h('div', { class: params[0] === 'new' ? 'cols wide' : 'cols' }, h('section', { 'aria-label': t('alert.feed') }, list), side));
 
   const selected = params[0] ?? null;
 
