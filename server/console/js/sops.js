@@ -103,6 +103,7 @@ export function renderSops(ctx, main, params) {
     } catch (e) {
       return put(side, h('p', { class: 'error' }, e.message));
     }
+    store.markRead(slug, v);
     const note = h('p', { 'aria-live': 'polite' });
     put(side, h('article', { id: 'sop-coverage', dataset: { acknowledged: c.acknowledged, missing: c.missing } },
       h('h2', {}, t('sop.coverage'), ': ', title(s), ' v', c.version),
