@@ -146,7 +146,12 @@ pub struct Browser {
 }
 
 impl Browser {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> anyhow::Result<Value> {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> anyhow::Result<Value> {
         let mut request = self
             .http
             .request(method.clone(), format!("{}{path}", self.base));
@@ -186,10 +191,7 @@ impl Browser {
 
     async fn element(&self, css: &str) -> anyhow::Result<String> {
         let found = self
-            .post(
-                "/element",
-                json!({"using": "css selector", "value": css}),
-            )
+            .post("/element", json!({"using": "css selector", "value": css}))
             .await
             .with_context(|| format!("no element {css}"))?;
         found[ELEMENT_KEY]
@@ -243,7 +245,8 @@ impl Browser {
     /// Evaluates the JavaScript expression `condition` until it is truthy
     /// and returns its value; fails after [`BROWSER_PATIENCE`].
     pub async fn wait_for(&self, condition: &str) -> anyhow::Result<Value> {
-        let script = format!("try {{ return ({condition}) || null; }} catch (e) {{ return null; }}");
+        let script =
+            format!("try {{ return ({condition}) || null; }} catch (e) {{ return null; }}");
         let deadline = Instant::now() + BROWSER_PATIENCE;
         loop {
             let value = self.exec(&script, json!([])).await?;

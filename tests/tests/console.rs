@@ -111,7 +111,10 @@ async fn two_officers_chat_across_the_border_and_an_offline_message_arrives_once
     let shots = screenshot_dir();
 
     mugina.goto(&hub.url("/")).await.unwrap();
-    mugina.wait_for("document.querySelector('#username')").await.unwrap();
+    mugina
+        .wait_for("document.querySelector('#username')")
+        .await
+        .unwrap();
     mugina.fill("#username", "mugina.officer").await.unwrap();
     mugina.screenshot(&shots.join("login.png")).await.unwrap();
     mugina.fill("#password", "wrong password").await.unwrap();
@@ -166,7 +169,10 @@ async fn two_officers_chat_across_the_border_and_an_offline_message_arrives_once
         .wait_text("#messages li.msg.pending", offline_text)
         .await
         .unwrap();
-    manyovu.screenshot(&shots.join("offline-pending.png")).await.unwrap();
+    manyovu
+        .screenshot(&shots.join("offline-pending.png"))
+        .await
+        .unwrap();
     assert_eq!(stored_messages(&hub, offline_text).await, 0);
 
     // The link returns: the message is sent once and Mugina sees it once.
@@ -215,11 +221,17 @@ async fn two_officers_chat_across_the_border_and_an_offline_message_arrives_once
         assert_eq!(stored_messages(&hub, text).await, 1, "{text}");
     }
     assert_eq!(count_messages(&manyovu, offline_text).await.unwrap(), 1);
-    mugina.screenshot(&shots.join("channels.png")).await.unwrap();
+    mugina
+        .screenshot(&shots.join("channels.png"))
+        .await
+        .unwrap();
 
     // Phone width stays usable: no horizontal scrolling of the page.
     manyovu.resize(390, 800).await.unwrap();
-    manyovu.goto(&hub.url(&format!("/{CORRIDOR}"))).await.unwrap();
+    manyovu
+        .goto(&hub.url(&format!("/{CORRIDOR}")))
+        .await
+        .unwrap();
     wait_online(&manyovu).await.unwrap();
     let overflow = manyovu
         .exec(
@@ -228,14 +240,23 @@ async fn two_officers_chat_across_the_border_and_an_offline_message_arrives_once
         )
         .await
         .unwrap();
-    manyovu.screenshot(&shots.join("phone-channels.png")).await.unwrap();
+    manyovu
+        .screenshot(&shots.join("phone-channels.png"))
+        .await
+        .unwrap();
     assert!(overflow.as_i64().unwrap_or(99) <= 1, "overflow {overflow}");
 
     // Logging out returns to the login form, and a reload stays there.
     mugina.click("#logout").await.unwrap();
-    mugina.wait_for("document.querySelector('#username')").await.unwrap();
+    mugina
+        .wait_for("document.querySelector('#username')")
+        .await
+        .unwrap();
     mugina.refresh().await.unwrap();
-    mugina.wait_for("document.querySelector('#username')").await.unwrap();
+    mugina
+        .wait_for("document.querySelector('#username')")
+        .await
+        .unwrap();
 
     // A Tanzanian coordinator sees which posts are online and which are dark.
     log_in(&mugina, &hub, "tz.coordinator").await.unwrap();
@@ -248,7 +269,10 @@ async fn two_officers_chat_across_the_border_and_an_offline_message_arrives_once
         .wait_for("document.querySelector('tr[data-post=kibondo].dark')")
         .await
         .unwrap();
-    mugina.screenshot(&shots.join("post-status.png")).await.unwrap();
+    mugina
+        .screenshot(&shots.join("post-status.png"))
+        .await
+        .unwrap();
 
     mugina.close().await.unwrap();
     manyovu.close().await.unwrap();
@@ -274,12 +298,18 @@ async fn the_first_load_is_small() {
     let entries = bytes.as_array().unwrap();
     let transferred: u64 = entries.iter().map(|e| e[1].as_u64().unwrap_or(0)).sum();
     let decoded: u64 = entries.iter().map(|e| e[2].as_u64().unwrap_or(0)).sum();
-    println!("first load: {transferred} bytes transferred ({decoded} bytes decoded) in {} files", entries.len());
+    println!(
+        "first load: {transferred} bytes transferred ({decoded} bytes decoded) in {} files",
+        entries.len()
+    );
     for e in entries {
         println!("  {} {} {}", e[0], e[1], e[2]);
     }
     assert!(transferred > 0);
-    assert!(transferred < 60_000, "first load too heavy: {transferred} bytes");
+    assert!(
+        transferred < 60_000,
+        "first load too heavy: {transferred} bytes"
+    );
     browser.close().await.unwrap();
 }
 
@@ -326,7 +356,10 @@ async fn an_alert_raised_at_mugina_is_acknowledged_live_at_manyovu_also_from_off
         .exec("window.scrollTo(0, 0);", json!([]))
         .await
         .unwrap();
-    mugina.screenshot(&shots.join("alert-form.png")).await.unwrap();
+    mugina
+        .screenshot(&shots.join("alert-form.png"))
+        .await
+        .unwrap();
 
     // A valid alert reaches Manyovu live, unacknowledged.
     mugina.fill("#raise-headcount", "400").await.unwrap();
@@ -341,7 +374,10 @@ async fn an_alert_raised_at_mugina_is_acknowledged_live_at_manyovu_also_from_off
         .await
         .unwrap();
     let id = mugina
-        .exec("return document.querySelector('#alert-detail').dataset.alert;", json!([]))
+        .exec(
+            "return document.querySelector('#alert-detail').dataset.alert;",
+            json!([]),
+        )
         .await
         .unwrap();
     let id = id.as_str().unwrap().to_owned();
@@ -361,11 +397,11 @@ async fn an_alert_raised_at_mugina_is_acknowledged_live_at_manyovu_also_from_off
         .wait_for(&format!("{card}?.dataset.acked === 'yes'"))
         .await
         .unwrap();
+    mugina.wait_text("#detail-acks", "Manyovu").await.unwrap();
     mugina
-        .wait_text("#detail-acks", "Manyovu")
+        .screenshot(&shots.join("alert-feed.png"))
         .await
         .unwrap();
-    mugina.screenshot(&shots.join("alert-feed.png")).await.unwrap();
 
     // A second alert; Manyovu acknowledges it while its link is down,
     // reloads, and the acknowledgement is sent once when the link returns.
@@ -388,7 +424,10 @@ async fn an_alert_raised_at_mugina_is_acknowledged_live_at_manyovu_also_from_off
         .click(&format!("[data-alert=\"{second}\"].alert"))
         .await
         .unwrap();
-    manyovu.wait_for("document.querySelector('#ack-alert')").await.unwrap();
+    manyovu
+        .wait_for("document.querySelector('#ack-alert')")
+        .await
+        .unwrap();
     manyovu
         .exec("window.mpaka.link.hold();", json!([]))
         .await
@@ -418,7 +457,13 @@ async fn an_alert_raised_at_mugina_is_acknowledged_live_at_manyovu_also_from_off
         .get_json(&token, &format!("/api/v1/alerts/{second}"))
         .await;
     assert_eq!(status, 200, "{detail}");
-    assert_eq!(detail["alert"]["acknowledgements"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        detail["alert"]["acknowledgements"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let acks = detail["history"]
         .as_array()
         .unwrap()
@@ -450,13 +495,19 @@ async fn a_coordinator_publishes_an_sop_and_an_officer_acknowledges_it_in_the_co
     // The coordinator writes a draft in two languages and publishes it.
     coordinator.goto(&hub.url("/#/sops")).await.unwrap();
     coordinator.click("#new-sop").await.unwrap();
-    coordinator.fill("#sop-slug", "minors-reception").await.unwrap();
+    coordinator
+        .fill("#sop-slug", "minors-reception")
+        .await
+        .unwrap();
     coordinator
         .fill("#sop-title-fr", "Accueil des mineurs non accompagnés")
         .await
         .unwrap();
     coordinator
-        .fill("#sop-body-fr", "# Accueil\n\n1. Enregistrer l'enfant.\n2. Prévenir la protection.")
+        .fill(
+            "#sop-body-fr",
+            "# Accueil\n\n1. Enregistrer l'enfant.\n2. Prévenir la protection.",
+        )
         .await
         .unwrap();
     coordinator
@@ -464,7 +515,10 @@ async fn a_coordinator_publishes_an_sop_and_an_officer_acknowledges_it_in_the_co
         .await
         .unwrap();
     coordinator
-        .fill("#sop-body-en", "# Reception\n\n1. Register the child.\n2. Call protection staff.")
+        .fill(
+            "#sop-body-en",
+            "# Reception\n\n1. Register the child.\n2. Call protection staff.",
+        )
         .await
         .unwrap();
     coordinator.click("#sop-save").await.unwrap();
@@ -478,7 +532,10 @@ async fn a_coordinator_publishes_an_sop_and_an_officer_acknowledges_it_in_the_co
         .await
         .unwrap();
     let before = coordinator
-        .exec("return Number(document.querySelector('#sop-coverage').dataset.acknowledged);", json!([]))
+        .exec(
+            "return Number(document.querySelector('#sop-coverage').dataset.acknowledged);",
+            json!([]),
+        )
         .await
         .unwrap();
 
@@ -488,13 +545,25 @@ async fn a_coordinator_publishes_an_sop_and_an_officer_acknowledges_it_in_the_co
         .wait_for("document.querySelector('[data-sop=\"minors-reception\"] .unread')")
         .await
         .unwrap();
-    officer.click("[data-sop=\"minors-reception\"]").await.unwrap();
+    officer
+        .click("[data-sop=\"minors-reception\"]")
+        .await
+        .unwrap();
     officer.wait_text("#sop-body", "Enregistrer").await.unwrap();
     officer.click("#sop-reader [data-lang=en]").await.unwrap();
-    officer.wait_text("#sop-body", "Register the child").await.unwrap();
-    officer.screenshot(&shots.join("sop-reader.png")).await.unwrap();
+    officer
+        .wait_text("#sop-body", "Register the child")
+        .await
+        .unwrap();
+    officer
+        .screenshot(&shots.join("sop-reader.png"))
+        .await
+        .unwrap();
     officer.click("#ack-sop").await.unwrap();
-    officer.wait_for("document.querySelector('#sop-acked')").await.unwrap();
+    officer
+        .wait_for("document.querySelector('#sop-acked')")
+        .await
+        .unwrap();
 
     // The coverage table counts one more acknowledgement.
     coordinator.click("#coverage-refresh").await.unwrap();
@@ -505,7 +574,10 @@ async fn a_coordinator_publishes_an_sop_and_an_officer_acknowledges_it_in_the_co
         ))
         .await
         .unwrap();
-    coordinator.screenshot(&shots.join("coverage.png")).await.unwrap();
+    coordinator
+        .screenshot(&shots.join("coverage.png"))
+        .await
+        .unwrap();
     coordinator.close().await.unwrap();
     officer.close().await.unwrap();
 }
