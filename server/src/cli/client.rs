@@ -47,6 +47,11 @@ enum ClientCommand {
     },
     /// Show which posts are online.
     Presence,
+    /// Raise, acknowledge, list alerts and fetch their CAP documents.
+    Alert {
+        #[command(subcommand)]
+        command: super::client_alerts::AlertCommand,
+    },
 }
 
 type Socket =
@@ -157,6 +162,9 @@ fn print(frame: &ServerFrame, json: bool) {
 pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
     let server = args.server.trim_end_matches('/').to_owned();
     let tokens = login(&server, &args.user).await?;
+    if let ClientCommand::Alert { command } = args.command {
+        return super::client_alerts::run(&server, &tokens.access_token, command, args.json).await;
+    }
     let (mut socket, welcome) = connect(&server, &tokens.access_token).await?;
     match args.command {
         ClientCommand::Channels => {
@@ -253,6 +261,7 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
                 }
             }
         }
+        ClientCommand::Alert { .. } => {}
     }
     let _ = socket.close(None).await;
     Ok(())
