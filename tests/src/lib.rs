@@ -2,6 +2,8 @@
 //! with its own temporary data directory and demo data, and real WebSocket
 //! and HTTP clients. Set `TEST_LOG=1` to see the hub's logs.
 
+pub mod browser;
+
 use anyhow::{anyhow, bail, Context};
 use futures_util::{SinkExt, StreamExt};
 use mpaka_protocol::{
