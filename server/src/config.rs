@@ -31,6 +31,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub ws: WsSettings,
     pub limits: LimitSettings,
+    pub sops: SopSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,6 +74,16 @@ pub struct LimitSettings {
     pub presence_flush_ms: u64,
 }
 
+/// The SOP library (`[sops]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SopSettings {
+    /// Languages tried, in order, when an SOP version is not written in the
+    /// reader's language (`fr`, `en`, `sw`, `rn`). A version in none of them
+    /// is served in its first language.
+    pub fallback_languages: Vec<mpaka_protocol::Lang>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -106,6 +117,9 @@ impl Default for Settings {
                 publish_burst: 40,
                 poll_ms: 250,
                 presence_flush_ms: 500,
+            },
+            sops: SopSettings {
+                fallback_languages: mpaka_protocol::Lang::ALL.to_vec(),
             },
         }
     }
@@ -213,6 +227,27 @@ mod tests {
             jail.set_env("MPAKA_WS__HEARTBEAT_SECS", "often");
             let err = Settings::load(None).unwrap_err().to_string();
             assert!(err.contains("heartbeat_secs"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_sop_fallback_order_is_configurable_and_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "mpaka.toml",
+                "[sops]\nfallback_languages = [\"sw\", \"en\"]\n",
+            )?;
+            let settings = Settings::load(Some(Path::new("mpaka.toml"))).expect("loads");
+            assert_eq!(
+                settings.sops.fallback_languages,
+                [mpaka_protocol::Lang::Sw, mpaka_protocol::Lang::En]
+            );
+            jail.create_file("bad.toml", "[sops]\nfallback_languages = [\"de\"]\n")?;
+            let err = Settings::load(Some(Path::new("bad.toml")))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("fallback_languages"), "{err}");
             Ok(())
         });
     }

@@ -154,6 +154,22 @@ impl Session {
             } => self.history(id, channel, before, limit).await,
             ClientFrame::Presence { id } => self.presence(id).await,
             ClientFrame::Ping { id } => Ok(Some(ServerFrame::Pong { id })),
+            // SOP requests run beside the session loop, like publishes.
+            sop @ (ClientFrame::SopList { .. }
+            | ClientFrame::SopGet { .. }
+            | ClientFrame::SopHistory { .. }
+            | ClientFrame::SopDraft { .. }
+            | ClientFrame::SopPublish { .. }
+            | ClientFrame::SopRetire { .. }
+            | ClientFrame::SopAck { .. }
+            | ClientFrame::SopCoverage { .. }
+            | ClientFrame::SopRemind { .. }
+            | ClientFrame::SopDiff { .. }) => {
+                let reply =
+                    crate::sops::socket::handle(self.state.clone(), self.principal.clone(), sop);
+                self.pending.push(Box::pin(reply));
+                Ok(None)
+            }
         };
         match result {
             Ok(Some(reply)) => self.send(&reply).await,
