@@ -47,6 +47,9 @@ enum ClientCommand {
     },
     /// Show which posts are online.
     Presence,
+    /// Read, acknowledge and publish SOPs (see `mpaka client sop --help`).
+    #[command(subcommand)]
+    Sop(super::client_sops::SopCommand),
 }
 
 type Socket =
@@ -144,6 +147,9 @@ fn print(frame: &ServerFrame, json: bool) {
 pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
     let server = args.server.trim_end_matches('/').to_owned();
     let tokens = login(&server, &args.user).await?;
+    if let ClientCommand::Sop(command) = args.command {
+        return super::client_sops::run(&server, &tokens.access_token, command, args.json).await;
+    }
     let (mut socket, welcome) = connect(&server, &tokens.access_token).await?;
     match args.command {
         ClientCommand::Channels => {
@@ -214,6 +220,7 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
                 }
             }
         }
+        ClientCommand::Sop(_) => unreachable!("answered over REST above"),
         ClientCommand::Presence => {
             send(
                 &mut socket,

@@ -2,6 +2,7 @@
 //! for operators' scripts, and small tools (schema, healthcheck).
 
 mod client;
+mod client_sops;
 mod manage;
 
 use crate::config::Settings;

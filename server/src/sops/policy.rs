@@ -72,14 +72,22 @@ pub fn require_reader(who: &Principal) -> AppResult<()> {
     }
 }
 
-/// Fails with `forbidden` unless `who` is a coordinator of `owner`: the
-/// check of every step that writes an SOP or looks at its coverage.
-pub fn require_owner_coordinator(who: &Principal, owner: SopOwner) -> AppResult<()> {
-    if who.role != Role::Coordinator {
-        return Err(AppError::forbidden(
+/// Fails with `forbidden` unless `who` is a coordinator: checked before
+/// anything is looked up, by every step that writes an SOP or looks at its
+/// coverage.
+pub fn require_coordinator(who: &Principal) -> AppResult<()> {
+    if who.role == Role::Coordinator {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
             "only coordinators write SOPs and follow their coverage",
-        ));
+        ))
     }
+}
+
+/// Fails with `forbidden` unless `who` is a coordinator of `owner`.
+pub fn require_owner_coordinator(who: &Principal, owner: SopOwner) -> AppResult<()> {
+    require_coordinator(who)?;
     if !may_draft(who, owner) {
         return Err(AppError::forbidden(format!(
             "this SOP belongs to {}; only its coordinators may change it",

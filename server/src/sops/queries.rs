@@ -303,9 +303,14 @@ pub async fn coverage(
     slug: &str,
     version: Option<u32>,
 ) -> AppResult<SopCoverage> {
+    // A coordination step, like the writes: anyone but the owners'
+    // coordinators is refused, whether or not they may read the SOP.
+    policy::require_coordinator(who)?;
     let directory = state.hub.directory();
     let mut conn = state.store.reader().await?;
-    let row = visible_sop(&mut conn, who, slug, &directory).await?;
+    let row = rows::sop(&mut conn, slug)
+        .await?
+        .ok_or_else(|| no_such_sop(slug))?;
     policy::require_owner_coordinator(who, row.owner)?;
     let number = version
         .or(row.current_version)

@@ -88,16 +88,6 @@ async fn owned_sop(tx: &mut WriteTx, who: &Principal, slug: &str) -> AppResult<S
     Ok(row)
 }
 
-fn require_coordinator(who: &Principal) -> AppResult<()> {
-    if who.role == mpaka_protocol::Role::Coordinator {
-        Ok(())
-    } else {
-        Err(AppError::forbidden(
-            "only coordinators write SOPs and follow their coverage",
-        ))
-    }
-}
-
 /// Creates an SOP or writes its pending draft.
 ///
 /// # Errors
@@ -110,7 +100,7 @@ pub async fn save_draft(
     input: SopDraftInput,
     mode: DraftMode,
 ) -> AppResult<SopDraftSaved> {
-    require_coordinator(who)?;
+    policy::require_coordinator(who)?;
     let mut problems = input.validate();
     problems.extend(unknown_places(state, &input));
     if !problems.is_empty() {
@@ -210,7 +200,7 @@ pub async fn publish(
     slug: &str,
     expected: Option<u32>,
 ) -> AppResult<SopReceipt> {
-    require_coordinator(who)?;
+    policy::require_coordinator(who)?;
     let once = Once::new(who, key, "sop.publish", &(slug, expected));
     let mut tx = state.store.write().await?;
     if let Some(reply) = once.recall(&mut tx).await? {
@@ -296,7 +286,7 @@ pub async fn retire(
     slug: &str,
     reason: &str,
 ) -> AppResult<SopReceipt> {
-    require_coordinator(who)?;
+    policy::require_coordinator(who)?;
     check_text("reason", reason, true)?;
     let once = Once::new(who, key, "sop.retire", &(slug, reason));
     let mut tx = state.store.write().await?;
@@ -447,7 +437,7 @@ pub async fn remind(
     expected: Option<u32>,
     message: &str,
 ) -> AppResult<SopRemindReceipt> {
-    require_coordinator(who)?;
+    policy::require_coordinator(who)?;
     check_text("message", message, false)?;
     let once = Once::new(who, key, "sop.remind", &(slug, expected, message));
     let mut tx = state.store.write().await?;
