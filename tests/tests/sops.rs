@@ -960,7 +960,25 @@ async fn bodies_in_four_languages_are_read_in_the_users_language_or_the_fallback
 
 #[tokio::test]
 async fn every_step_works_over_the_socket() {
-    let lib = Library::start().await;
+    every_step_over_the_socket(Library::start().await).await;
+}
+
+/// The same steps on PostgreSQL, when `MPAKA_TEST_POSTGRES_URL` names an
+/// empty database (e.g. `postgres://postgres@127.0.0.1/mpaka_sops_test`).
+#[tokio::test]
+async fn every_step_works_over_the_socket_on_postgresql() {
+    let Ok(url) = std::env::var("MPAKA_TEST_POSTGRES_URL") else {
+        eprintln!("MPAKA_TEST_POSTGRES_URL is not set; skipped");
+        return;
+    };
+    let hub = TestHub::start_with(|settings| {
+        settings.database_url = Some(mpaka_server::config::Secret::new(url));
+    })
+    .await;
+    every_step_over_the_socket(Library::with_hub(hub).await).await;
+}
+
+async fn every_step_over_the_socket(lib: Library) {
     let mut events = Vec::new();
     let mut coordinator = lib.connect("bi.coordinator").await;
     let mut officer = lib.connect("mugina.officer").await;
