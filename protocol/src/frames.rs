@@ -217,13 +217,22 @@ pub enum ServerFrame {
     SopList { id: String, sops: Vec<Sop> },
     /// The reply to `sop.get`.
     #[serde(rename = "sop.get")]
-    SopGet { id: String, reading: Box<SopReading> },
+    SopGet {
+        id: String,
+        reading: Box<SopReading>,
+    },
     /// The reply to `sop.history`.
     #[serde(rename = "sop.history")]
-    SopHistory { id: String, history: Box<SopHistory> },
+    SopHistory {
+        id: String,
+        history: Box<SopHistory>,
+    },
     /// The reply to `sop.draft`.
     #[serde(rename = "sop.drafted")]
-    SopDrafted { id: String, draft: Box<SopDraftSaved> },
+    SopDrafted {
+        id: String,
+        draft: Box<SopDraftSaved>,
+    },
     /// The reply to `sop.publish`; the `sop.published` event is on its way
     /// to the audience.
     #[serde(rename = "sop.published")]

@@ -84,7 +84,10 @@ impl Library {
         let response = request.send().await.expect("request");
         let status = response.status().as_u16();
         let text = response.text().await.expect("body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     async fn get(&self, user: &str, path: &str) -> (u16, Value) {
@@ -100,8 +103,14 @@ impl Library {
         let slug = draft["slug"].as_str().expect("slug").to_owned();
         let (status, _) = self.get(coordinator, &format!("/{slug}")).await;
         let (status, saved) = if status == 200 {
-            self.call(coordinator, "PUT", &format!("/{slug}/draft"), Some(draft.clone()), None)
-                .await
+            self.call(
+                coordinator,
+                "PUT",
+                &format!("/{slug}/draft"),
+                Some(draft.clone()),
+                None,
+            )
+            .await
         } else {
             self.post(coordinator, "", draft.clone()).await
         };
@@ -297,7 +306,11 @@ async fn every_step_follows_the_permission_matrix_for_every_demo_user() {
                     None,
                 )
                 .await;
-            assert_eq!((status, code(&body)), (403, "forbidden"), "{user} edit tz-only");
+            assert_eq!(
+                (status, code(&body)),
+                (403, "forbidden"),
+                "{user} edit tz-only"
+            );
             for (path, body) in [
                 ("/tz-only/publish", json!({})),
                 ("/tz-only/retire", json!({"reason": "replaced"})),
@@ -306,20 +319,24 @@ async fn every_step_follows_the_permission_matrix_for_every_demo_user() {
                 let (status, reply) = lib.post(user, path, body).await;
                 assert_eq!((status, code(&reply)), (403, "forbidden"), "{user} {path}");
             }
-            let (status, reply) = lib
-                .post(user, "", simple("tz-new", "TZ", json!({})))
-                .await;
-            assert_eq!((status, code(&reply)), (403, "forbidden"), "{user} create tz-new");
+            let (status, reply) = lib.post(user, "", simple("tz-new", "TZ", json!({}))).await;
+            assert_eq!(
+                (status, code(&reply)),
+                (403, "forbidden"),
+                "{user} create tz-new"
+            );
         }
         if user != "bi.coordinator" {
             let (status, reply) = lib.post(user, "/bi-draft/publish", json!({})).await;
-            assert_eq!((status, code(&reply)), (403, "forbidden"), "{user} publish bi-draft");
+            assert_eq!(
+                (status, code(&reply)),
+                (403, "forbidden"),
+                "{user} publish bi-draft"
+            );
         }
 
         // Acknowledging: anyone in the audience who may read the SOP.
-        let (status, reply) = lib
-            .post(user, "/joint-all/versions/1/ack", json!({}))
-            .await;
+        let (status, reply) = lib.post(user, "/joint-all/versions/1/ack", json!({})).await;
         let expected = if staff { 403 } else { 201 };
         assert_eq!(status, expected, "{user} ack joint-all: {reply}");
         let (status, reply) = lib.post(user, "/bi-only/versions/1/ack", json!({})).await;
@@ -332,22 +349,44 @@ async fn every_step_follows_the_permission_matrix_for_every_demo_user() {
     }
 
     // What the owners may do, they can.
-    let (status, _) = lib.post("bi.coordinator", "/bi-draft/publish", json!({})).await;
-    assert_eq!(status, 201);
     let (status, _) = lib
-        .post("tz.coordinator", "/tz-only/versions/current/remind", json!({}))
+        .post("bi.coordinator", "/bi-draft/publish", json!({}))
         .await;
     assert_eq!(status, 201);
     let (status, _) = lib
-        .post("tz.coordinator", "/tz-only/retire", json!({"reason": "replaced"}))
+        .post(
+            "tz.coordinator",
+            "/tz-only/versions/current/remind",
+            json!({}),
+        )
         .await;
     assert_eq!(status, 201);
-    let (status, body) = lib.post("tz.coordinator", "/tz-only/retire", json!({"reason": "again"})).await;
+    let (status, _) = lib
+        .post(
+            "tz.coordinator",
+            "/tz-only/retire",
+            json!({"reason": "replaced"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, body) = lib
+        .post(
+            "tz.coordinator",
+            "/tz-only/retire",
+            json!({"reason": "again"}),
+        )
+        .await;
     assert_eq!((status, code(&body)), (409, "invalid_state"));
     // Either country's coordinator may draft a joint SOP.
     let joint = simple("joint-all", "joint", json!({}));
     let (status, _) = lib
-        .call("bi.coordinator", "PUT", "/joint-all/draft", Some(joint), None)
+        .call(
+            "bi.coordinator",
+            "PUT",
+            "/joint-all/draft",
+            Some(joint),
+            None,
+        )
         .await;
     assert_eq!(status, 200);
 }
@@ -415,11 +454,21 @@ async fn a_publication_reaches_its_audience_live_and_on_resume_and_nobody_else()
 
     // Retirement goes to the same audience.
     let mut manyovu = lib.connect("manyovu.officer").await;
-    manyovu.subscribe(&[ch("joint")], None).await.expect("subscribes");
+    manyovu
+        .subscribe(&[ch("joint")], None)
+        .await
+        .expect("subscribes");
     let mut kabanga = lib.connect("kabanga.officer").await;
-    kabanga.subscribe(&[ch("joint")], None).await.expect("subscribes");
+    kabanga
+        .subscribe(&[ch("joint")], None)
+        .await
+        .expect("subscribes");
     let (status, _) = lib
-        .post("bi.coordinator", "/corridor-sop/retire", json!({"reason": "merged"}))
+        .post(
+            "bi.coordinator",
+            "/corridor-sop/retire",
+            json!({"reason": "merged"}),
+        )
         .await;
     assert_eq!(status, 201);
     assert_eq!(
@@ -447,10 +496,14 @@ async fn acknowledgements_count_per_version_and_coverage_adds_up() {
         .await;
     assert_eq!((status, again["duplicate"].clone()), (200, json!(true)));
 
-    let (_, reading) = lib.get("mugina.officer", "/water-points/versions/current").await;
+    let (_, reading) = lib
+        .get("mugina.officer", "/water-points/versions/current")
+        .await;
     assert!(reading["acknowledged_at"].is_string());
     assert_eq!(reading["in_audience"], true);
-    let (_, reading) = lib.get("kobero.officer", "/water-points/versions/current").await;
+    let (_, reading) = lib
+        .get("kobero.officer", "/water-points/versions/current")
+        .await;
     assert!(reading.get("acknowledged_at").is_none());
 
     let summary = |c: &Value, group: &str| -> Vec<(Option<String>, u64, u64, u64)> {
@@ -498,7 +551,10 @@ async fn acknowledgements_count_per_version_and_coverage_adds_up() {
     let (_, v2) = lib
         .get("bi.coordinator", "/water-points/versions/current/coverage")
         .await;
-    assert_eq!((&v2["version"], &v2["acknowledged"]), (&json!(2), &json!(0)));
+    assert_eq!(
+        (&v2["version"], &v2["acknowledged"]),
+        (&json!(2), &json!(0))
+    );
     let (status, _) = lib
         .post("kobero.officer", "/water-points/versions/2/ack", json!({}))
         .await;
@@ -514,14 +570,25 @@ async fn acknowledgements_count_per_version_and_coverage_adds_up() {
 
     // A joint SOP's coverage spans both countries; outsiders may not acknowledge.
     let corridor = json!({"roles": ["officer"], "corridors": ["mugina-manyovu"]});
-    lib.publish("bi.coordinator", &simple("joint-corridor", "joint", corridor))
-        .await;
+    lib.publish(
+        "bi.coordinator",
+        &simple("joint-corridor", "joint", corridor),
+    )
+    .await;
     let (status, _) = lib
-        .post("mugina.officer", "/joint-corridor/versions/1/ack", json!({}))
+        .post(
+            "mugina.officer",
+            "/joint-corridor/versions/1/ack",
+            json!({}),
+        )
         .await;
     assert_eq!(status, 201);
     let (status, body) = lib
-        .post("kobero.officer", "/joint-corridor/versions/1/ack", json!({}))
+        .post(
+            "kobero.officer",
+            "/joint-corridor/versions/1/ack",
+            json!({}),
+        )
         .await;
     assert_eq!((status, code(&body)), (403, "forbidden"));
     let (_, joint) = lib
@@ -554,7 +621,11 @@ async fn reminders_reach_only_the_readers_who_have_not_acknowledged() {
     )
     .await;
     let (status, _) = lib
-        .post("mugina.officer", "/night-crossings/versions/1/ack", json!({}))
+        .post(
+            "mugina.officer",
+            "/night-crossings/versions/1/ack",
+            json!({}),
+        )
         .await;
     assert_eq!(status, 201);
     let mut inboxes = Vec::new();
@@ -632,7 +703,11 @@ async fn the_diff_between_two_versions_is_line_by_line() {
         "registration",
         "TZ",
         json!({}),
-        &[("en", "Registration", "# Steps\nRegister everyone.\nCount.\nReport.\n")],
+        &[(
+            "en",
+            "Registration",
+            "# Steps\nRegister everyone.\nCount.\nReport.\n",
+        )],
     );
     lib.publish("tz.coordinator", &v1).await;
     lib.publish("tz.coordinator", &v2).await;
@@ -677,11 +752,17 @@ async fn the_diff_between_two_versions_is_line_by_line() {
         .all(|l| l["op"] == "delete"));
 
     let (status, text) = lib
-        .get("tz.coordinator", "/registration/diff?from=1&to=2&lang=en&format=unified")
+        .get(
+            "tz.coordinator",
+            "/registration/diff?from=1&to=2&lang=en&format=unified",
+        )
         .await;
     assert_eq!(status, 200);
     let text = text.as_str().expect("plain text");
-    assert!(text.starts_with("--- registration@1/en\n+++ registration@2/en\n"), "{text}");
+    assert!(
+        text.starts_with("--- registration@1/en\n+++ registration@2/en\n"),
+        "{text}"
+    );
     assert!(text.contains("-Register.\n+Register everyone.\n"), "{text}");
 
     let (status, body) = lib
@@ -703,18 +784,30 @@ async fn markdown_injection_is_rendered_harmless() {
         **Keep children with their mothers.**\n";
     lib.publish(
         "bi.coordinator",
-        &draft("hostile", "joint", json!({}), &[("en", "Reception", hostile)]),
+        &draft(
+            "hostile",
+            "joint",
+            json!({}),
+            &[("en", "Reception", hostile)],
+        ),
     )
     .await;
     for user in ["mugina.officer", "unhcr.observer"] {
-        let (status, reading) = lib
-            .get(user, "/hostile/versions/1?format=html")
-            .await;
+        let (status, reading) = lib.get(user, "/hostile/versions/1?format=html").await;
         assert_eq!(status, 200);
         let html = reading["html"].as_str().expect("html");
         for bad in [
-            "<script", "alert(", "onerror", "onclick", "onload", "javascript:", "data:text",
-            "<iframe", "<svg", "<style", "display:none",
+            "<script",
+            "alert(",
+            "onerror",
+            "onclick",
+            "onload",
+            "javascript:",
+            "data:text",
+            "<iframe",
+            "<svg",
+            "<style",
+            "display:none",
         ] {
             assert!(!html.contains(bad), "{bad} survived for {user}: {html}");
         }
@@ -732,7 +825,11 @@ async fn markdown_injection_is_rendered_harmless() {
 async fn drafts_stay_invisible_to_officers_observers_and_the_other_country() {
     let lib = Library::start().await;
     let (status, _) = lib
-        .post("tz.coordinator", "", simple("joint-draft", "joint", json!({})))
+        .post(
+            "tz.coordinator",
+            "",
+            simple("joint-draft", "joint", json!({})),
+        )
         .await;
     assert_eq!(status, 201);
     lib.publish("bi.coordinator", &simple("bi-sop", "BI", json!({})))
@@ -801,19 +898,40 @@ async fn retried_steps_are_applied_once_and_answered_alike() {
     let lib = Library::start().await;
     let sop = simple("retry-sop", "BI", json!({}));
     let (first_status, first) = lib
-        .call("bi.coordinator", "POST", "", Some(sop.clone()), Some("k-draft"))
+        .call(
+            "bi.coordinator",
+            "POST",
+            "",
+            Some(sop.clone()),
+            Some("k-draft"),
+        )
         .await;
     let (again_status, again) = lib
-        .call("bi.coordinator", "POST", "", Some(sop.clone()), Some("k-draft"))
+        .call(
+            "bi.coordinator",
+            "POST",
+            "",
+            Some(sop.clone()),
+            Some("k-draft"),
+        )
         .await;
     assert_eq!((first_status, again_status), (201, 200));
-    assert_eq!((&first["version"], &again["duplicate"]), (&json!(1), &json!(true)));
+    assert_eq!(
+        (&first["version"], &again["duplicate"]),
+        (&json!(1), &json!(true))
+    );
 
     let publish = |key: &'static str| {
         let lib = &lib;
         async move {
-            lib.call("bi.coordinator", "POST", "/retry-sop/publish", None, Some(key))
-                .await
+            lib.call(
+                "bi.coordinator",
+                "POST",
+                "/retry-sop/publish",
+                None,
+                Some(key),
+            )
+            .await
         }
     };
     let (s1, r1) = publish("k-pub").await;
@@ -884,10 +1002,22 @@ async fn bodies_in_four_languages_are_read_in_the_users_language_or_the_fallback
             "joint",
             json!({}),
             &[
-                ("fr", "Accueil des mineurs non accompagnés", "Enregistrer l'enfant."),
-                ("en", "Reception of unaccompanied minors", "Register the child."),
+                (
+                    "fr",
+                    "Accueil des mineurs non accompagnés",
+                    "Enregistrer l'enfant.",
+                ),
+                (
+                    "en",
+                    "Reception of unaccompanied minors",
+                    "Register the child.",
+                ),
                 ("sw", "Mapokezi ya watoto wasio na walezi", "Sajili mtoto."),
-                ("rn", "Kwakira abana batagira ababaherekeje", "Andika umwana."),
+                (
+                    "rn",
+                    "Kwakira abana batagira ababaherekeje",
+                    "Andika umwana.",
+                ),
             ],
         ),
     )
@@ -899,7 +1029,10 @@ async fn bodies_in_four_languages_are_read_in_the_users_language_or_the_fallback
         ("tz.coordinator", "en", "Register the child."),
     ] {
         let (_, reading) = lib.get(user, "/minors-reception/versions/1").await;
-        assert_eq!((reading["lang"].as_str(), reading["body"].as_str()), (Some(lang), Some(body)));
+        assert_eq!(
+            (reading["lang"].as_str(), reading["body"].as_str()),
+            (Some(lang), Some(body))
+        );
         assert_eq!(reading["languages"], json!(["fr", "en", "sw", "rn"]));
     }
     let (_, reading) = lib
@@ -907,7 +1040,10 @@ async fn bodies_in_four_languages_are_read_in_the_users_language_or_the_fallback
         .await;
     assert_eq!(reading["title"], "Kwakira abana batagira ababaherekeje");
     let (status, body) = lib
-        .get("manyovu.officer", "/minors-reception/versions/1?lang=%3Cx%3E")
+        .get(
+            "manyovu.officer",
+            "/minors-reception/versions/1?lang=%3Cx%3E",
+        )
         .await;
     assert_eq!((status, code(&body)), (422, "validation_failed"));
 
@@ -918,7 +1054,10 @@ async fn bodies_in_four_languages_are_read_in_the_users_language_or_the_fallback
             "two-languages",
             "joint",
             json!({}),
-            &[("fr", "Deux langues", "Texte"), ("sw", "Lugha mbili", "Maandishi")],
+            &[
+                ("fr", "Deux langues", "Texte"),
+                ("sw", "Lugha mbili", "Maandishi"),
+            ],
         ),
     )
     .await;
@@ -945,7 +1084,10 @@ async fn bodies_in_four_languages_are_read_in_the_users_language_or_the_fallback
             "two-languages",
             "joint",
             json!({}),
-            &[("fr", "Deux langues", "Texte"), ("sw", "Lugha mbili", "Maandishi")],
+            &[
+                ("fr", "Deux langues", "Texte"),
+                ("sw", "Lugha mbili", "Maandishi"),
+            ],
         ),
     )
     .await;
@@ -983,7 +1125,13 @@ async fn every_step_over_the_socket(lib: Library) {
     let mut coordinator = lib.connect("bi.coordinator").await;
     let mut officer = lib.connect("mugina.officer").await;
     officer
-        .subscribe(&[ch("national:BI"), ChannelId::User(lib.ids["mugina.officer"])], None)
+        .subscribe(
+            &[
+                ch("national:BI"),
+                ChannelId::User(lib.ids["mugina.officer"]),
+            ],
+            None,
+        )
         .await
         .expect("subscribes");
     let input: SopDraftInput =
@@ -1103,7 +1251,10 @@ async fn every_step_over_the_socket(lib: Library) {
     let ServerFrame::SopDiff { diff, .. } = reply else {
         panic!("{reply:?}");
     };
-    assert!(diff.lines.iter().all(|l| l.op == mpaka_protocol::DiffOp::Equal));
+    assert!(diff
+        .lines
+        .iter()
+        .all(|l| l.op == mpaka_protocol::DiffOp::Equal));
 
     // Errors carry the request id and a stable code.
     let reply = ask(
@@ -1116,10 +1267,17 @@ async fn every_step_over_the_socket(lib: Library) {
         &mut officer_events,
     )
     .await;
-    let ServerFrame::Error { id: Some(rid), error } = reply else {
+    let ServerFrame::Error {
+        id: Some(rid),
+        error,
+    } = reply
+    else {
         panic!("{reply:?}");
     };
-    assert_eq!((rid.as_str(), error.code), ("no-retire", mpaka_protocol::ErrorCode::Forbidden));
+    assert_eq!(
+        (rid.as_str(), error.code),
+        ("no-retire", mpaka_protocol::ErrorCode::Forbidden)
+    );
 
     let reply = ask(
         &mut coordinator,
@@ -1135,5 +1293,8 @@ async fn every_step_over_the_socket(lib: Library) {
     // The officer received no reminder (they acknowledged) and the retirement.
     let mut seen = officer_events;
     seen.extend(officer.events_within(QUIET).await);
-    assert_eq!(sop_events(&seen), [("sop.retired", "socket-sop".to_owned())]);
+    assert_eq!(
+        sop_events(&seen),
+        [("sop.retired", "socket-sop".to_owned())]
+    );
 }

@@ -144,11 +144,7 @@ pub async fn run(server: &str, token: &str, command: SopCommand, json: bool) -> 
             }
             println!(
                 "{} — version {} ({:?}, {}), effective {}",
-                reading.title,
-                reading.version,
-                reading.state,
-                reading.lang,
-                reading.effective_date
+                reading.title, reading.version, reading.state, reading.lang, reading.effective_date
             );
             if !reading.change_summary.is_empty() {
                 println!("Changes: {}", reading.change_summary);

@@ -116,7 +116,9 @@ async fn history(
     caller: Authenticated,
     Path(slug): Path<String>,
 ) -> AppResult<Json<SopHistory>> {
-    Ok(Json(queries::history(&state, &caller.principal, &slug).await?))
+    Ok(Json(
+        queries::history(&state, &caller.principal, &slug).await?,
+    ))
 }
 
 async fn edit_draft(
@@ -220,10 +222,7 @@ async fn acknowledge(
     // Acknowledging "current" could acknowledge a version the reader never
     // saw if a new one was published meanwhile: the number is required.
     let version = version_ref(&version)?.ok_or_else(|| {
-        AppError::field(
-            "version",
-            "acknowledge a version by its number, as read",
-        )
+        AppError::field("version", "acknowledge a version by its number, as read")
     })?;
     check_rate(&state, caller.user.id)?;
     let receipt =
@@ -300,11 +299,7 @@ async fn diff(
                 &format!("{slug}@{}/{}", diff.from, diff.lang),
                 &format!("{slug}@{}/{}", diff.to, diff.lang),
             );
-            Ok((
-                [(header::CONTENT_TYPE, "text/x-diff; charset=utf-8")],
-                text,
-            )
-                .into_response())
+            Ok(([(header::CONTENT_TYPE, "text/x-diff; charset=utf-8")], text).into_response())
         }
         Some(_) => Err(AppError::field("format", "json or unified")),
     }

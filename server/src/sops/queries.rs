@@ -18,7 +18,8 @@ use std::collections::BTreeMap;
 
 /// Whether `who` may know this SOP exists.
 pub fn sop_visible(who: &Principal, row: &SopRow, directory: &Directory) -> bool {
-    may_draft(who, row.owner) || (row.state != SopState::Draft && may_read(who, row.owner, directory))
+    may_draft(who, row.owner)
+        || (row.state != SopState::Draft && may_read(who, row.owner, directory))
 }
 
 /// Whether `who` may read a version in `state` of an SOP of `owner`.
@@ -173,11 +174,7 @@ fn check_lang_tag(lang: &str) -> AppResult<()> {
 
 /// The language to serve among `available`: `requested` (or the reader's
 /// own) when present, else the configured fallback order.
-pub fn choose_lang(
-    state: &AppState,
-    preferred: &str,
-    available: &[Lang],
-) -> Option<Lang> {
+pub fn choose_lang(state: &AppState, preferred: &str, available: &[Lang]) -> Option<Lang> {
     let available: Vec<&str> = available.iter().map(|l| l.as_str()).collect();
     let fallback: Vec<&str> = state
         .settings
@@ -227,8 +224,8 @@ pub async fn reading(
     let acknowledged_at = rows::ack_of(&mut conn, slug, number, who.user_id)
         .await?
         .map(format_ms);
-    let in_audience = v.state != SopState::Draft
-        && in_audience(who, row.owner, &v.audience, &directory);
+    let in_audience =
+        v.state != SopState::Draft && in_audience(who, row.owner, &v.audience, &directory);
     let v = redact(v, who);
     let body = v.bodies.get(&chosen).cloned().unwrap_or_default();
     Ok(SopReading {
@@ -312,9 +309,12 @@ pub async fn coverage(
         .await?
         .ok_or_else(|| no_such_sop(slug))?;
     policy::require_owner_coordinator(who, row.owner)?;
-    let number = version
-        .or(row.current_version)
-        .ok_or_else(|| AppError::new(mpaka_protocol::ErrorCode::InvalidState, format!("SOP {slug} has never been published")))?;
+    let number = version.or(row.current_version).ok_or_else(|| {
+        AppError::new(
+            mpaka_protocol::ErrorCode::InvalidState,
+            format!("SOP {slug} has never been published"),
+        )
+    })?;
     let v = visible_version(&mut conn, who, &row, number, &directory)
         .await?
         .version;
@@ -359,7 +359,12 @@ pub async fn diff(
     let new = visible_version(&mut conn, who, &row, to, &directory)
         .await?
         .version;
-    let mut languages: Vec<Lang> = new.bodies.keys().chain(old.bodies.keys()).copied().collect();
+    let mut languages: Vec<Lang> = new
+        .bodies
+        .keys()
+        .chain(old.bodies.keys())
+        .copied()
+        .collect();
     languages.sort();
     languages.dedup();
     let chosen = choose_lang(state, lang.unwrap_or(&who.language), &languages)

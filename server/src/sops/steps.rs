@@ -220,7 +220,15 @@ pub async fn publish(
         rows::set_version_state(tx.conn(), slug, current, SopState::Superseded, None).await?;
     }
     rows::set_version_state(tx.conn(), slug, number, SopState::Published, Some(now)).await?;
-    rows::update_sop(tx.conn(), slug, SopState::Published, Some(number), None, now).await?;
+    rows::update_sop(
+        tx.conn(),
+        slug,
+        SopState::Published,
+        Some(number),
+        None,
+        now,
+    )
+    .await?;
     let version = rows::version(tx.conn(), slug, number)
         .await?
         .ok_or_else(|| no_such_version(slug, number))?
