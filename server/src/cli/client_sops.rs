@@ -83,6 +83,14 @@ impl Api<'_> {
     }
 }
 
+/// A unit enum as written on the wire (`BI`, `joint`, `published`).
+fn wire_name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 fn show<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
@@ -109,8 +117,8 @@ pub async fn run(server: &str, token: &str, command: SopCommand, json: bool) -> 
                 println!(
                     "{:<28} {:<6} {:<10} v{:<4} {}",
                     sop.slug,
-                    format!("{:?}", sop.owner).to_lowercase(),
-                    format!("{:?}", sop.state).to_lowercase(),
+                    wire_name(&sop.owner),
+                    wire_name(&sop.state),
                     sop.current_version
                         .map(|v| v.to_string())
                         .unwrap_or_else(|| "-".into()),
