@@ -342,7 +342,7 @@ impl Client {
                 .read()
                 .await
                 .unwrap_or_else(|e| panic!("waiting for reply to {id}: {e}"));
-            if reply_id(&frame) == Some(id) {
+            if frame.reply_id() == Some(id) {
                 break frame;
             }
             skipped.push_back(frame);
@@ -469,19 +469,6 @@ impl Client {
 
     pub async fn close(mut self) {
         let _ = self.socket.close(None).await;
-    }
-}
-
-fn reply_id(frame: &ServerFrame) -> Option<&str> {
-    match frame {
-        ServerFrame::Subscribed { id, .. }
-        | ServerFrame::Unsubscribed { id, .. }
-        | ServerFrame::Published { id, .. }
-        | ServerFrame::History { id, .. }
-        | ServerFrame::Presence { id, .. }
-        | ServerFrame::Pong { id } => Some(id),
-        ServerFrame::Error { id, .. } => id.as_deref(),
-        _ => None,
     }
 }
 

@@ -50,6 +50,11 @@ enum ClientCommand {
     /// Read, acknowledge and publish SOPs (see `mpaka client sop --help`).
     #[command(subcommand)]
     Sop(super::client_sops::SopCommand),
+    /// Raise, acknowledge, list alerts and fetch their CAP documents.
+    Alert {
+        #[command(subcommand)]
+        command: super::client_alerts::AlertCommand,
+    },
 }
 
 type Socket =
@@ -140,6 +145,19 @@ fn print(frame: &ServerFrame, json: bool) {
             );
         }
         ServerFrame::Error { error, .. } => eprintln!("error {}: {}", error.code, error.message),
+        ServerFrame::Published {
+            seq, at, duplicate, ..
+        } => println!(
+            "stored as #{seq} at {at}{}",
+            if *duplicate {
+                " (already sent before)"
+            } else {
+                ""
+            }
+        ),
+        ServerFrame::Subscribed { through_seq, .. } => {
+            eprintln!("-- caught up to #{through_seq}; live from here --")
+        }
         other => println!("{}", serde_json::to_string(other).unwrap_or_default()),
     }
 }
@@ -147,6 +165,9 @@ fn print(frame: &ServerFrame, json: bool) {
 pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
     let server = args.server.trim_end_matches('/').to_owned();
     let tokens = login(&server, &args.user).await?;
+    if let ClientCommand::Alert { command } = args.command {
+        return super::client_alerts::run(&server, &tokens.access_token, command, args.json).await;
+    }
     if let ClientCommand::Sop(command) = args.command {
         return super::client_sops::run(&server, &tokens.access_token, command, args.json).await;
     }
@@ -247,6 +268,7 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
                 }
             }
         }
+        ClientCommand::Alert { .. } => {}
     }
     let _ = socket.close(None).await;
     Ok(())

@@ -31,6 +31,17 @@ const COMMAND_QUEUE: usize = 4096;
 /// Capacity of the queue of committed batches into the dispatcher.
 const COMMIT_QUEUE: usize = 1024;
 
+/// The answer to a subscription.
+pub struct Subscription {
+    /// Every event up to this `seq` was dispatched before the subscription;
+    /// every later one will be delivered live.
+    pub through: u64,
+    /// The encoded events in `(since, through]` this session may receive,
+    /// in order, when the recent events cover `since`; `None` means the
+    /// replay must be read from storage.
+    pub replay: Option<Vec<Utf8Bytes>>,
+}
+
 /// A connection's identity within this node.
 pub type SessionId = u64;
 
@@ -49,15 +60,31 @@ pub(crate) enum Command {
     Subscribe {
         session: SessionId,
         channels: Vec<ChannelId>,
-        /// Answered with the last dispatched `seq`: everything after it
-        /// will be delivered live.
-        reply: oneshot::Sender<u64>,
+        /// Replay what is after this `seq`, when the recent events cover it.
+        since: Option<u64>,
+        reply: oneshot::Sender<Subscription>,
     },
     Unsubscribe {
         session: SessionId,
         channels: Vec<ChannelId>,
     },
     Unregister(SessionId),
+}
+
+/// How often expired idempotency records and refresh tokens are deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+async fn prune_periodically(store: Store, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            _ = every.tick() => match store.prune().await {
+                Ok(rows) => tracing::debug!(rows, "pruned expired records"),
+                Err(error) => tracing::warn!(%error, "cannot prune expired records"),
+            },
+        }
+    }
 }
 
 /// A handle on the hub; cheap to clone.
@@ -93,7 +120,12 @@ impl Hub {
         let dispatcher =
             dispatcher::Dispatcher::new(store.clone(), metrics, directory.clone(), head, poll);
         tracker.spawn(dispatcher.run(command_rx, commit_rx, shutdown.clone()));
-        tracker.spawn(presence.clone().run(store, presence_flush, shutdown));
+        tracker.spawn(
+            presence
+                .clone()
+                .run(store.clone(), presence_flush, shutdown.clone()),
+        );
+        tracker.spawn(prune_periodically(store, shutdown));
         Ok(Hub {
             commands,
             directory,
@@ -119,14 +151,22 @@ impl Hub {
         let _ = self.commands.send(Command::Register(link)).await;
     }
 
-    /// Subscribes a session; returns the `seq` after which events arrive live.
-    /// `None` when the hub is shutting down.
-    pub async fn subscribe(&self, session: SessionId, channels: Vec<ChannelId>) -> Option<u64> {
+    /// Subscribes a session. Events after the returned `through` arrive
+    /// live; with `since`, the replay of `(since, through]` comes with it
+    /// when the hub still holds those events in memory. `None` when the hub
+    /// is shutting down.
+    pub async fn subscribe(
+        &self,
+        session: SessionId,
+        channels: Vec<ChannelId>,
+        since: Option<u64>,
+    ) -> Option<Subscription> {
         let (reply, rx) = oneshot::channel();
         self.commands
             .send(Command::Subscribe {
                 session,
                 channels,
+                since,
                 reply,
             })
             .await

@@ -17,6 +17,7 @@ mod directory;
 mod events;
 mod idempotency;
 mod presence;
+mod retention;
 mod tokens;
 mod users;
 
@@ -24,6 +25,7 @@ pub use audit::{AuditEntry, AuditVerification};
 pub use directory::{Corridor, Directory, Post};
 pub use events::{NewEvent, StoredEvent};
 pub use presence::PresenceRow;
+pub use retention::IDEMPOTENCY_RETENTION_MS;
 pub use tokens::RefreshOutcome;
 pub use users::{NewUser, User};
 

@@ -115,12 +115,18 @@ impl Session {
             Ok(frame) => frame,
             Err(error) => {
                 // Correlate the error with the request when its id is readable.
-                let id = serde_json::from_str::<serde_json::Value>(text)
-                    .ok()
+                let value = serde_json::from_str::<serde_json::Value>(text).ok();
+                let id = value
+                    .as_ref()
                     .and_then(|v| v.get("id").and_then(|id| id.as_str()).map(str::to_owned))
                     .filter(|id| id.len() <= MAX_ID_CHARS);
                 tracing::info!("malformed frame");
-                let body = ErrorBody::new(ErrorCode::BadFrame, describe_parse_error(&error));
+                let body = value
+                    .as_ref()
+                    .and_then(crate::alerts::socket::explain_parse_failure)
+                    .unwrap_or_else(|| {
+                        ErrorBody::new(ErrorCode::BadFrame, describe_parse_error(&error))
+                    });
                 return self.send_error(id, body).await;
             }
         };
@@ -154,6 +160,10 @@ impl Session {
             } => self.history(id, channel, before, limit).await,
             ClientFrame::Presence { id } => self.presence(id).await,
             ClientFrame::Ping { id } => Ok(Some(ServerFrame::Pong { id })),
+            alert if crate::alerts::socket::is_alert_request(&alert) => {
+                self.alert_request(alert);
+                Ok(None)
+            }
             // SOP requests run beside the session loop, like publishes.
             sop @ (ClientFrame::SopList { .. }
             | ClientFrame::SopGet { .. }
@@ -170,6 +180,7 @@ impl Session {
                 self.pending.push(Box::pin(reply));
                 Ok(None)
             }
+            _ => Err(AppError::new(ErrorCode::BadFrame, "unknown request")),
         };
         match result {
             Ok(Some(reply)) => self.send(&reply).await,
@@ -200,15 +211,18 @@ impl Session {
             .collect();
         fresh.sort();
         fresh.dedup();
-        let through = self
+        let subscription = self
             .state
             .hub
-            .subscribe(self.id, fresh.clone())
+            .subscribe(self.id, fresh.clone(), since)
             .await
             .ok_or_else(|| AppError::new(ErrorCode::Unavailable, "the hub is shutting down"))?;
         self.subscribed.extend(fresh.iter().cloned());
-        if let Some(since) = since {
-            self.replay(&fresh, since, through, &directory).await?;
+        let through = subscription.through;
+        match (since, subscription.replay) {
+            (Some(_), Some(frames)) => self.send_replay(frames).await?,
+            (Some(since), None) => self.replay(&fresh, since, through, &directory).await?,
+            (None, _) => {}
         }
         Ok(Some(ServerFrame::Subscribed {
             id,
@@ -217,8 +231,25 @@ impl Session {
         }))
     }
 
+    /// Sends a replay the hub had in memory, already encoded and filtered.
+    async fn send_replay(&mut self, frames: Vec<axum::extract::ws::Utf8Bytes>) -> AppResult<()> {
+        use futures_util::SinkExt;
+        for frame in frames {
+            self.sink
+                .feed(axum::extract::ws::Message::Text(frame))
+                .await
+                .map_err(|e| anyhow::anyhow!("socket closed during replay: {e}"))?;
+        }
+        self.sink
+            .flush()
+            .await
+            .map_err(|e| anyhow::anyhow!("socket closed during replay: {e}"))?;
+        Ok(())
+    }
+
     /// Sends every stored event of `channels` in `(since, through]` that this
-    /// user may receive. Live events after `through` wait in the queue.
+    /// user may receive, read from storage. Live events after `through` wait
+    /// in the queue.
     async fn replay(
         &mut self,
         channels: &[ChannelId],
@@ -302,6 +333,22 @@ impl Session {
             }
         }));
         Ok(None)
+    }
+
+    /// Queues an alert request; its reply is sent when it completes, while
+    /// the session keeps serving.
+    fn alert_request(&mut self, frame: ClientFrame) {
+        let state = self.state.clone();
+        let principal = self.principal.clone();
+        let id = frame.id().to_owned();
+        self.pending.push(Box::pin(async move {
+            crate::alerts::socket::handle(&state, &principal, frame)
+                .await
+                .unwrap_or_else(|error| ServerFrame::Error {
+                    id: Some(id),
+                    error: error.body(),
+                })
+        }));
     }
 
     async fn history(
