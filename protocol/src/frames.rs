@@ -2,7 +2,8 @@
 
 use crate::{
     AlertDetail, AlertDraft, AlertPage, AlertPatch, AlertQuery, AlertReceipt, AlertSummary,
-    ChannelId, ErrorBody, Event, UserInfo,
+    ChannelId, ErrorBody, Event, Sop, SopAckReceipt, SopCoverage, SopDiff, SopDraftInput,
+    SopDraftSaved, SopFormat, SopHistory, SopReading, SopReceipt, SopRemindReceipt, UserInfo,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -61,6 +62,91 @@ pub enum ClientFrame {
     Presence { id: String },
     /// Application-level liveness check; answered by `pong`.
     Ping { id: String },
+    /// The SOPs this user may see. Answered by `sop.list`.
+    #[serde(rename = "sop.list")]
+    SopList { id: String },
+    /// One version of an SOP in one language (by default the version in
+    /// force, in the user's language). Answered by `sop.get`.
+    #[serde(rename = "sop.get")]
+    SopGet {
+        id: String,
+        slug: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<u32>,
+        /// `fr`, `en`, `sw` or `rn`; default: the user's language.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lang: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        format: Option<SopFormat>,
+    },
+    /// An SOP with the list of its versions. Answered by `sop.history`.
+    #[serde(rename = "sop.history")]
+    SopHistory { id: String, slug: String },
+    /// Create an SOP, or write its pending draft (a new version number when
+    /// the last version was published). Coordinators of the owning country;
+    /// of either country for a joint SOP. Answered by `sop.drafted`.
+    #[serde(rename = "sop.draft")]
+    SopDraft {
+        id: String,
+        draft: Box<SopDraftInput>,
+    },
+    /// Make the pending draft the version in force and announce it to its
+    /// audience. Answered by `sop.published`.
+    #[serde(rename = "sop.publish")]
+    SopPublish {
+        id: String,
+        slug: String,
+        /// The draft expected; refused with `invalid_state` if another one is pending.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<u32>,
+    },
+    /// Withdraw an SOP. Answered by `sop.retired`.
+    #[serde(rename = "sop.retire")]
+    SopRetire {
+        id: String,
+        slug: String,
+        reason: String,
+    },
+    /// "Read and understood" for this exact version, which must be in force.
+    /// Audience members only. Answered by `sop.acknowledged`.
+    #[serde(rename = "sop.ack")]
+    SopAck {
+        id: String,
+        slug: String,
+        version: u32,
+    },
+    /// Who in a version's audience has acknowledged it (default: the
+    /// version in force). Coordinators of the owners. Answered by `sop.coverage`.
+    #[serde(rename = "sop.coverage")]
+    SopCoverage {
+        id: String,
+        slug: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<u32>,
+    },
+    /// Send a `sop.reminder` to every audience member who has not
+    /// acknowledged the version in force. Answered by `sop.reminded`.
+    #[serde(rename = "sop.remind")]
+    SopRemind {
+        id: String,
+        slug: String,
+        /// The version in force, if the client wants that checked.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<u32>,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        message: String,
+    },
+    /// Line-level diff of the bodies of two versions in one language.
+    /// Answered by `sop.diff`.
+    #[serde(rename = "sop.diff")]
+    SopDiff {
+        id: String,
+        slug: String,
+        from: u32,
+        to: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lang: Option<String>,
+    },
     /// Raise a mass-movement alert. Answered by `alert.saved`; the `id` is
     /// the idempotency key, as for `publish`.
     #[serde(rename = "alert.raise")]
@@ -115,6 +201,16 @@ impl ClientFrame {
             | ClientFrame::History { id, .. }
             | ClientFrame::Presence { id }
             | ClientFrame::Ping { id }
+            | ClientFrame::SopList { id }
+            | ClientFrame::SopGet { id, .. }
+            | ClientFrame::SopHistory { id, .. }
+            | ClientFrame::SopDraft { id, .. }
+            | ClientFrame::SopPublish { id, .. }
+            | ClientFrame::SopRetire { id, .. }
+            | ClientFrame::SopAck { id, .. }
+            | ClientFrame::SopCoverage { id, .. }
+            | ClientFrame::SopRemind { id, .. }
+            | ClientFrame::SopDiff { id, .. }
             | ClientFrame::AlertRaise { id, .. }
             | ClientFrame::AlertAck { id, .. }
             | ClientFrame::AlertUpdate { id, .. }
@@ -166,6 +262,49 @@ pub enum ServerFrame {
     Presence { id: String, posts: Vec<PostStatus> },
     /// The reply to `ping`.
     Pong { id: String },
+    /// The reply to `sop.list`.
+    #[serde(rename = "sop.list")]
+    SopList { id: String, sops: Vec<Sop> },
+    /// The reply to `sop.get`.
+    #[serde(rename = "sop.get")]
+    SopGet {
+        id: String,
+        reading: Box<SopReading>,
+    },
+    /// The reply to `sop.history`.
+    #[serde(rename = "sop.history")]
+    SopHistory {
+        id: String,
+        history: Box<SopHistory>,
+    },
+    /// The reply to `sop.draft`.
+    #[serde(rename = "sop.drafted")]
+    SopDrafted {
+        id: String,
+        draft: Box<SopDraftSaved>,
+    },
+    /// The reply to `sop.publish`; the `sop.published` event is on its way
+    /// to the audience.
+    #[serde(rename = "sop.published")]
+    SopPublished { id: String, receipt: SopReceipt },
+    /// The reply to `sop.retire`.
+    #[serde(rename = "sop.retired")]
+    SopRetired { id: String, receipt: SopReceipt },
+    /// The reply to `sop.ack`.
+    #[serde(rename = "sop.acknowledged")]
+    SopAcknowledged { id: String, receipt: SopAckReceipt },
+    /// The reply to `sop.coverage`.
+    #[serde(rename = "sop.coverage")]
+    SopCoverage { id: String, coverage: SopCoverage },
+    /// The reply to `sop.remind`.
+    #[serde(rename = "sop.reminded")]
+    SopReminded {
+        id: String,
+        receipt: SopRemindReceipt,
+    },
+    /// The reply to `sop.diff`.
+    #[serde(rename = "sop.diff")]
+    SopDiff { id: String, diff: SopDiff },
     /// The reply to an alert write step: the alert after it, stored as event `seq`.
     #[serde(rename = "alert.saved")]
     AlertSaved {
@@ -214,6 +353,16 @@ impl ServerFrame {
             | ServerFrame::History { id, .. }
             | ServerFrame::Presence { id, .. }
             | ServerFrame::Pong { id }
+            | ServerFrame::SopList { id, .. }
+            | ServerFrame::SopGet { id, .. }
+            | ServerFrame::SopHistory { id, .. }
+            | ServerFrame::SopDrafted { id, .. }
+            | ServerFrame::SopPublished { id, .. }
+            | ServerFrame::SopRetired { id, .. }
+            | ServerFrame::SopAcknowledged { id, .. }
+            | ServerFrame::SopCoverage { id, .. }
+            | ServerFrame::SopReminded { id, .. }
+            | ServerFrame::SopDiff { id, .. }
             | ServerFrame::AlertSaved { id, .. }
             | ServerFrame::AlertPage { id, .. }
             | ServerFrame::AlertDetail { id, .. }

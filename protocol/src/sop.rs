@@ -9,10 +9,15 @@
 
 mod audience;
 mod lang;
+mod replies;
 mod validate;
 
 pub use audience::SopAudience;
 pub use lang::{Lang, ParseLangError};
+pub use replies::{
+    SopAckReceipt, SopDraftSaved, SopFormat, SopHistory, SopPublishRequest, SopReading, SopReceipt,
+    SopRemindReceipt, SopRemindRequest, SopRetireRequest, SopVersionInfo,
+};
 pub use validate::{
     is_iso_date, is_sop_slug, MAX_AUDIENCE_ENTRIES, MAX_BODY_BYTES, MAX_SUMMARY_CHARS,
     MAX_TITLE_CHARS,

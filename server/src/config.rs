@@ -32,6 +32,7 @@ pub struct Settings {
     pub ws: WsSettings,
     pub limits: LimitSettings,
     pub alerts: AlertSettings,
+    pub sops: SopSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -123,6 +124,16 @@ impl AlertSettings {
     }
 }
 
+/// The SOP library (`[sops]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SopSettings {
+    /// Languages tried, in order, when an SOP version is not written in the
+    /// reader's language (`fr`, `en`, `sw`, `rn`). A version in none of them
+    /// is served in its first language.
+    pub fallback_languages: Vec<mpaka_protocol::Lang>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -143,6 +154,7 @@ const SECTIONS: &[&str] = &[
     "ws",
     "limits",
     "alerts",
+    "sops",
 ];
 
 impl Default for Settings {
@@ -179,6 +191,9 @@ impl Default for Settings {
                 headquarters: Vec::new(),
                 cap_sender: "mpaka@hub.invalid".into(),
                 check_interval_ms: 1000,
+            },
+            sops: SopSettings {
+                fallback_languages: mpaka_protocol::Lang::ALL.to_vec(),
             },
         }
     }
@@ -305,6 +320,27 @@ mod tests {
             jail.set_env("MPAKA_LISTEN", "0.0.0.0:9999");
             let settings = Settings::load(None).expect("loads");
             assert_eq!(settings.listen.port(), 9999);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_sop_fallback_order_is_configurable_and_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "mpaka.toml",
+                "[sops]\nfallback_languages = [\"sw\", \"en\"]\n",
+            )?;
+            let settings = Settings::load(Some(Path::new("mpaka.toml"))).expect("loads");
+            assert_eq!(
+                settings.sops.fallback_languages,
+                [mpaka_protocol::Lang::Sw, mpaka_protocol::Lang::En]
+            );
+            jail.create_file("bad.toml", "[sops]\nfallback_languages = [\"de\"]\n")?;
+            let err = Settings::load(Some(Path::new("bad.toml")))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("fallback_languages"), "{err}");
             Ok(())
         });
     }

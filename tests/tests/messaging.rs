@@ -170,20 +170,23 @@ async fn a_client_that_drops_mid_stream_resumes_with_no_gap_and_no_duplicate() {
     }
     let mut seen: Vec<u64> = Vec::new();
     let mut last = 0;
-    // Connect, read a little, drop abruptly; three times over.
-    for round in 0..3 {
+    // Connect, read a little, drop abruptly; three times over. The first
+    // connection asks for everything from the start.
+    for _round in 0..3 {
         let mut reader = hub.connect("tz.coordinator").await;
-        let since = (round > 0).then_some(last);
         let (replayed, _) = reader
-            .subscribe(std::slice::from_ref(&corridor), since)
+            .subscribe(std::slice::from_ref(&corridor), Some(last))
             .await
             .unwrap();
         seen.extend(replayed.iter().map(|e| e.seq));
+        // A few live events, unless the publishers are already done.
         for _ in 0..40 {
-            let event = reader.next_event().await.unwrap();
-            seen.push(event.seq);
+            match tokio::time::timeout(Duration::from_millis(500), reader.next_event()).await {
+                Ok(Ok(event)) => seen.push(event.seq),
+                _ => break,
+            }
         }
-        last = *seen.last().unwrap();
+        last = seen.last().copied().unwrap_or(last);
         drop(reader);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -201,8 +204,7 @@ async fn a_client_that_drops_mid_stream_resumes_with_no_gap_and_no_duplicate() {
     let unique: BTreeSet<u64> = seen.iter().copied().collect();
     assert_eq!(unique.len(), seen.len(), "duplicates delivered");
     assert!(seen.windows(2).all(|w| w[0] < w[1]), "out of order");
-    let first = *seen.first().unwrap();
-    let expected: BTreeSet<u64> = published.iter().copied().filter(|s| *s >= first).collect();
+    let expected: BTreeSet<u64> = published.iter().copied().collect();
     assert_eq!(
         unique, expected,
         "gap: some acknowledged events never arrived"

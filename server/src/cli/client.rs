@@ -47,6 +47,9 @@ enum ClientCommand {
     },
     /// Show which posts are online.
     Presence,
+    /// Read, acknowledge and publish SOPs (see `mpaka client sop --help`).
+    #[command(subcommand)]
+    Sop(super::client_sops::SopCommand),
     /// Raise, acknowledge, list alerts and fetch their CAP documents.
     Alert {
         #[command(subcommand)]
@@ -165,6 +168,9 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
     if let ClientCommand::Alert { command } = args.command {
         return super::client_alerts::run(&server, &tokens.access_token, command, args.json).await;
     }
+    if let ClientCommand::Sop(command) = args.command {
+        return super::client_sops::run(&server, &tokens.access_token, command, args.json).await;
+    }
     let (mut socket, welcome) = connect(&server, &tokens.access_token).await?;
     match args.command {
         ClientCommand::Channels => {
@@ -235,6 +241,7 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
                 }
             }
         }
+        ClientCommand::Sop(_) => unreachable!("answered over REST above"),
         ClientCommand::Presence => {
             send(
                 &mut socket,

@@ -3,6 +3,7 @@
 
 mod client;
 mod client_alerts;
+mod client_sops;
 mod manage;
 
 use crate::config::Settings;

@@ -36,7 +36,8 @@ pub fn router(state: AppState) -> Router {
         .route("/posts", get(admin::list_posts).post(admin::create_post))
         .route("/audit", get(admin::audit))
         .route("/audit/verify", get(admin::verify_audit))
-        .merge(crate::alerts::http::routes());
+        .merge(crate::alerts::http::routes())
+        .nest("/sops", crate::sops::http::routes());
     Router::new()
         .nest("/api/v1", api)
         .route("/ws", get(crate::ws::upgrade))

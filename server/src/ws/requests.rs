@@ -164,6 +164,22 @@ impl Session {
                 self.alert_request(alert);
                 Ok(None)
             }
+            // SOP requests run beside the session loop, like publishes.
+            sop @ (ClientFrame::SopList { .. }
+            | ClientFrame::SopGet { .. }
+            | ClientFrame::SopHistory { .. }
+            | ClientFrame::SopDraft { .. }
+            | ClientFrame::SopPublish { .. }
+            | ClientFrame::SopRetire { .. }
+            | ClientFrame::SopAck { .. }
+            | ClientFrame::SopCoverage { .. }
+            | ClientFrame::SopRemind { .. }
+            | ClientFrame::SopDiff { .. }) => {
+                let reply =
+                    crate::sops::socket::handle(self.state.clone(), self.principal.clone(), sop);
+                self.pending.push(Box::pin(reply));
+                Ok(None)
+            }
             _ => Err(AppError::new(ErrorCode::BadFrame, "unknown request")),
         };
         match result {

@@ -1,0 +1,324 @@
+//! SOPs over REST, under `/api/v1/sops`: the same steps, permissions and
+//! error codes as on the socket. Write steps take an optional
+//! `Idempotency-Key` header; a retry with the same key gets the first
+//! answer (status 200, `duplicate: true`) and changes nothing.
+
+use super::queries;
+use super::steps::{self, DraftMode};
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::http::{ApiJson, Authenticated};
+use crate::ws::check_rate;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use mpaka_protocol::{
+    Sop, SopAckReceipt, SopCoverage, SopDraftInput, SopDraftSaved, SopFormat, SopHistory,
+    SopPublishRequest, SopReading, SopReceipt, SopRemindReceipt, SopRemindRequest,
+    SopRetireRequest,
+};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+/// The routes, to nest under `/api/v1/sops`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(list).post(create))
+        .route("/{slug}", get(history))
+        .route("/{slug}/draft", put(edit_draft))
+        .route("/{slug}/publish", post(publish))
+        .route("/{slug}/retire", post(retire))
+        .route("/{slug}/diff", get(diff))
+        .route("/{slug}/versions/{version}", get(read))
+        .route("/{slug}/versions/{version}/ack", post(acknowledge))
+        .route("/{slug}/versions/{version}/coverage", get(coverage))
+        .route("/{slug}/versions/{version}/remind", post(remind))
+}
+
+/// The `Idempotency-Key` header, when sent.
+fn idempotency_key(headers: &HeaderMap) -> AppResult<Option<String>> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .filter(|k| (1..=128).contains(&k.len()))
+        .map(|k| Some(k.to_owned()))
+        .ok_or_else(|| AppError::field("Idempotency-Key", "1–128 visible ASCII characters"))
+}
+
+/// A JSON body that may be left out entirely.
+fn optional_body<T: DeserializeOwned + Default>(body: &Bytes) -> AppResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        AppError::new(
+            mpaka_protocol::ErrorCode::BadFrame,
+            format!(
+                "malformed request body: {}",
+                crate::error::elide_quoted(&e.to_string())
+            ),
+        )
+    })
+}
+
+/// `{version}` in a path: a number, or `current` for the version in force.
+fn version_ref(raw: &str) -> AppResult<Option<u32>> {
+    if raw == "current" {
+        return Ok(None);
+    }
+    raw.parse::<u32>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .map(Some)
+        .ok_or_else(|| AppError::field("version", "a version number (1, 2, …) or `current`"))
+}
+
+/// 201 for a step that changed something, 200 for a repeat.
+fn status(duplicate: bool) -> StatusCode {
+    if duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    }
+}
+
+async fn list(State(state): State<AppState>, caller: Authenticated) -> AppResult<Json<Vec<Sop>>> {
+    Ok(Json(queries::list(&state, &caller.principal).await?))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<SopDraftInput>,
+) -> AppResult<(StatusCode, Json<SopDraftSaved>)> {
+    let key = idempotency_key(&headers)?;
+    check_rate(&state, caller.user.id)?;
+    let saved = steps::save_draft(
+        &state,
+        &caller.principal,
+        key.as_deref(),
+        input,
+        DraftMode::Create,
+    )
+    .await?;
+    Ok((status(saved.duplicate), Json(saved)))
+}
+
+async fn history(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    Path(slug): Path<String>,
+) -> AppResult<Json<SopHistory>> {
+    Ok(Json(
+        queries::history(&state, &caller.principal, &slug).await?,
+    ))
+}
+
+async fn edit_draft(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<SopDraftInput>,
+) -> AppResult<Json<SopDraftSaved>> {
+    let key = idempotency_key(&headers)?;
+    if input.slug != slug {
+        return Err(AppError::field("slug", "must match the SOP in the path"));
+    }
+    check_rate(&state, caller.user.id)?;
+    let saved = steps::save_draft(
+        &state,
+        &caller.principal,
+        key.as_deref(),
+        input,
+        DraftMode::Edit,
+    )
+    .await?;
+    Ok(Json(saved))
+}
+
+async fn publish(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<(StatusCode, Json<SopReceipt>)> {
+    let key = idempotency_key(&headers)?;
+    let request: SopPublishRequest = optional_body(&body)?;
+    check_rate(&state, caller.user.id)?;
+    let receipt = steps::publish(
+        &state,
+        &caller.principal,
+        key.as_deref(),
+        &slug,
+        request.version,
+    )
+    .await?;
+    Ok((status(receipt.duplicate), Json(receipt)))
+}
+
+async fn retire(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<SopRetireRequest>,
+) -> AppResult<(StatusCode, Json<SopReceipt>)> {
+    let key = idempotency_key(&headers)?;
+    check_rate(&state, caller.user.id)?;
+    let receipt = steps::retire(
+        &state,
+        &caller.principal,
+        key.as_deref(),
+        &slug,
+        &request.reason,
+    )
+    .await?;
+    Ok((status(receipt.duplicate), Json(receipt)))
+}
+
+#[derive(Debug, Deserialize)]
+struct ReadQuery {
+    lang: Option<String>,
+    #[serde(default)]
+    format: SopFormat,
+}
+
+async fn read(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    Path((slug, version)): Path<(String, String)>,
+    Query(query): Query<ReadQuery>,
+) -> AppResult<Json<SopReading>> {
+    let version = version_ref(&version)?;
+    Ok(Json(
+        queries::reading(
+            &state,
+            &caller.principal,
+            &slug,
+            version,
+            query.lang.as_deref(),
+            query.format,
+        )
+        .await?,
+    ))
+}
+
+async fn acknowledge(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    Path((slug, version)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> AppResult<(StatusCode, Json<SopAckReceipt>)> {
+    let key = idempotency_key(&headers)?;
+    // Acknowledging "current" could acknowledge a version the reader never
+    // saw if a new one was published meanwhile: the number is required.
+    let version = version_ref(&version)?.ok_or_else(|| {
+        AppError::field("version", "acknowledge a version by its number, as read")
+    })?;
+    check_rate(&state, caller.user.id)?;
+    let receipt =
+        steps::acknowledge(&state, &caller.principal, key.as_deref(), &slug, version).await?;
+    Ok((status(receipt.duplicate), Json(receipt)))
+}
+
+async fn coverage(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    Path((slug, version)): Path<(String, String)>,
+) -> AppResult<Json<SopCoverage>> {
+    let version = version_ref(&version)?;
+    Ok(Json(
+        queries::coverage(&state, &caller.principal, &slug, version).await?,
+    ))
+}
+
+async fn remind(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    Path((slug, version)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<(StatusCode, Json<SopRemindReceipt>)> {
+    let key = idempotency_key(&headers)?;
+    let version = version_ref(&version)?;
+    let request: SopRemindRequest = optional_body(&body)?;
+    check_rate(&state, caller.user.id)?;
+    let receipt = steps::remind(
+        &state,
+        &caller.principal,
+        key.as_deref(),
+        &slug,
+        version,
+        &request.message,
+    )
+    .await?;
+    Ok((status(receipt.duplicate), Json(receipt)))
+}
+
+#[derive(Debug, Deserialize)]
+struct DiffQuery {
+    from: u32,
+    to: u32,
+    lang: Option<String>,
+    /// `json` (default) or `unified` for `diff -u` text.
+    #[serde(default)]
+    format: Option<String>,
+}
+
+async fn diff(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    Path(slug): Path<String>,
+    Query(query): Query<DiffQuery>,
+) -> AppResult<Response> {
+    let diff = queries::diff(
+        &state,
+        &caller.principal,
+        &slug,
+        query.from,
+        query.to,
+        query.lang.as_deref(),
+    )
+    .await?;
+    match query.format.as_deref() {
+        None | Some("json") => Ok(Json(diff).into_response()),
+        Some("unified") => {
+            let (old, new) = split_sides(&diff);
+            let text = super::unified(
+                &old,
+                &new,
+                &format!("{slug}@{}/{}", diff.from, diff.lang),
+                &format!("{slug}@{}/{}", diff.to, diff.lang),
+            );
+            Ok(([(header::CONTENT_TYPE, "text/x-diff; charset=utf-8")], text).into_response())
+        }
+        Some(_) => Err(AppError::field("format", "json or unified")),
+    }
+}
+
+/// The two texts a structured diff was made from.
+fn split_sides(diff: &mpaka_protocol::SopDiff) -> (String, String) {
+    use mpaka_protocol::DiffOp;
+    let mut old = String::new();
+    let mut new = String::new();
+    for line in &diff.lines {
+        if line.op != DiffOp::Insert {
+            old.push_str(&line.text);
+            old.push('\n');
+        }
+        if line.op != DiffOp::Delete {
+            new.push_str(&line.text);
+            new.push('\n');
+        }
+    }
+    (old, new)
+}

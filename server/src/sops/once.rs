@@ -1,0 +1,89 @@
+//! Idempotency of SOP write steps. A step's request id (socket) or
+//! `Idempotency-Key` header (REST) is remembered with its reply in the same
+//! transaction as the step, so a retry after a lost reply gets the first
+//! answer, marked `duplicate`, and changes nothing.
+
+use crate::access::Principal;
+use crate::error::AppResult;
+use crate::store::WriteTx;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// A reply that can say it is a repeat.
+pub trait Repeatable: Serialize + DeserializeOwned {
+    fn mark_duplicate(&mut self);
+}
+
+macro_rules! repeatable {
+    ($($t:ty),*) => {
+        $(impl Repeatable for $t {
+            fn mark_duplicate(&mut self) {
+                self.duplicate = true;
+            }
+        })*
+    };
+}
+
+repeatable!(
+    mpaka_protocol::SopDraftSaved,
+    mpaka_protocol::SopReceipt,
+    mpaka_protocol::SopAckReceipt,
+    mpaka_protocol::SopRemindReceipt
+);
+
+/// One write request's idempotency record: who, under which key, and a
+/// fingerprint of what was asked (the same key for another request is an
+/// `idempotency_conflict`).
+pub struct Once {
+    user_id: i64,
+    key: Option<String>,
+    fingerprint: String,
+}
+
+impl Once {
+    /// `step` names the operation (`sop.publish`); `request` is everything
+    /// that defines it. Without a key nothing is remembered.
+    pub fn new(who: &Principal, key: Option<&str>, step: &str, request: &impl Serialize) -> Once {
+        let mut hasher = Sha256::new();
+        hasher.update(step.as_bytes());
+        hasher.update([0]);
+        hasher.update(serde_json::to_vec(request).unwrap_or_default());
+        Once {
+            user_id: who.user_id,
+            key: key.map(str::to_owned),
+            fingerprint: hex::encode(hasher.finalize()),
+        }
+    }
+
+    /// The first reply to this request, if it was already applied.
+    ///
+    /// # Errors
+    /// `idempotency_conflict`, storage failures.
+    pub async fn recall<T: Repeatable>(&self, tx: &mut WriteTx) -> AppResult<Option<T>> {
+        let Some(key) = &self.key else {
+            return Ok(None);
+        };
+        let Some(reply) = tx.recall(self.user_id, key, &self.fingerprint).await? else {
+            return Ok(None);
+        };
+        let mut reply: T = serde_json::from_value(reply)
+            .map_err(|e| anyhow::anyhow!("stored SOP reply is unreadable: {e}"))?;
+        reply.mark_duplicate();
+        Ok(Some(reply))
+    }
+
+    /// Remembers the reply, in the step's transaction.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn remember<T: Repeatable>(&self, tx: &mut WriteTx, reply: &T) -> AppResult<()> {
+        if let Some(key) = &self.key {
+            let value = serde_json::to_value(reply)
+                .map_err(|e| anyhow::anyhow!("SOP reply does not encode: {e}"))?;
+            tx.remember(self.user_id, key, &self.fingerprint, &value)
+                .await?;
+        }
+        Ok(())
+    }
+}
