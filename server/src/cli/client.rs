@@ -123,6 +123,48 @@ async fn next(socket: &mut Socket) -> anyhow::Result<ServerFrame> {
     }
 }
 
+/// One line for people about what an event says.
+fn describe(data: &EventData) -> String {
+    let alert = |step: &str, a: &mpaka_protocol::Alert| {
+        format!(
+            "{step} alert {} — {} {} {} people, {} ({}{})",
+            a.id,
+            a.kind,
+            a.direction,
+            a.headcount,
+            a.severity,
+            a.state,
+            if a.status == mpaka_protocol::AlertStatus::Actual {
+                String::new()
+            } else {
+                format!(", {}", a.status).to_uppercase()
+            }
+        )
+    };
+    match data {
+        EventData::Message(m) => m.text.clone(),
+        EventData::Notice(n) => format!("notice: {}", n.text),
+        EventData::AlertRaised(b) => alert("raised", &b.alert),
+        EventData::AlertAcknowledged(b) => alert("acknowledged", &b.alert),
+        EventData::AlertUpdated(b) => alert("updated", &b.alert),
+        EventData::AlertResolved(b) => alert("resolved", &b.alert),
+        EventData::AlertCancelled(b) => alert("cancelled", &b.alert),
+        EventData::AlertEscalated(b) => alert(&format!("escalated to level {}", b.level), &b.alert),
+        EventData::SopPublished(v) => format!(
+            "published SOP {} version {} ({})",
+            v.slug,
+            v.version,
+            v.titles.values().next().cloned().unwrap_or_default()
+        ),
+        EventData::SopRetired(r) => format!("retired SOP {}: {}", r.slug, r.reason),
+        EventData::SopReminder(r) => format!(
+            "reminder: please read and acknowledge {} version {} ({}) {}",
+            r.slug, r.version, r.title, r.message
+        ),
+        other => serde_json::to_string(other).unwrap_or_default(),
+    }
+}
+
 fn print(frame: &ServerFrame, json: bool) {
     if json {
         println!("{}", serde_json::to_string(frame).unwrap_or_default());
@@ -135,10 +177,7 @@ fn print(frame: &ServerFrame, json: bool) {
                 .as_ref()
                 .and_then(|a| a.username.clone().or_else(|| Some(a.role.to_string())))
                 .unwrap_or_else(|| "hub".into());
-            let what = match &event.data {
-                EventData::Message(m) => m.text.clone(),
-                other => serde_json::to_string(other).unwrap_or_default(),
-            };
+            let what = describe(&event.data);
             println!(
                 "#{} {} [{}] {}: {}",
                 event.seq, event.at, event.channel, who, what
