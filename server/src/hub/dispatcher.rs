@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// Events read from the log per query when catching up.
@@ -56,6 +57,7 @@ impl Dispatcher {
         mut self,
         mut commands: mpsc::Receiver<Command>,
         mut commits: mpsc::Receiver<Vec<StoredEvent>>,
+        mut announced: Option<watch::Receiver<u64>>,
         shutdown: CancellationToken,
     ) {
         let mut poll = tokio::time::interval(self.poll);
@@ -66,6 +68,11 @@ impl Dispatcher {
                 () = shutdown.cancelled() => break,
                 Some(command) = commands.recv() => self.handle(command),
                 Some(batch) = commits.recv() => self.on_committed(batch).await,
+                Some(head) = next_announced(&mut announced) => {
+                    if head > self.dispatched {
+                        self.catch_up(head).await;
+                    }
+                }
                 _ = poll.tick() => self.poll_head().await,
             }
         }
@@ -252,6 +259,20 @@ impl Dispatcher {
             _ => {}
         }
     }
+}
+
+/// The next head announced by another process; pending forever without a
+/// watch (SQLite) or once the watch has ended.
+async fn next_announced(announced: &mut Option<watch::Receiver<u64>>) -> Option<u64> {
+    let Some(receiver) = announced else {
+        return std::future::pending().await;
+    };
+    if receiver.changed().await.is_err() {
+        *announced = None;
+        return std::future::pending().await;
+    }
+    let head = *receiver.borrow_and_update();
+    Some(head)
 }
 
 fn remove_from_index(

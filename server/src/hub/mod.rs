@@ -6,7 +6,9 @@
 //! channels, so no lock is held on the delivery path. Events reach the
 //! dispatcher from the log, in `seq` order: directly from this node's
 //! commits, and by reading the log whenever its head moves past what was
-//! dispatched (commits of other nodes or of the CLI, noticed by polling).
+//! dispatched: commits of other nodes announced by PostgreSQL `NOTIFY`
+//! (milliseconds), and, as the safety net for lost notifications and for
+//! the CLI writing to SQLite, by polling the log's head every `poll_ms`.
 
 mod committer;
 mod dispatcher;
@@ -92,7 +94,8 @@ impl Hub {
         let presence = Presence::new(node_id);
         let dispatcher =
             dispatcher::Dispatcher::new(store.clone(), metrics, directory.clone(), head, poll);
-        tracker.spawn(dispatcher.run(command_rx, commit_rx, shutdown.clone()));
+        let announced = store.watch_commits(tracker, shutdown.clone());
+        tracker.spawn(dispatcher.run(command_rx, commit_rx, announced, shutdown.clone()));
         tracker.spawn(presence.clone().run(store, presence_flush, shutdown));
         Ok(Hub {
             commands,

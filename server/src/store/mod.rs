@@ -11,11 +11,26 @@
 //! numbers are assigned in commit order and a reader that has seen `seq = n`
 //! has every committed event below `n` available: the hub relies on this for
 //! gap-free resume on one node and across nodes.
+//!
+//! Why the advisory lock makes that true on PostgreSQL: the lock is taken
+//! before the transaction draws any sequence number, and a transaction-level
+//! advisory lock is released only after its holder's commit is visible to
+//! new snapshots. So the next writer draws larger numbers, and commits, only
+//! after every smaller number is either visible or (rolled back) never will
+//! be. Numbers of rolled-back transactions are skipped, never reused; readers
+//! only ever ask for `seq > n`, so a skip is harmless. Writers on every node,
+//! the CLI and background work all go through [`Store::write`].
+//!
+//! On PostgreSQL a commit that appended events also sends a `NOTIFY` (queued
+//! inside the transaction, so it is delivered only once the commit is
+//! visible); [`Store::watch_commits`] turns those into wake-ups for the
+//! hub's dispatcher on every node (see `notify.rs`).
 
 mod audit;
 mod directory;
 mod events;
 mod idempotency;
+mod notify;
 mod presence;
 mod tokens;
 mod users;
@@ -82,6 +97,8 @@ pub struct Store {
 
 struct Inner {
     backend: Backend,
+    /// Kept for connections outside the pools (the LISTEN connection).
+    url: String,
     read: AnyPool,
     write: AnyPool,
     commits: OnceLock<CommitSender>,
@@ -132,6 +149,7 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 backend,
+                url: url.to_owned(),
                 read,
                 write,
                 commits: OnceLock::new(),
@@ -270,7 +288,13 @@ impl WriteTx {
     ///
     /// # Errors
     /// The commit failed: nothing was stored and nothing is delivered.
-    pub async fn commit(self) -> Result<Vec<StoredEvent>> {
+    pub async fn commit(mut self) -> Result<Vec<StoredEvent>> {
+        if self.store.inner.backend == Backend::Postgres {
+            if let Some(last) = self.appended.last() {
+                // Queued now, delivered by PostgreSQL only after the commit.
+                notify::announce(&mut self.tx, last.seq).await?;
+            }
+        }
         self.tx.commit().await?;
         if !self.appended.is_empty() {
             if let Some(sender) = self.store.inner.commits.get() {
