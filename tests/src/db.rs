@@ -121,7 +121,13 @@ fn skip<T>(admin: &str, why: &str) -> Option<T> {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("PostgreSQL not reachable at {shown} ({why}) and CI=true: PostgreSQL tests must run in CI");
     }
-    eprintln!("SKIPPED (PostgreSQL not reachable at {shown}): {why}");
+    // Straight to stderr: the test harness captures `eprintln!` of passing
+    // tests, and a skip must be seen.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "SKIPPED (PostgreSQL not reachable at {shown}): {why}"
+    );
     None
 }
 

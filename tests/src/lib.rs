@@ -398,6 +398,51 @@ impl Client {
         self.reply_to(&id).await
     }
 
+    /// Like [`Client::request`], but a broken connection is an error rather
+    /// than a panic (for tests that kill nodes).
+    ///
+    /// # Errors
+    /// The connection failed before the reply arrived.
+    pub async fn try_request(&mut self, frame: &ClientFrame) -> anyhow::Result<ServerFrame> {
+        let id = frame.id().to_owned();
+        let text = serde_json::to_string(frame)?;
+        self.socket.send(Message::Text(text.into())).await?;
+        let mut skipped = VecDeque::new();
+        let reply = loop {
+            match self.read().await {
+                Ok(frame) if reply_id(&frame) == Some(id.as_str()) => break Ok(frame),
+                Ok(frame) => skipped.push_back(frame),
+                Err(error) => break Err(error),
+            }
+        };
+        self.inbox.extend(skipped);
+        reply
+    }
+
+    /// Publishes with a chosen id; `Err` when the connection broke, so the
+    /// caller may retry the same id elsewhere.
+    ///
+    /// # Errors
+    /// The connection failed before the reply arrived.
+    pub async fn try_publish_with_id(
+        &mut self,
+        id: &str,
+        channel: &ChannelId,
+        text: &str,
+    ) -> anyhow::Result<Result<(u64, bool), ErrorBody>> {
+        let frame = ClientFrame::Publish {
+            id: id.into(),
+            channel: channel.clone(),
+            text: text.into(),
+            lang: None,
+        };
+        Ok(match self.try_request(&frame).await? {
+            ServerFrame::Published { seq, duplicate, .. } => Ok((seq, duplicate)),
+            ServerFrame::Error { error, .. } => Err(error),
+            other => anyhow::bail!("unexpected reply {other:?}"),
+        })
+    }
+
     /// Waits for the reply to request `id`.
     pub async fn reply_to(&mut self, id: &str) -> ServerFrame {
         let mut skipped = VecDeque::new();
