@@ -33,6 +33,7 @@ mod idempotency;
 mod notify;
 mod presence;
 mod tokens;
+mod transfer;
 mod users;
 
 pub use audit::{AuditEntry, AuditVerification};
@@ -40,6 +41,7 @@ pub use directory::{Corridor, Directory, Post};
 pub use events::{NewEvent, StoredEvent};
 pub use presence::PresenceRow;
 pub use tokens::RefreshOutcome;
+pub use transfer::{ExportHeader, Progress, Table, TableCount, TABLES};
 pub use users::{NewUser, User};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
