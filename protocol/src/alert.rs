@@ -14,6 +14,7 @@
 //! `validation_failed` naming the field instead of an opaque parse error.
 //! Validation lives in [`AlertDraft::validate`] and [`AlertPatch::validate`].
 
+mod query;
 mod summary;
 mod validate;
 mod vocab;
@@ -21,6 +22,9 @@ mod vocab;
 #[cfg(test)]
 mod tests;
 
+pub use query::{
+    AlertDetail, AlertPage, AlertQuery, AlertReceipt, DEFAULT_ALERT_PAGE, MAX_ALERT_PAGE,
+};
 pub use summary::AlertSummary;
 pub use vocab::{
     AlertKind, AlertState, AlertStatus, AlertStep, Certainty, Direction, Need, Severity, Urgency,

@@ -1,6 +1,9 @@
 //! The frames exchanged over `GET /ws`.
 
-use crate::{ChannelId, ErrorBody, Event, UserInfo};
+use crate::{
+    AlertDetail, AlertDraft, AlertPage, AlertPatch, AlertQuery, AlertReceipt, AlertSummary,
+    ChannelId, ErrorBody, Event, UserInfo,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -58,6 +61,47 @@ pub enum ClientFrame {
     Presence { id: String },
     /// Application-level liveness check; answered by `pong`.
     Ping { id: String },
+    /// Raise a mass-movement alert. Answered by `alert.saved`; the `id` is
+    /// the idempotency key, as for `publish`.
+    #[serde(rename = "alert.raise")]
+    AlertRaise { id: String, alert: AlertDraft },
+    /// Acknowledge an alert of the facing post. Answered by `alert.saved`.
+    #[serde(rename = "alert.ack")]
+    AlertAck { id: String, alert_id: String },
+    /// Change an open alert's headcount, needs, scales or text. Answered by `alert.saved`.
+    #[serde(rename = "alert.update")]
+    AlertUpdate {
+        id: String,
+        alert_id: String,
+        patch: AlertPatch,
+    },
+    /// Close an alert as handled. Answered by `alert.saved`.
+    #[serde(rename = "alert.resolve")]
+    AlertResolve {
+        id: String,
+        alert_id: String,
+        reason: String,
+    },
+    /// Close an alert as raised in error. Answered by `alert.saved`.
+    #[serde(rename = "alert.cancel")]
+    AlertCancel {
+        id: String,
+        alert_id: String,
+        reason: String,
+    },
+    /// List alerts, newest raised first. Answered by `alert.page`.
+    #[serde(rename = "alert.list")]
+    AlertList {
+        id: String,
+        #[serde(default)]
+        filter: AlertQuery,
+    },
+    /// One alert with its history. Answered by `alert.detail`.
+    #[serde(rename = "alert.get")]
+    AlertGet { id: String, alert_id: String },
+    /// The alert picture per corridor. Answered by `alert.summaries`.
+    #[serde(rename = "alert.summary")]
+    AlertSummary { id: String },
 }
 
 impl ClientFrame {
@@ -70,7 +114,15 @@ impl ClientFrame {
             | ClientFrame::Publish { id, .. }
             | ClientFrame::History { id, .. }
             | ClientFrame::Presence { id }
-            | ClientFrame::Ping { id } => id,
+            | ClientFrame::Ping { id }
+            | ClientFrame::AlertRaise { id, .. }
+            | ClientFrame::AlertAck { id, .. }
+            | ClientFrame::AlertUpdate { id, .. }
+            | ClientFrame::AlertResolve { id, .. }
+            | ClientFrame::AlertCancel { id, .. }
+            | ClientFrame::AlertList { id, .. }
+            | ClientFrame::AlertGet { id, .. }
+            | ClientFrame::AlertSummary { id } => id,
         }
     }
 }
@@ -114,6 +166,33 @@ pub enum ServerFrame {
     Presence { id: String, posts: Vec<PostStatus> },
     /// The reply to `ping`.
     Pong { id: String },
+    /// The reply to an alert write step: the alert after it, stored as event `seq`.
+    #[serde(rename = "alert.saved")]
+    AlertSaved {
+        id: String,
+        #[serde(flatten)]
+        receipt: Box<AlertReceipt>,
+    },
+    /// The reply to `alert.list`.
+    #[serde(rename = "alert.page")]
+    AlertPage {
+        id: String,
+        #[serde(flatten)]
+        page: AlertPage,
+    },
+    /// The reply to `alert.get`.
+    #[serde(rename = "alert.detail")]
+    AlertDetail {
+        id: String,
+        #[serde(flatten)]
+        detail: Box<AlertDetail>,
+    },
+    /// The reply to `alert.summary`: one summary per corridor the user may read.
+    #[serde(rename = "alert.summaries")]
+    AlertSummaries {
+        id: String,
+        corridors: Vec<AlertSummary>,
+    },
     /// A request failed, or (without `id`) the connection has a problem. The
     /// connection stays open unless a close frame follows.
     Error {
@@ -122,6 +201,27 @@ pub enum ServerFrame {
         #[serde(flatten)]
         error: ErrorBody,
     },
+}
+
+impl ServerFrame {
+    /// The id of the request this frame answers; `None` for frames that
+    /// answer no request (`welcome`, `event`, connection-level errors).
+    pub fn reply_id(&self) -> Option<&str> {
+        match self {
+            ServerFrame::Subscribed { id, .. }
+            | ServerFrame::Unsubscribed { id, .. }
+            | ServerFrame::Published { id, .. }
+            | ServerFrame::History { id, .. }
+            | ServerFrame::Presence { id, .. }
+            | ServerFrame::Pong { id }
+            | ServerFrame::AlertSaved { id, .. }
+            | ServerFrame::AlertPage { id, .. }
+            | ServerFrame::AlertDetail { id, .. }
+            | ServerFrame::AlertSummaries { id, .. } => Some(id),
+            ServerFrame::Error { id, .. } => id.as_deref(),
+            ServerFrame::Welcome(_) | ServerFrame::Event(_) => None,
+        }
+    }
 }
 
 /// The content of the `welcome` frame.

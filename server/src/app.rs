@@ -53,6 +53,10 @@ impl App {
     /// # Errors
     /// Unusable data directory or database, or an address that cannot be bound.
     pub async fn build(settings: Settings) -> anyhow::Result<App> {
+        settings
+            .alerts
+            .check()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         std::fs::create_dir_all(&settings.data_dir)?;
         let store = Store::open(&settings.database_url()).await?;
         let secret = auth::signing_key(&settings)?;
@@ -94,6 +98,7 @@ impl App {
             shutdown,
             tracker,
         };
+        crate::alerts::escalation::start(&state);
         Ok(App { listener, state })
     }
 

@@ -31,6 +31,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub ws: WsSettings,
     pub limits: LimitSettings,
+    pub alerts: AlertSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,6 +74,55 @@ pub struct LimitSettings {
     pub presence_flush_ms: u64,
 }
 
+/// Escalation of unacknowledged alerts and CAP export (`[alerts]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertSettings {
+    /// An Extreme alert nobody on the other side has acknowledged after this
+    /// many milliseconds escalates to the coordinators of both countries.
+    pub extreme_escalation_ms: u64,
+    /// The same for a Severe alert. Less severe alerts never escalate.
+    pub severe_escalation_ms: u64,
+    /// Still unacknowledged this long after the first escalation, the alert
+    /// escalates again, to `headquarters`.
+    pub second_level_ms: u64,
+    /// Usernames that receive second-level escalations in their personal
+    /// channel (`user:{id}`), e.g. headquarters duty officers. The
+    /// coordinators' joint channel receives them too.
+    pub headquarters: Vec<String>,
+    /// CAP `sender` of exported alerts, e.g. `mpaka@migration.gov.bi`.
+    pub cap_sender: String,
+    /// How often the escalation loop looks for due alerts, in milliseconds.
+    pub check_interval_ms: u64,
+}
+
+impl AlertSettings {
+    /// Checks the values make sense.
+    ///
+    /// # Errors
+    /// A message naming the offending key.
+    pub fn check(&self) -> Result<(), String> {
+        for (key, value) in [
+            ("alerts.extreme_escalation_ms", self.extreme_escalation_ms),
+            ("alerts.severe_escalation_ms", self.severe_escalation_ms),
+            ("alerts.second_level_ms", self.second_level_ms),
+        ] {
+            if value == 0 {
+                return Err(format!("{key} must be at least 1"));
+            }
+        }
+        if !(10..=60_000).contains(&self.check_interval_ms) {
+            return Err("alerts.check_interval_ms must be between 10 and 60000".into());
+        }
+        if self.cap_sender.trim().is_empty() || self.cap_sender.contains([' ', ',', '<', '&']) {
+            return Err(
+                "alerts.cap_sender must be a non-empty name without spaces, commas, < or &".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -107,6 +157,14 @@ impl Default for Settings {
                 poll_ms: 250,
                 presence_flush_ms: 500,
             },
+            alerts: AlertSettings {
+                extreme_escalation_ms: 5 * 60 * 1000,
+                severe_escalation_ms: 15 * 60 * 1000,
+                second_level_ms: 15 * 60 * 1000,
+                headquarters: Vec::new(),
+                cap_sender: "mpaka@hub.invalid".into(),
+                check_interval_ms: 1000,
+            },
         }
     }
 }
@@ -130,7 +188,7 @@ impl Settings {
         }
         figment = figment.merge(
             Env::prefixed("MPAKA_")
-                .ignore(&["CONFIG", "PASSWORD"])
+                .ignore(&["CONFIG", "PASSWORD", "USER", "SERVER"])
                 .split("__"),
         );
         figment.extract().map_err(Box::new)
@@ -212,7 +270,7 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("MPAKA_WS__HEARTBEAT_SECS", "often");
             let err = Settings::load(None).unwrap_err().to_string();
-            assert!(err.contains("heartbeat_secs"), "{err}");
+            assert!(err.to_lowercase().contains("heartbeat_secs"), "{err}");
             Ok(())
         });
     }

@@ -43,6 +43,7 @@ async fn backup_and_export_while_serving_then_import_into_postgres() {
         database_url: sqlite_url(&data.join("mpaka.db")),
         data_dir: data.clone(),
         jwt_secret: "a signing key of at least thirty-two bytes....".into(),
+        env: Vec::new(),
     };
     let mut node = Node::start(&spec, "solo", true).await.unwrap();
     let accounts = Accounts::from_data_dir(&data);

@@ -27,6 +27,11 @@ struct Cluster {
 
 /// `n` nodes on a fresh PostgreSQL database; `None` when skipped.
 async fn cluster(n: usize) -> Option<Cluster> {
+    cluster_with(n, &[]).await
+}
+
+/// `n` nodes with extra `MPAKA_…` settings.
+async fn cluster_with(n: usize, env: &[(&str, &str)]) -> Option<Cluster> {
     let db = TestDb::fresh(Backend::Postgres).await?;
     let dir = tempfile::tempdir().expect("temp dir");
     let spec = ClusterSpec {
@@ -34,6 +39,10 @@ async fn cluster(n: usize) -> Option<Cluster> {
         database_url: db.url.clone(),
         data_dir: dir.path().to_owned(),
         jwt_secret: "a shared signing key of at least thirty-two bytes".into(),
+        env: env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
     };
     let mut nodes = Vec::new();
     for i in 0..n {
@@ -457,4 +466,71 @@ async fn a_node_killed_under_load_loses_and_duplicates_nothing() {
 async fn sqlx_connect(url: &str) -> sqlx::PgConnection {
     use sqlx::Connection;
     sqlx::PgConnection::connect(url).await.expect("connects")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escalations_happen_once_across_three_nodes_even_when_one_dies() {
+    let Some(mut cluster) = cluster_with(
+        3,
+        &[
+            ("MPAKA_ALERTS__SEVERE_ESCALATION_MS", "800"),
+            ("MPAKA_ALERTS__EXTREME_ESCALATION_MS", "400"),
+            ("MPAKA_ALERTS__SECOND_LEVEL_MS", "600"),
+            ("MPAKA_ALERTS__CHECK_INTERVAL_MS", "50"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let (a, b) = (cluster.nodes[0].addr, cluster.nodes[1].addr);
+    let mut coordinators = cluster.accounts.connect(b, "bi.coordinator").await.unwrap();
+    coordinators.subscribe(&[ch("coord:joint")], None).await.unwrap();
+    let officer = cluster.accounts.login(a, "mugina.officer").await.unwrap();
+    let http = reqwest::Client::new();
+    let mut raised = BTreeSet::new();
+    for i in 0..5 {
+        let response = http
+            .post(format!("http://{a}/api/v1/alerts"))
+            .bearer_auth(&officer.access_token)
+            .header("Idempotency-Key", format!("raise-{i}"))
+            .json(&serde_json::json!({
+                "kind": "mass_arrival", "direction": "into_burundi", "headcount": 100 + i,
+                "needs": ["water"], "severity": "severe", "urgency": "immediate",
+                "certainty": "observed", "status": "actual",
+                "text": {"text": "Abantu baraje n'amaguru", "lang": "rn"}
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 201);
+        let body: serde_json::Value = response.json().await.unwrap();
+        raised.insert(body["alert"]["id"].as_str().unwrap().to_owned());
+    }
+    // The node that raised them dies before any deadline.
+    cluster.nodes[0].kill().await;
+    let mut levels = Vec::new();
+    while levels.len() < 10 {
+        let event = coordinators.next_event().await.unwrap();
+        if let mpaka_protocol::EventData::AlertEscalated(body) = &event.data {
+            levels.push((body.alert.id.clone(), u64::from(body.level)));
+        }
+    }
+    // Nothing more from any surviving node.
+    let late = coordinators.events_within(Duration::from_millis(1500)).await;
+    assert!(late.iter().all(|e| e.data.kind() != "alert.escalated"), "{late:?}");
+    levels.sort();
+    let expected: Vec<(String, u64)> = raised
+        .iter()
+        .flat_map(|id| [(id.clone(), 1), (id.clone(), 2)])
+        .collect();
+    assert_eq!(levels, expected, "each level of each alert exactly once");
+    let mut conn = sqlx_connect(&cluster.db.url).await;
+    let stored: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM alert_history WHERE step = $1")
+            .bind(mpaka_protocol::AlertStep::Escalated.as_str())
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(stored, 10);
 }

@@ -410,7 +410,7 @@ impl Client {
         let mut skipped = VecDeque::new();
         let reply = loop {
             match self.read().await {
-                Ok(frame) if reply_id(&frame) == Some(id.as_str()) => break Ok(frame),
+                Ok(frame) if frame.reply_id() == Some(id.as_str()) => break Ok(frame),
                 Ok(frame) => skipped.push_back(frame),
                 Err(error) => break Err(error),
             }
@@ -451,7 +451,7 @@ impl Client {
                 .read()
                 .await
                 .unwrap_or_else(|e| panic!("waiting for reply to {id}: {e}"));
-            if reply_id(&frame) == Some(id) {
+            if frame.reply_id() == Some(id) {
                 break frame;
             }
             skipped.push_back(frame);
@@ -578,19 +578,6 @@ impl Client {
 
     pub async fn close(mut self) {
         let _ = self.socket.close(None).await;
-    }
-}
-
-fn reply_id(frame: &ServerFrame) -> Option<&str> {
-    match frame {
-        ServerFrame::Subscribed { id, .. }
-        | ServerFrame::Unsubscribed { id, .. }
-        | ServerFrame::Published { id, .. }
-        | ServerFrame::History { id, .. }
-        | ServerFrame::Presence { id, .. }
-        | ServerFrame::Pong { id } => Some(id),
-        ServerFrame::Error { id, .. } => id.as_deref(),
-        _ => None,
     }
 }
 

@@ -27,6 +27,8 @@ pub struct ClusterSpec {
     pub database_url: String,
     pub data_dir: PathBuf,
     pub jwt_secret: String,
+    /// More `MPAKA_…` settings for every node.
+    pub env: Vec<(String, String)>,
 }
 
 /// One running `mpaka serve` process.
@@ -57,6 +59,7 @@ impl Node {
             // Tests publish fast; the rate limit has its own test.
             .env("MPAKA_LIMITS__PUBLISH_PER_SEC", "100000")
             .env("MPAKA_LIMITS__PUBLISH_BURST", "100000")
+            .envs(spec.env.iter().map(|(k, v)| (k, v)))
             .env_remove("MPAKA_CONFIG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

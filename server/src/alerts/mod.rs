@@ -1,5 +1,20 @@
-//! Mass-movement alerts on the server side. For now only their exchange
-//! with other systems as OASIS CAP 1.2 ([`cap`]); the alert wire types are
-//! in `mpaka_protocol`.
+//! Mass-movement alerts on the server side: the steps of an alert's life
+//! and who may take them ([`steps`], [`rules`]), their storage ([`store`]),
+//! escalation of unacknowledged alerts ([`escalation`]), queries
+//! ([`query`]), the socket frames ([`socket`]) and REST routes ([`http`]),
+//! and exchange with other systems as OASIS CAP 1.2 ([`cap`]). The alert
+//! wire types are in `mpaka_protocol`.
+//!
+//! Every step is an event on `corridor:{slug}` of the alert's post, in the
+//! hub's one event log, so it is delivered live and on resume like any
+//! other event; the alert tables hold the current state and history for
+//! queries and escalation.
 
 pub mod cap;
+pub mod escalation;
+pub mod http;
+pub mod query;
+pub mod rules;
+pub mod socket;
+pub mod steps;
+pub mod store;

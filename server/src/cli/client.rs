@@ -47,6 +47,11 @@ enum ClientCommand {
     },
     /// Show which posts are online.
     Presence,
+    /// Raise, acknowledge, list alerts and fetch their CAP documents.
+    Alert {
+        #[command(subcommand)]
+        command: super::client_alerts::AlertCommand,
+    },
 }
 
 type Socket =
@@ -137,6 +142,19 @@ fn print(frame: &ServerFrame, json: bool) {
             );
         }
         ServerFrame::Error { error, .. } => eprintln!("error {}: {}", error.code, error.message),
+        ServerFrame::Published {
+            seq, at, duplicate, ..
+        } => println!(
+            "stored as #{seq} at {at}{}",
+            if *duplicate {
+                " (already sent before)"
+            } else {
+                ""
+            }
+        ),
+        ServerFrame::Subscribed { through_seq, .. } => {
+            eprintln!("-- caught up to #{through_seq}; live from here --")
+        }
         other => println!("{}", serde_json::to_string(other).unwrap_or_default()),
     }
 }
@@ -144,6 +162,9 @@ fn print(frame: &ServerFrame, json: bool) {
 pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
     let server = args.server.trim_end_matches('/').to_owned();
     let tokens = login(&server, &args.user).await?;
+    if let ClientCommand::Alert { command } = args.command {
+        return super::client_alerts::run(&server, &tokens.access_token, command, args.json).await;
+    }
     let (mut socket, welcome) = connect(&server, &tokens.access_token).await?;
     match args.command {
         ClientCommand::Channels => {
@@ -240,6 +261,7 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
                 }
             }
         }
+        ClientCommand::Alert { .. } => {}
     }
     let _ = socket.close(None).await;
     Ok(())

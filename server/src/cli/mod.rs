@@ -2,6 +2,7 @@
 //! for operators' scripts, and small tools (schema, healthcheck).
 
 mod client;
+mod client_alerts;
 mod data;
 mod manage;
 
@@ -26,13 +27,13 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
     /// TOML configuration file.
-    #[arg(long, env = "MPAKA_CONFIG")]
+    #[arg(long, env = "MPAKA_CONFIG", global = true)]
     pub config: Option<PathBuf>,
     /// Data directory (SQLite database, signing key, demo credentials).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub data_dir: Option<PathBuf>,
     /// `sqlite://…` or `postgres://…` (default: SQLite in the data directory).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub database_url: Option<String>,
 }
 

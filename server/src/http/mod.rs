@@ -34,7 +34,8 @@ pub fn router(state: AppState) -> Router {
         .route("/users/{username}/role", post(admin::set_role))
         .route("/posts", get(admin::list_posts).post(admin::create_post))
         .route("/audit", get(admin::audit))
-        .route("/audit/verify", get(admin::verify_audit));
+        .route("/audit/verify", get(admin::verify_audit))
+        .merge(crate::alerts::http::routes());
     Router::new()
         .nest("/api/v1", api)
         .route("/ws", get(crate::ws::upgrade))

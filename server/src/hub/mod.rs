@@ -62,6 +62,22 @@ pub(crate) enum Command {
     Unregister(SessionId),
 }
 
+/// How often expired idempotency records and refresh tokens are deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+async fn prune_periodically(store: Store, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            _ = every.tick() => match store.prune().await {
+                Ok(rows) => tracing::debug!(rows, "pruned expired records"),
+                Err(error) => tracing::warn!(%error, "cannot prune expired records"),
+            },
+        }
+    }
+}
+
 /// A handle on the hub; cheap to clone.
 #[derive(Clone)]
 pub struct Hub {
@@ -96,7 +112,12 @@ impl Hub {
             dispatcher::Dispatcher::new(store.clone(), metrics, directory.clone(), head, poll);
         let announced = store.watch_commits(tracker, shutdown.clone());
         tracker.spawn(dispatcher.run(command_rx, commit_rx, announced, shutdown.clone()));
-        tracker.spawn(presence.clone().run(store, presence_flush, shutdown));
+        tracker.spawn(
+            presence
+                .clone()
+                .run(store.clone(), presence_flush, shutdown.clone()),
+        );
+        tracker.spawn(prune_periodically(store, shutdown));
         Ok(Hub {
             commands,
             directory,

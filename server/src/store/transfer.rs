@@ -58,6 +58,9 @@ pub const TABLES: &[Table] = &[
     Table::keyed("idempotency", "user_id, key"),
     Table::keyed("refresh_tokens", "token_hash"),
     Table::generated("audit", "id"),
+    Table::keyed("alerts", "id"),
+    Table::keyed("alert_acks", "alert_id, user_id"),
+    Table::generated("alert_history", "id"),
 ];
 
 /// The identifier of the export format, in the header line.

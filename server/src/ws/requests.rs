@@ -115,12 +115,18 @@ impl Session {
             Ok(frame) => frame,
             Err(error) => {
                 // Correlate the error with the request when its id is readable.
-                let id = serde_json::from_str::<serde_json::Value>(text)
-                    .ok()
+                let value = serde_json::from_str::<serde_json::Value>(text).ok();
+                let id = value
+                    .as_ref()
                     .and_then(|v| v.get("id").and_then(|id| id.as_str()).map(str::to_owned))
                     .filter(|id| id.len() <= MAX_ID_CHARS);
                 tracing::info!("malformed frame");
-                let body = ErrorBody::new(ErrorCode::BadFrame, describe_parse_error(&error));
+                let body = value
+                    .as_ref()
+                    .and_then(crate::alerts::socket::explain_parse_failure)
+                    .unwrap_or_else(|| {
+                        ErrorBody::new(ErrorCode::BadFrame, describe_parse_error(&error))
+                    });
                 return self.send_error(id, body).await;
             }
         };
@@ -154,6 +160,11 @@ impl Session {
             } => self.history(id, channel, before, limit).await,
             ClientFrame::Presence { id } => self.presence(id).await,
             ClientFrame::Ping { id } => Ok(Some(ServerFrame::Pong { id })),
+            alert if crate::alerts::socket::is_alert_request(&alert) => {
+                self.alert_request(alert);
+                Ok(None)
+            }
+            _ => Err(AppError::new(ErrorCode::BadFrame, "unknown request")),
         };
         match result {
             Ok(Some(reply)) => self.send(&reply).await,
@@ -286,6 +297,22 @@ impl Session {
             }
         }));
         Ok(None)
+    }
+
+    /// Queues an alert request; its reply is sent when it completes, while
+    /// the session keeps serving.
+    fn alert_request(&mut self, frame: ClientFrame) {
+        let state = self.state.clone();
+        let principal = self.principal.clone();
+        let id = frame.id().to_owned();
+        self.pending.push(Box::pin(async move {
+            crate::alerts::socket::handle(&state, &principal, frame)
+                .await
+                .unwrap_or_else(|error| ServerFrame::Error {
+                    id: Some(id),
+                    error: error.body(),
+                })
+        }));
     }
 
     async fn history(

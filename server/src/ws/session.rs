@@ -126,10 +126,13 @@ async fn serve(state: AppState, socket: WebSocket, id: SessionId) {
 
     let close = loop {
         tokio::select! {
+            // Shutdown first: when the hub stops, its dispatcher drops the
+            // queue and the kick, and those must not hide the reason.
+            biased;
             () = state.shutdown.cancelled() => break Some(CloseCode::GoingAway),
-            code = &mut kick => break code.ok(),
+            code = &mut kick => break Some(code.unwrap_or(CloseCode::GoingAway)),
             frame = outbound.recv() => {
-                let Some(frame) = frame else { break None };
+                let Some(frame) = frame else { break Some(CloseCode::GoingAway) };
                 let written = tokio::time::timeout(WRITE_TIMEOUT, session.write_batch(frame, &mut outbound)).await;
                 if !matches!(written, Ok(Ok(()))) {
                     tracing::info!("socket not writable; dropping the connection");

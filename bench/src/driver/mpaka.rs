@@ -1,0 +1,404 @@
+//! The mpaka driver: logs in over REST, then speaks the hub's JSON frames
+//! over `GET /ws` with tokio-tungstenite.
+//!
+//! Subscribers are spread over the users who may read the benchmark
+//! corridor without redaction (both posts' officers and both coordinators);
+//! many connections share one user, as browser tabs would.
+
+use super::{Ack, AckReceiver, Driver, Incoming, PubSender, SubConn};
+use anyhow::{anyhow, bail, Context, Result};
+use bytes::Bytes;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use mpaka_protocol::{ChannelId, ClientFrame, PROTOCOL_VERSION};
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::Path;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Client socket buffers: events are about 1 KiB, so small buffers keep
+/// ten thousand connections cheap for the harness.
+const READ_BUFFER_BYTES: usize = 16 * 1024;
+const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+
+/// The corridor every scenario but (e) publishes and subscribes on.
+const BENCH_CORRIDOR: (&str, &str) = ("mugina", "manyovu");
+
+/// Corridors of the demo directory, as (Burundian post, Tanzanian post).
+const CORRIDORS: [(&str, &str); 3] = [
+    ("mugina", "manyovu"),
+    ("gisuru", "kibondo"),
+    ("kobero", "kabanga"),
+];
+
+const COORDINATORS: [&str; 2] = ["bi.coordinator", "tz.coordinator"];
+
+/// A logged-in user that may publish on `channel`.
+#[derive(Clone)]
+struct Writer {
+    token: String,
+    channel: ChannelId,
+}
+
+pub struct MpakaDriver {
+    ws_url: String,
+    channel: ChannelId,
+    reader_tokens: Vec<String>,
+    writers: Vec<Writer>,
+    /// Makes publish ids unique across runs against the same data directory.
+    run_tag: String,
+}
+
+#[derive(Deserialize)]
+struct LoginReply {
+    access_token: String,
+}
+
+/// The parts of a server frame the benchmark looks at, borrowed from the
+/// frame where possible.
+#[derive(Deserialize)]
+struct Peek<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default, borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(default)]
+    seq: Option<u64>,
+    #[serde(default, borrow)]
+    body: Option<PeekBody<'a>>,
+    #[serde(default, borrow)]
+    code: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    message: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct PeekBody<'a> {
+    #[serde(default, borrow)]
+    text: Option<Cow<'a, str>>,
+}
+
+impl Peek<'_> {
+    fn describe_error(&self) -> String {
+        format!(
+            "{}: {}",
+            self.code.as_deref().unwrap_or("?"),
+            self.message.as_deref().unwrap_or("")
+        )
+    }
+}
+
+fn read_credentials(path: &Path) -> Result<HashMap<String, String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading credentials {}", path.display()))?;
+    Ok(text
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut cols = line.split('\t');
+            Some((cols.next()?.to_owned(), cols.next()?.to_owned()))
+        })
+        .collect())
+}
+
+async fn login(http: &reqwest::Client, base: &str, user: &str, password: &str) -> Result<String> {
+    let reply = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({ "username": user, "password": password }))
+        .send()
+        .await
+        .with_context(|| format!("logging in {user}"))?;
+    let status = reply.status();
+    if !status.is_success() {
+        let body = reply.text().await.unwrap_or_default();
+        bail!("login of {user} answered {status}: {body}");
+    }
+    Ok(reply.json::<LoginReply>().await?.access_token)
+}
+
+impl MpakaDriver {
+    /// Logs in the users the benchmark needs, from the `demo-credentials.tsv`
+    /// that `mpaka serve --demo` wrote. With `spread`, publishers rotate over
+    /// every corridor of the demo directory instead of the benchmark one.
+    ///
+    /// # Errors
+    /// When the file cannot be read or a login fails.
+    pub async fn prepare(http_base: &str, credentials: &Path, spread: bool) -> Result<Self> {
+        let passwords = read_credentials(credentials)?;
+        let http = reqwest::Client::new();
+        let mut tokens: HashMap<String, String> = HashMap::new();
+        let mut token_of = async |user: &str| -> Result<Option<String>> {
+            if let Some(t) = tokens.get(user) {
+                return Ok(Some(t.clone()));
+            }
+            let Some(password) = passwords.get(user) else {
+                return Ok(None);
+            };
+            let token = login(&http, http_base, user, password).await?;
+            tokens.insert(user.to_owned(), token.clone());
+            Ok(Some(token))
+        };
+
+        let (bi_post, tz_post) = BENCH_CORRIDOR;
+        let readers = [
+            format!("{bi_post}.officer"),
+            format!("{tz_post}.officer"),
+            COORDINATORS[0].to_owned(),
+            COORDINATORS[1].to_owned(),
+        ];
+        let mut reader_tokens = Vec::new();
+        for user in &readers {
+            if let Some(t) = token_of(user).await? {
+                reader_tokens.push(t);
+            }
+        }
+        if reader_tokens.is_empty() {
+            bail!("none of {readers:?} is in {}", credentials.display());
+        }
+
+        let corridors: &[(&str, &str)] = if spread {
+            &CORRIDORS
+        } else {
+            std::slice::from_ref(&BENCH_CORRIDOR)
+        };
+        let mut writers = Vec::new();
+        for (a, b) in corridors {
+            let channel = ChannelId::Corridor(format!("{a}-{b}"));
+            let users = [
+                format!("{a}.officer"),
+                format!("{b}.officer"),
+                COORDINATORS[0].to_owned(),
+                COORDINATORS[1].to_owned(),
+            ];
+            for user in users {
+                if let Some(token) = token_of(&user).await? {
+                    writers.push(Writer {
+                        token,
+                        channel: channel.clone(),
+                    });
+                }
+            }
+        }
+        if writers.is_empty() {
+            bail!("no publishing user found in {}", credentials.display());
+        }
+
+        let ws_url = format!(
+            "{}/ws",
+            http_base
+                .replacen("https://", "wss://", 1)
+                .replacen("http://", "ws://", 1)
+        );
+        let run_tag = format!(
+            "b{}",
+            std::process::id() ^ (crate::payload::now_ns() as u32)
+        );
+        Ok(Self {
+            ws_url,
+            channel: ChannelId::Corridor(format!("{bi_post}-{tz_post}")),
+            reader_tokens,
+            writers,
+            run_tag,
+        })
+    }
+
+    async fn open(&self, token: &str) -> Result<Ws> {
+        let config = WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER_BYTES)
+            .write_buffer_size(WRITE_BUFFER_BYTES);
+        let (mut ws, _) =
+            tokio_tungstenite::connect_async_with_config(&self.ws_url, Some(config), true)
+                .await
+                .with_context(|| format!("connecting to {}", self.ws_url))?;
+        let auth = ClientFrame::Auth {
+            id: "a1".into(),
+            v: PROTOCOL_VERSION,
+            token: token.to_owned(),
+        };
+        ws.send(Message::text(serde_json::to_string(&auth)?))
+            .await?;
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    let peek: Peek = serde_json::from_str(text.as_str())?;
+                    match &*peek.kind {
+                        "welcome" => return Ok(ws),
+                        "error" => bail!("auth refused: {}", peek.describe_error()),
+                        _ => {}
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => bail!("closed during auth: {frame:?}"),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+                None => bail!("closed during auth"),
+            }
+        }
+    }
+}
+
+impl Driver for MpakaDriver {
+    type Sub = MpakaSub;
+    type PubTx = MpakaPubTx;
+    type PubRx = MpakaPubRx;
+
+    fn name(&self) -> &'static str {
+        "mpaka"
+    }
+
+    async fn subscriber(&self, idx: usize, since: Option<u64>) -> Result<MpakaSub> {
+        let token = &self.reader_tokens[idx % self.reader_tokens.len()];
+        let mut ws = self.open(token).await?;
+        let subscribe = ClientFrame::Subscribe {
+            id: "s1".into(),
+            channels: vec![self.channel.clone()],
+            since,
+        };
+        ws.send(Message::text(serde_json::to_string(&subscribe)?))
+            .await?;
+        Ok(MpakaSub { ws })
+    }
+
+    async fn idle(&self, idx: usize) -> Result<MpakaSub> {
+        let token = &self.reader_tokens[idx % self.reader_tokens.len()];
+        Ok(MpakaSub {
+            ws: self.open(token).await?,
+        })
+    }
+
+    async fn publisher(&self, idx: usize, _window: usize) -> Result<(MpakaPubTx, MpakaPubRx)> {
+        let writer = &self.writers[idx % self.writers.len()];
+        let ws = self.open(&writer.token).await?;
+        let (sink, stream) = ws.split();
+        Ok((
+            MpakaPubTx {
+                sink,
+                channel: writer.channel.clone(),
+                id_prefix: format!("{}-{idx}-", self.run_tag),
+            },
+            MpakaPubRx { stream },
+        ))
+    }
+}
+
+pub struct MpakaSub {
+    ws: Ws,
+}
+
+/// Where `part`, a slice borrowed from `whole`, starts inside it.
+fn offset_in(whole: &str, part: &str) -> usize {
+    part.as_ptr() as usize - whole.as_ptr() as usize
+}
+
+impl SubConn for MpakaSub {
+    async fn recv(&mut self) -> Result<Incoming> {
+        loop {
+            let msg = self
+                .ws
+                .next()
+                .await
+                .ok_or_else(|| anyhow!("connection closed"))??;
+            let text = match msg {
+                Message::Text(text) => text,
+                Message::Close(frame) => bail!("closed by server: {frame:?}"),
+                _ => continue,
+            };
+            let peek: Peek = serde_json::from_str(text.as_str())?;
+            match &*peek.kind {
+                "event" => {
+                    let Some(body) = peek.body.and_then(|b| b.text) else {
+                        continue;
+                    };
+                    // Share the frame's bytes instead of copying the text
+                    // when it needed no unescaping.
+                    let payload = match body {
+                        Cow::Borrowed(s) => {
+                            let start = offset_in(text.as_str(), s);
+                            let end = start + s.len();
+                            Bytes::from(text).slice(start..end)
+                        }
+                        Cow::Owned(s) => Bytes::from(s),
+                    };
+                    return Ok(Incoming::Payload(payload));
+                }
+                "subscribed" => return Ok(Incoming::Subscribed),
+                "error" => bail!("server error: {}", peek.describe_error()),
+                _ => {}
+            }
+        }
+    }
+}
+
+pub struct MpakaPubTx {
+    sink: SplitSink<Ws, Message>,
+    channel: ChannelId,
+    id_prefix: String,
+}
+
+impl PubSender for MpakaPubTx {
+    async fn send(&mut self, seq: u64, payload: String) -> Result<()> {
+        let frame = ClientFrame::Publish {
+            id: format!("{}{seq}", self.id_prefix),
+            channel: self.channel.clone(),
+            text: payload,
+            lang: None,
+        };
+        self.sink
+            .send(Message::text(serde_json::to_string(&frame)?))
+            .await?;
+        Ok(())
+    }
+}
+
+pub struct MpakaPubRx {
+    stream: SplitStream<Ws>,
+}
+
+fn seq_of_id(id: Option<&str>) -> Option<u64> {
+    id?.rsplit_once('-')?.1.parse().ok()
+}
+
+impl AckReceiver for MpakaPubRx {
+    async fn next_ack(&mut self) -> Result<Ack> {
+        loop {
+            let msg = self
+                .stream
+                .next()
+                .await
+                .ok_or_else(|| anyhow!("connection closed"))??;
+            let text = match msg {
+                Message::Text(text) => text,
+                Message::Close(frame) => bail!("closed by server: {frame:?}"),
+                _ => continue,
+            };
+            let peek: Peek = serde_json::from_str(text.as_str())?;
+            match &*peek.kind {
+                "published" => {
+                    let seq = seq_of_id(peek.id.as_deref())
+                        .ok_or_else(|| anyhow!("reply to an unknown publish id"))?;
+                    return Ok(Ack {
+                        seq,
+                        server_seq: peek.seq,
+                        ok: true,
+                    });
+                }
+                "error" => match seq_of_id(peek.id.as_deref()) {
+                    Some(seq) => {
+                        return Ok(Ack {
+                            seq,
+                            server_seq: None,
+                            ok: false,
+                        })
+                    }
+                    None => bail!("server error: {}", peek.describe_error()),
+                },
+                _ => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! Alerts over REST, for scripts and other systems, under the same rules
+//! as the socket: listing, one alert, summaries, every write step (the
+//! `Idempotency-Key` header is the idempotency key), CAP 1.2 export of one
+//! alert and an Atom feed of open ones, and CAP import.
+
+use super::cap::{self, CapError, MsgType};
+use super::query;
+use super::rules;
+use super::steps::{self, Closing};
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::http::Authenticated;
+use crate::ws::check_rate;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bytes::Bytes;
+use mpaka_protocol::{
+    from_json_named, AlertDetail, AlertDraft, AlertPage, AlertPatch, AlertQuery, AlertReceipt,
+    AlertSummary, FieldError,
+};
+use serde::{Deserialize, Serialize};
+
+/// Media type of one CAP document.
+pub const CAP_CONTENT_TYPE: &str = "application/cap+xml; charset=utf-8";
+/// Media type of the feed of open alerts.
+pub const FEED_CONTENT_TYPE: &str = "application/atom+xml; charset=utf-8";
+
+/// The alert routes, to be nested under `/api/v1`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/alerts", get(list).post(raise))
+        .route("/alerts/summary", get(summary))
+        .route("/alerts/cap/feed", get(feed))
+        .route("/alerts/{id}", get(detail))
+        .route("/alerts/{id}/cap", get(cap_document))
+        .route("/alerts/{id}/ack", post(acknowledge))
+        .route("/alerts/{id}/update", post(update))
+        .route("/alerts/{id}/resolve", post(resolve))
+        .route("/alerts/{id}/cancel", post(cancel))
+        .route("/cap", post(import))
+}
+
+/// The `Idempotency-Key` header, if well formed.
+fn idempotency_key(headers: &HeaderMap) -> AppResult<Option<String>> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(value) => value
+            .to_str()
+            .ok()
+            .filter(|k| (1..=128).contains(&k.len()))
+            .map(|k| Some(k.to_owned()))
+            .ok_or_else(|| {
+                AppError::field("Idempotency-Key", "must be 1–128 visible ASCII characters")
+            }),
+    }
+}
+
+/// The key of a step: the header, or a fresh one (a retry without the
+/// header is then a new request, refused if the step was already taken).
+fn key_or_fresh(headers: &HeaderMap) -> AppResult<String> {
+    Ok(idempotency_key(headers)?.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()))
+}
+
+/// A JSON body parsed with errors naming the field at fault.
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> AppResult<T> {
+    let text = std::str::from_utf8(body).map_err(|_| AppError::field("body", "must be UTF-8"))?;
+    from_json_named(text).map_err(|e| AppError::invalid(vec![e]))
+}
+
+fn saved(receipt: AlertReceipt, fresh_status: StatusCode) -> (StatusCode, Json<AlertReceipt>) {
+    let status = if receipt.duplicate {
+        StatusCode::OK
+    } else {
+        fresh_status
+    };
+    (status, Json(receipt))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    query: Result<Query<AlertQuery>, QueryRejection>,
+) -> AppResult<Json<AlertPage>> {
+    let Query(query) = query.map_err(|e| {
+        AppError::field(
+            "query",
+            crate::error::elide_quoted(&e.body_text())
+                .replace("Failed to deserialize query string: ", ""),
+        )
+    })?;
+    Ok(Json(query::list(&state, &caller.principal, query).await?))
+}
+
+async fn raise(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<(StatusCode, Json<AlertReceipt>)> {
+    let key = idempotency_key(&headers)?.ok_or_else(|| {
+        AppError::field(
+            "Idempotency-Key",
+            "send a unique Idempotency-Key header (1–128 characters)",
+        )
+    })?;
+    check_rate(&state, caller.user.id)?;
+    let draft: AlertDraft = parse(&body)?;
+    let receipt = steps::raise(&state, &caller.principal, &key, draft, None).await?;
+    Ok(saved(receipt, StatusCode::CREATED))
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    Path(id): Path<String>,
+) -> AppResult<Json<AlertDetail>> {
+    Ok(Json(query::get(&state, &caller.principal, &id).await?))
+}
+
+async fn summary(
+    State(state): State<AppState>,
+    caller: Authenticated,
+) -> AppResult<Json<Vec<AlertSummary>>> {
+    Ok(Json(query::summary(&state, &caller.principal).await?))
+}
+
+async fn acknowledge(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<(StatusCode, Json<AlertReceipt>)> {
+    let key = key_or_fresh(&headers)?;
+    check_rate(&state, caller.user.id)?;
+    let receipt = steps::acknowledge(&state, &caller.principal, &key, &id).await?;
+    Ok(saved(receipt, StatusCode::OK))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<(StatusCode, Json<AlertReceipt>)> {
+    let key = key_or_fresh(&headers)?;
+    check_rate(&state, caller.user.id)?;
+    let patch: AlertPatch = parse(&body)?;
+    let receipt = steps::update(&state, &caller.principal, &key, &id, patch).await?;
+    Ok(saved(receipt, StatusCode::OK))
+}
+
+/// The body of `resolve` and `cancel`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reason {
+    reason: String,
+}
+
+async fn resolve(
+    state: State<AppState>,
+    caller: Authenticated,
+    id: Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<(StatusCode, Json<AlertReceipt>)> {
+    close(state, caller, id, headers, body, Closing::Resolve).await
+}
+
+async fn cancel(
+    state: State<AppState>,
+    caller: Authenticated,
+    id: Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<(StatusCode, Json<AlertReceipt>)> {
+    close(state, caller, id, headers, body, Closing::Cancel).await
+}
+
+async fn close(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+    how: Closing,
+) -> AppResult<(StatusCode, Json<AlertReceipt>)> {
+    let key = key_or_fresh(&headers)?;
+    check_rate(&state, caller.user.id)?;
+    let Reason { reason } = parse(&body)?;
+    let receipt = steps::close(&state, &caller.principal, &key, &id, how, reason).await?;
+    Ok(saved(receipt, StatusCode::OK))
+}
+
+async fn cap_document(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let alert = query::visible(&state, &caller.principal, &id).await?;
+    let document = cap::to_cap(&alert, &state.settings.alerts.cap_sender);
+    Ok(([(header::CONTENT_TYPE, CAP_CONTENT_TYPE)], document).into_response())
+}
+
+async fn feed(State(state): State<AppState>, caller: Authenticated) -> AppResult<Response> {
+    let alerts = query::open(&state, &caller.principal).await?;
+    let updated = crate::store::format_ms(crate::store::now_ms());
+    let document = cap::cap_feed(&alerts, &state.settings.alerts.cap_sender, &updated);
+    Ok(([(header::CONTENT_TYPE, FEED_CONTENT_TYPE)], document).into_response())
+}
+
+/// `POST /api/v1/cap?post=…`.
+#[derive(Debug, Deserialize)]
+struct ImportQuery {
+    post: Option<String>,
+}
+
+/// The answer to an import: the alert raised, and how the document was read.
+#[derive(Debug, Serialize)]
+struct Imported {
+    #[serde(flatten)]
+    receipt: AlertReceipt,
+    /// CAP `identifier` and `sender` of the imported document.
+    cap_identifier: String,
+    cap_sender: String,
+    /// Fields taken from the wording of the document rather than from
+    /// `mpaka:*` parameters.
+    inferred: Vec<&'static str>,
+}
+
+/// Imports a CAP 1.2 alert as a new hub alert, raised by the calling
+/// coordinator at the post named by `?post=` or by the document's
+/// `mpaka:post` parameter. The same document (CAP sender and identifier)
+/// imported twice raises one alert.
+async fn import(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    Query(target): Query<ImportQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<(StatusCode, Json<Imported>)> {
+    if !rules::may_import(&caller.principal) {
+        return Err(AppError::forbidden(
+            "only coordinators may import CAP alerts",
+        ));
+    }
+    check_rate(&state, caller.user.id)?;
+    let text = std::str::from_utf8(&body).map_err(|_| AppError::field("body", "must be UTF-8"))?;
+    let imported = cap::from_cap(text).map_err(cap_error)?;
+    if imported.msg_type != MsgType::Alert {
+        return Err(AppError::field(
+            "alert.msgType",
+            format!(
+                "only new alerts (msgType Alert) are imported, not {}",
+                imported.msg_type
+            ),
+        ));
+    }
+    let mut draft = imported.draft;
+    if target.post.is_some() {
+        draft.post = target.post;
+    }
+    if draft.post.is_none() {
+        return Err(AppError::field(
+            "post",
+            "name the post with ?post=… or an mpaka:post parameter",
+        ));
+    }
+    let key = match idempotency_key(&headers)? {
+        Some(key) => key,
+        None => cap_key(&imported.sender, &imported.identifier),
+    };
+    let source = serde_json::json!({
+        "cap_sender": imported.sender, "cap_identifier": imported.identifier,
+        "cap_sent": imported.sent, "inferred": imported.inferred,
+    });
+    let receipt = steps::raise(&state, &caller.principal, &key, draft, Some(source)).await?;
+    let status = if receipt.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((
+        status,
+        Json(Imported {
+            receipt,
+            cap_identifier: imported.identifier,
+            cap_sender: imported.sender,
+            inferred: imported.inferred,
+        }),
+    ))
+}
+
+/// An idempotency key naming one CAP message (sender and identifier).
+fn cap_key(sender: &str, identifier: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(sender.as_bytes());
+    hasher.update([0]);
+    hasher.update(identifier.as_bytes());
+    format!("cap:{}", hex::encode(hasher.finalize()))
+}
+
+/// Every way a CAP document is refused is `validation_failed`, with the
+/// problems as fields; nothing is stored.
+fn cap_error(error: CapError) -> AppError {
+    let problems: Vec<FieldError> = match &error {
+        CapError::TooLarge(_) | CapError::Malformed(_) => vec![FieldError {
+            field: "body".into(),
+            message: error.to_string(),
+        }],
+        CapError::Invalid(p) | CapError::Unsupported(p) => p.clone(),
+    };
+    let mut app = AppError::invalid(problems);
+    if let AppError::Client(body) = &mut app {
+        body.message = error.to_string();
+    }
+    app
+}

@@ -1,0 +1,510 @@
+//! The write steps of an alert's life: raise, acknowledge, update, resolve
+//! and cancel. Each is one serialised `WriteTx`: idempotency recall (the
+//! request id or `Idempotency-Key` is the key), permission and state
+//! checks, the alert tables, the `alert.*` event on `corridor:{slug}`, the
+//! history entry, the audit entry and the remembered reply, then commit.
+//! Nothing is delivered unless all of it is durable.
+//!
+//! Exercise and test alerts take exactly the same steps; only their
+//! `status` tells them apart.
+
+use super::escalation;
+use super::rules::{self, Place};
+use super::store::{self as sql, AlertRow};
+use crate::access::Principal;
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::store::{format_ms, now_ms, AuditEntry, NewEvent, WriteTx};
+use mpaka_protocol::{
+    Alert, AlertAck, AlertChange, AlertClosing, AlertDraft, AlertEscalationBody, AlertOrigin,
+    AlertPatch, AlertReceipt, AlertState, AlertStep, AlertStepBody, ErrorCode, EventData,
+    FieldChange,
+};
+use serde_json::json;
+
+/// Longest reason for resolving or cancelling, in characters.
+pub const MAX_REASON_CHARS: usize = 2000;
+
+/// How an alert is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closing {
+    Resolve,
+    Cancel,
+}
+
+/// Raises an alert. `source` is extra audit detail (e.g. the CAP document
+/// an imported alert came from).
+///
+/// # Errors
+/// `validation_failed` with field errors; `forbidden` unless `who` is an
+/// officer of the post or a coordinator of its country;
+/// `idempotency_conflict`; storage failures.
+pub async fn raise(
+    state: &AppState,
+    who: &Principal,
+    key: &str,
+    draft: AlertDraft,
+    source: Option<serde_json::Value>,
+) -> AppResult<AlertReceipt> {
+    let problems = draft.validate();
+    if !problems.is_empty() {
+        return Err(AppError::invalid(problems));
+    }
+    let fingerprint = fingerprint("raise", "", &json!(draft));
+    let mut tx = state.store.write().await?;
+    if let Some(receipt) = recall(&mut tx, who, key, &fingerprint).await? {
+        return Ok(receipt);
+    }
+    let directory = state.hub.directory();
+    let slug = match (&draft.post, who.role) {
+        (Some(post), _) => post.clone(),
+        (None, mpaka_protocol::Role::Officer) => who.post.clone().unwrap_or_default(),
+        (None, mpaka_protocol::Role::Coordinator) => {
+            return Err(AppError::field(
+                "post",
+                "a coordinator must name the post the alert is about",
+            ))
+        }
+        (None, _) => return Err(AppError::forbidden("your role may not raise alerts")),
+    };
+    let post = directory
+        .post(&slug)
+        .ok_or_else(|| AppError::field("post", format!("there is no post {slug}")))?;
+    if !rules::may_raise(who, post) {
+        return Err(AppError::forbidden(format!(
+            "only officers of {slug} and coordinators of {} may raise alerts there",
+            post.country
+        )));
+    }
+    let corridor = post
+        .corridor
+        .clone()
+        .ok_or_else(|| AppError::field("post", format!("post {slug} belongs to no corridor")))?;
+    let now = now_ms();
+    let alert = Alert::raise(
+        draft,
+        AlertOrigin {
+            id: uuid::Uuid::now_v7().simple().to_string(),
+            post: post.slug.clone(),
+            corridor,
+            country: post.country,
+            raised_by: who.author(),
+            raised_at: format_ms(now),
+        },
+    );
+    let settings = &state.settings.alerts;
+    let deadline = escalation::first_deadline(settings, alert.severity, now);
+    let second = i64::try_from(settings.second_level_ms).unwrap_or(i64::MAX);
+    sql::insert(tx.conn(), &alert, who.user_id, now, deadline, second).await?;
+    let change = change_by(who, now, AlertStep::Raised, Vec::new());
+    let mut detail = json!({
+        "post": alert.post, "kind": alert.kind, "severity": alert.severity,
+        "status": alert.status, "headcount": alert.headcount,
+    });
+    if let Some(source) = source {
+        detail["source"] = source;
+    }
+    finish(
+        state,
+        tx,
+        who,
+        key,
+        &fingerprint,
+        alert,
+        change,
+        now,
+        detail,
+    )
+    .await
+}
+
+/// Acknowledges an alert on behalf of the counterpart side. Stops its
+/// escalation.
+///
+/// # Errors
+/// `not_found` when `who` may not see it; `forbidden` unless `who` is on
+/// the counterpart side; `invalid_state` when it is closed or `who` has
+/// already acknowledged it; storage failures.
+pub async fn acknowledge(
+    state: &AppState,
+    who: &Principal,
+    key: &str,
+    alert_id: &str,
+) -> AppResult<AlertReceipt> {
+    let fingerprint = fingerprint("ack", alert_id, &json!({}));
+    let mut tx = state.store.write().await?;
+    if let Some(receipt) = recall(&mut tx, who, key, &fingerprint).await? {
+        return Ok(receipt);
+    }
+    let AlertRow { mut alert, .. } = load_visible(state, &mut tx, who, alert_id).await?;
+    if !rules::is_counterpart(who, place(&alert)) {
+        return Err(AppError::forbidden(
+            "only the facing post and the other country's coordinators acknowledge an alert",
+        ));
+    }
+    ensure_open(&alert)?;
+    let now = now_ms();
+    if !sql::insert_ack(tx.conn(), &alert.id, who.user_id, now).await? {
+        return Err(AppError::new(
+            ErrorCode::InvalidState,
+            "you have already acknowledged this alert",
+        ));
+    }
+    alert.acknowledgements.push(AlertAck {
+        by: who.author(),
+        at: format_ms(now),
+    });
+    bump(&mut alert, now);
+    // An acknowledged alert never escalates (further).
+    sql::save(tx.conn(), &alert, now, None).await?;
+    let change = change_by(who, now, AlertStep::Acknowledged, Vec::new());
+    let detail = json!({ "acknowledgements": alert.acknowledgements.len() });
+    finish(
+        state,
+        tx,
+        who,
+        key,
+        &fingerprint,
+        alert,
+        change,
+        now,
+        detail,
+    )
+    .await
+}
+
+/// Changes an open alert; the history keeps what changed, by whom, when.
+///
+/// # Errors
+/// `validation_failed` for an invalid or empty patch (or one that changes
+/// nothing); `not_found`; `forbidden` unless `who` is on the raising side;
+/// `invalid_state` when closed; storage failures.
+pub async fn update(
+    state: &AppState,
+    who: &Principal,
+    key: &str,
+    alert_id: &str,
+    patch: AlertPatch,
+) -> AppResult<AlertReceipt> {
+    let problems = patch.validate();
+    if !problems.is_empty() {
+        return Err(AppError::invalid(problems));
+    }
+    if patch.is_empty() {
+        return Err(AppError::field(
+            "patch",
+            "name at least one field to change",
+        ));
+    }
+    let fingerprint = fingerprint("update", alert_id, &json!(patch));
+    let mut tx = state.store.write().await?;
+    if let Some(receipt) = recall(&mut tx, who, key, &fingerprint).await? {
+        return Ok(receipt);
+    }
+    let row = load_visible(state, &mut tx, who, alert_id).await?;
+    let mut alert = row.alert.clone();
+    ensure_raising_side(who, &alert)?;
+    ensure_open(&alert)?;
+    let changes = alert.apply_patch(&patch);
+    if changes.is_empty() {
+        return Err(AppError::field(
+            "patch",
+            "every value given is already the alert's",
+        ));
+    }
+    let now = now_ms();
+    bump(&mut alert, now);
+    let deadline = escalation::after_update(&state.settings.alerts, &row, &alert, now);
+    sql::save(tx.conn(), &alert, now, deadline).await?;
+    let detail = json!({ "fields": changes.iter().map(|c| c.field.clone()).collect::<Vec<_>>() });
+    let change = change_by(who, now, AlertStep::Updated, changes);
+    finish(
+        state,
+        tx,
+        who,
+        key,
+        &fingerprint,
+        alert,
+        change,
+        now,
+        detail,
+    )
+    .await
+}
+
+/// Resolves or cancels an open alert, with a reason.
+///
+/// # Errors
+/// `validation_failed` for a missing or overlong reason; `not_found`;
+/// `forbidden` unless `who` is on the raising side; `invalid_state` when
+/// already closed; storage failures.
+pub async fn close(
+    state: &AppState,
+    who: &Principal,
+    key: &str,
+    alert_id: &str,
+    how: Closing,
+    reason: String,
+) -> AppResult<AlertReceipt> {
+    check_reason(&reason)?;
+    let step = match how {
+        Closing::Resolve => "resolve",
+        Closing::Cancel => "cancel",
+    };
+    let fingerprint = fingerprint(step, alert_id, &json!({ "reason": reason }));
+    let mut tx = state.store.write().await?;
+    if let Some(receipt) = recall(&mut tx, who, key, &fingerprint).await? {
+        return Ok(receipt);
+    }
+    let AlertRow { mut alert, .. } = load_visible(state, &mut tx, who, alert_id).await?;
+    ensure_raising_side(who, &alert)?;
+    ensure_open(&alert)?;
+    let now = now_ms();
+    let (new_state, step) = match how {
+        Closing::Resolve => (AlertState::Resolved, AlertStep::Resolved),
+        Closing::Cancel => (AlertState::Cancelled, AlertStep::Cancelled),
+    };
+    let closing = AlertClosing {
+        reason: reason.trim().to_owned(),
+        by: who.author(),
+        at: format_ms(now),
+    };
+    let changes = vec![
+        FieldChange {
+            field: "state".into(),
+            from: json!(alert.state),
+            to: json!(new_state),
+        },
+        FieldChange {
+            field: "closing".into(),
+            from: serde_json::Value::Null,
+            to: json!(closing),
+        },
+    ];
+    alert.state = new_state;
+    alert.closing = Some(closing);
+    bump(&mut alert, now);
+    sql::save(tx.conn(), &alert, now, None).await?;
+    let detail = json!({ "reason": reason.trim() });
+    let change = change_by(who, now, step, changes);
+    finish(
+        state,
+        tx,
+        who,
+        key,
+        &fingerprint,
+        alert,
+        change,
+        now,
+        detail,
+    )
+    .await
+}
+
+/// The event body of a step.
+pub(super) fn event_data(step: AlertStep, body: AlertStepBody) -> EventData {
+    let body = Box::new(body);
+    match step {
+        AlertStep::Raised => EventData::AlertRaised(body),
+        AlertStep::Acknowledged => EventData::AlertAcknowledged(body),
+        AlertStep::Updated => EventData::AlertUpdated(body),
+        AlertStep::Resolved => EventData::AlertResolved(body),
+        AlertStep::Cancelled => EventData::AlertCancelled(body),
+        AlertStep::Escalated => EventData::AlertEscalated(Box::new(AlertEscalationBody {
+            level: body.alert.escalation_level,
+            alert: body.alert,
+            change: body.change,
+        })),
+    }
+}
+
+/// Appends the step's event, history and audit entry, remembers the reply
+/// and commits.
+#[allow(clippy::too_many_arguments)]
+async fn finish(
+    state: &AppState,
+    mut tx: WriteTx,
+    who: &Principal,
+    key: &str,
+    fingerprint: &str,
+    alert: Alert,
+    change: AlertChange,
+    now: i64,
+    detail: serde_json::Value,
+) -> AppResult<AlertReceipt> {
+    let data = event_data(
+        change.step,
+        AlertStepBody {
+            alert: alert.clone(),
+            change: change.clone(),
+        },
+    );
+    let kind = data.kind();
+    let event = tx
+        .append(NewEvent {
+            channel: alert.channel(),
+            author_id: Some(who.user_id),
+            author: Some(who.author()),
+            audience: None,
+            data,
+        })
+        .await?;
+    sql::insert_history(
+        tx.conn(),
+        &alert,
+        &change,
+        now,
+        Some(who.user_id),
+        event.seq,
+    )
+    .await?;
+    tx.audit(AuditEntry::new(
+        Some((who.user_id, &who.username)),
+        kind,
+        format!("alert:{}", alert.id),
+        detail,
+    ))
+    .await?;
+    let receipt = AlertReceipt {
+        alert,
+        seq: event.seq,
+        duplicate: false,
+    };
+    let reply = serde_json::to_value(&receipt).map_err(|e| AppError::Internal(e.into()))?;
+    tx.remember(who.user_id, key, fingerprint, &reply).await?;
+    tx.commit().await?;
+    state.metrics.published(kind);
+    Ok(receipt)
+}
+
+/// The stored answer to an earlier request with this key, marked duplicate.
+async fn recall(
+    tx: &mut WriteTx,
+    who: &Principal,
+    key: &str,
+    fingerprint: &str,
+) -> AppResult<Option<AlertReceipt>> {
+    let Some(reply) = tx.recall(who.user_id, key, fingerprint).await? else {
+        return Ok(None);
+    };
+    let mut receipt: AlertReceipt =
+        serde_json::from_value(reply).map_err(|e| AppError::Internal(e.into()))?;
+    receipt.duplicate = true;
+    Ok(Some(receipt))
+}
+
+/// Loads an alert `who` may see; others are reported as absent so that
+/// their existence does not leak across corridors.
+async fn load_visible(
+    state: &AppState,
+    tx: &mut WriteTx,
+    who: &Principal,
+    alert_id: &str,
+) -> AppResult<AlertRow> {
+    let missing = || AppError::not_found(format!("no alert {alert_id}"));
+    let row = sql::load(tx.conn(), alert_id).await?.ok_or_else(missing)?;
+    if !rules::may_see(who, &row.alert.corridor, &state.hub.directory()) {
+        return Err(missing());
+    }
+    Ok(row)
+}
+
+fn place(alert: &Alert) -> Place<'_> {
+    Place {
+        post: &alert.post,
+        corridor: &alert.corridor,
+        country: alert.country,
+    }
+}
+
+fn ensure_raising_side(who: &Principal, alert: &Alert) -> AppResult<()> {
+    if rules::is_raising_side(who, place(alert)) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(format!(
+            "only officers of {} and coordinators of {} may change this alert",
+            alert.post, alert.country
+        )))
+    }
+}
+
+fn ensure_open(alert: &Alert) -> AppResult<()> {
+    if alert.is_open() {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            ErrorCode::InvalidState,
+            format!("the alert is {}", alert.state),
+        ))
+    }
+}
+
+fn check_reason(reason: &str) -> AppResult<()> {
+    let chars = reason.chars().count();
+    if reason.trim().is_empty() {
+        return Err(AppError::field("reason", "must not be empty"));
+    }
+    if chars > MAX_REASON_CHARS {
+        return Err(AppError::field(
+            "reason",
+            format!("must be at most {MAX_REASON_CHARS} characters"),
+        ));
+    }
+    if reason
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(AppError::field(
+            "reason",
+            "must not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// A later step: one more version, updated now.
+pub(super) fn bump(alert: &mut Alert, now: i64) {
+    alert.version = alert.version.saturating_add(1);
+    alert.updated_at = format_ms(now);
+}
+
+fn change_by(who: &Principal, now: i64, step: AlertStep, changes: Vec<FieldChange>) -> AlertChange {
+    AlertChange {
+        at: format_ms(now),
+        by: Some(who.author()),
+        step,
+        changes,
+    }
+}
+
+/// Tells a retry (same request) from a reused key (another request).
+fn fingerprint(step: &str, alert_id: &str, request: &serde_json::Value) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in ["alert", step, alert_id, &request.to_string()] {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hex::encode(hasher.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_must_say_something_reasonable() {
+        assert!(check_reason("All transferred to the transit centre").is_ok());
+        assert!(check_reason("  ").is_err());
+        assert!(check_reason(&"x".repeat(MAX_REASON_CHARS + 1)).is_err());
+        assert!(check_reason("bell\u{7}").is_err());
+    }
+
+    #[test]
+    fn a_reused_key_for_another_request_has_another_fingerprint() {
+        let a = fingerprint("resolve", "a1", &json!({"reason": "done"}));
+        assert_eq!(a, fingerprint("resolve", "a1", &json!({"reason": "done"})));
+        assert_ne!(a, fingerprint("cancel", "a1", &json!({"reason": "done"})));
+        assert_ne!(a, fingerprint("resolve", "a2", &json!({"reason": "done"})));
+    }
+}

@@ -1,0 +1,233 @@
+//! Publishing, idempotent retries, history, and resuming after a drop while
+//! others keep publishing.
+
+use mpaka_protocol::{ClientFrame, ErrorCode, ServerFrame};
+use mpaka_tests::{ch, TestHub};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+#[tokio::test]
+async fn a_message_crosses_the_border_after_it_is_stored() {
+    let hub = TestHub::start().await;
+    let corridor = ch("corridor:mugina-manyovu");
+    let mut manyovu = hub.connect("manyovu.officer").await;
+    manyovu
+        .subscribe(std::slice::from_ref(&corridor), None)
+        .await
+        .unwrap();
+    let mut mugina = hub.connect("mugina.officer").await;
+    let text = "Abantu 400 bashika n'amaguru — 400 personnes à pied, wengi wanawake na watoto";
+    let seq = mugina.publish(&corridor, text).await.expect("published");
+    let event = manyovu.next_event().await.unwrap();
+    assert_eq!(event.seq, seq);
+    assert_eq!(event.channel, corridor);
+    assert_eq!(
+        event.author.unwrap().username.as_deref(),
+        Some("mugina.officer")
+    );
+    assert_eq!(
+        serde_json::to_value(&event.data).unwrap()["body"]["text"],
+        text
+    );
+    // And it is in the history, over the socket and over REST.
+    let reply = manyovu
+        .request(&ClientFrame::History {
+            id: "h".into(),
+            channel: corridor.clone(),
+            before: None,
+            limit: Some(10),
+        })
+        .await;
+    let ServerFrame::History { events, .. } = reply else {
+        panic!("{reply:?}")
+    };
+    assert_eq!(events.first().map(|e| e.seq), Some(seq));
+    let token = hub.login("manyovu.officer").await.access_token;
+    let (status, body) = hub
+        .get_json(
+            &token,
+            "/api/v1/channels/corridor:mugina-manyovu/messages?limit=5",
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body[0]["seq"], seq);
+}
+
+#[tokio::test]
+async fn the_same_publish_id_is_stored_once_and_answered_the_same() {
+    let hub = TestHub::start().await;
+    let post = ch("post:kabanga");
+    let mut officer = hub.connect("kabanga.officer").await;
+    let (seq, duplicate) = officer
+        .publish_with_id("retry-1", &post, "Hali ni shwari")
+        .await
+        .unwrap();
+    assert!(!duplicate);
+    // A retry after a lost reply, even on a new connection.
+    let mut again = hub.connect("kabanga.officer").await;
+    let (seq2, duplicate2) = again
+        .publish_with_id("retry-1", &post, "Hali ni shwari")
+        .await
+        .unwrap();
+    assert_eq!((seq2, duplicate2), (seq, true));
+    // The same id for a different message is a conflict, not a silent overwrite.
+    let error = again
+        .publish_with_id("retry-1", &post, "something else")
+        .await
+        .unwrap_err();
+    assert_eq!(error.code, ErrorCode::IdempotencyConflict);
+    // REST uses the Idempotency-Key header the same way.
+    let token = hub.login("kabanga.officer").await.access_token;
+    let send = || {
+        hub.http()
+            .post(hub.url("/api/v1/channels/post:kabanga/messages"))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", "rest-1")
+            .json(&serde_json::json!({ "text": "from a script", "lang": "en" }))
+            .send()
+    };
+    let first = send().await.unwrap();
+    assert_eq!(first.status(), 201);
+    let first: serde_json::Value = first.json().await.unwrap();
+    let second = send().await.unwrap();
+    assert_eq!(second.status(), 200);
+    let second: serde_json::Value = second.json().await.unwrap();
+    assert_eq!(first["seq"], second["seq"]);
+    assert_eq!(second["duplicate"], true);
+    let (_, history) = hub
+        .get_json(&token, "/api/v1/channels/post:kabanga/messages")
+        .await;
+    assert_eq!(
+        history.as_array().unwrap().len(),
+        2,
+        "stored once each: {history}"
+    );
+}
+
+#[tokio::test]
+async fn invalid_messages_get_field_errors_and_floods_are_rate_limited() {
+    let hub = TestHub::start_with(|s| {
+        s.limits.publish_per_sec = 5;
+        s.limits.publish_burst = 5;
+    })
+    .await;
+    let post = ch("post:mugina");
+    let mut officer = hub.connect("mugina.officer").await;
+    for (text, lang, field) in [
+        ("   ", None, "text"),
+        (&"x".repeat(8001)[..], None, "text"),
+        ("ok", Some("not a tag!"), "lang"),
+    ] {
+        let reply = officer
+            .request(&ClientFrame::Publish {
+                id: format!("bad-{field}-{}", text.len()),
+                channel: post.clone(),
+                text: text.into(),
+                lang: lang.map(Into::into),
+            })
+            .await;
+        let ServerFrame::Error { error, .. } = reply else {
+            panic!("{reply:?}")
+        };
+        assert_eq!(error.code, ErrorCode::ValidationFailed);
+        assert_eq!(error.fields[0].field, field);
+    }
+    let mut limited = 0;
+    for i in 0..20 {
+        match officer.publish(&post, &format!("flood {i}")).await {
+            Ok(_) => {}
+            Err(error) => {
+                assert_eq!(error.code, ErrorCode::RateLimited);
+                assert!(error.retry_after_ms.unwrap_or(0) > 0);
+                limited += 1;
+            }
+        }
+    }
+    assert!(limited >= 10, "only {limited} of 20 were limited");
+}
+
+#[tokio::test]
+async fn a_client_that_drops_mid_stream_resumes_with_no_gap_and_no_duplicate() {
+    let hub = TestHub::start().await;
+    let corridor = ch("corridor:gisuru-kibondo");
+    // Two publishers keep going the whole time.
+    let mut publishers = Vec::new();
+    for user in ["gisuru.officer", "kibondo.officer"] {
+        let mut client = hub.connect(user).await;
+        let channel = corridor.clone();
+        publishers.push(tokio::spawn(async move {
+            let mut seqs = Vec::new();
+            for i in 0..150 {
+                seqs.push(
+                    client
+                        .publish(&channel, &format!("{i}"))
+                        .await
+                        .expect("publish"),
+                );
+            }
+            seqs
+        }));
+    }
+    let mut seen: Vec<u64> = Vec::new();
+    let mut last = 0;
+    // Connect, read a little, drop abruptly; three times over.
+    for round in 0..3 {
+        let mut reader = hub.connect("tz.coordinator").await;
+        let since = (round > 0).then_some(last);
+        let (replayed, _) = reader
+            .subscribe(std::slice::from_ref(&corridor), since)
+            .await
+            .unwrap();
+        seen.extend(replayed.iter().map(|e| e.seq));
+        for _ in 0..40 {
+            let event = reader.next_event().await.unwrap();
+            seen.push(event.seq);
+        }
+        last = *seen.last().unwrap();
+        drop(reader);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut published: Vec<u64> = Vec::new();
+    for publisher in publishers {
+        published.extend(publisher.await.unwrap());
+    }
+    // Final resume after the publishers finished: everything else arrives.
+    let mut reader = hub.connect("tz.coordinator").await;
+    let (replayed, _) = reader
+        .subscribe(std::slice::from_ref(&corridor), Some(last))
+        .await
+        .unwrap();
+    seen.extend(replayed.iter().map(|e| e.seq));
+    let unique: BTreeSet<u64> = seen.iter().copied().collect();
+    assert_eq!(unique.len(), seen.len(), "duplicates delivered");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "out of order");
+    let first = *seen.first().unwrap();
+    let expected: BTreeSet<u64> = published.iter().copied().filter(|s| *s >= first).collect();
+    assert_eq!(
+        unique, expected,
+        "gap: some acknowledged events never arrived"
+    );
+}
+
+#[tokio::test]
+async fn acknowledged_events_survive_a_restart() {
+    let hub = TestHub::start().await;
+    let channel = ch("national:BI");
+    let mut coordinator = hub.connect("bi.coordinator").await;
+    let mut acked = Vec::new();
+    for i in 0..50 {
+        acked.push(
+            coordinator
+                .publish(&channel, &format!("broadcast {i}"))
+                .await
+                .unwrap(),
+        );
+    }
+    coordinator.close().await;
+    let hub = hub.restart().await;
+    let mut officer = hub.connect("kobero.officer").await;
+    let (replayed, through) = officer.subscribe(&[channel], Some(0)).await.unwrap();
+    let got: Vec<u64> = replayed.iter().map(|e| e.seq).collect();
+    assert_eq!(got, acked);
+    assert!(through >= *acked.last().unwrap());
+}
