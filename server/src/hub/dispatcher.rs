@@ -66,7 +66,7 @@ impl Dispatcher {
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break,
-                Some(command) = commands.recv() => self.handle(command),
+                Some(command) = commands.recv() => self.handle(command).await,
                 Some(batch) = commits.recv() => self.on_committed(batch).await,
                 Some(head) = next_announced(&mut announced) => {
                     if head > self.dispatched {
@@ -79,7 +79,7 @@ impl Dispatcher {
         tracing::debug!("dispatcher stopped");
     }
 
-    fn handle(&mut self, command: Command) {
+    async fn handle(&mut self, command: Command) {
         match command {
             Command::Register(link) => {
                 self.metrics.connections.inc();
@@ -94,8 +94,17 @@ impl Dispatcher {
             Command::Subscribe {
                 session,
                 channels,
+                since,
                 reply,
             } => {
+                // A client resuming from a seq it saw on another node may be
+                // ahead of us. Dispatch up to it first (to the others; this
+                // session is not subscribed yet), or the events in between
+                // would reach it live a second time. They are all readable:
+                // the client saw `since` committed, and commits are serial.
+                if let Some(since) = since.filter(|s| *s > self.dispatched) {
+                    self.catch_up(since).await;
+                }
                 if let Some(entry) = self.sessions.get_mut(&session) {
                     for channel in channels {
                         if entry.channels.insert(channel.clone()) {

@@ -51,6 +51,10 @@ pub(crate) enum Command {
     Subscribe {
         session: SessionId,
         channels: Vec<ChannelId>,
+        /// The client's resume point, if any. It may be ahead of this node's
+        /// dispatcher (the client saw it on another node): the dispatcher
+        /// first catches up to it, so nothing at or below it arrives live.
+        since: Option<u64>,
         /// Answered with the last dispatched `seq`: everything after it
         /// will be delivered live.
         reply: oneshot::Sender<u64>,
@@ -143,14 +147,21 @@ impl Hub {
         let _ = self.commands.send(Command::Register(link)).await;
     }
 
-    /// Subscribes a session; returns the `seq` after which events arrive live.
+    /// Subscribes a session resuming after `since`; returns the `seq` after
+    /// which events arrive live (at least `since` when the log has it).
     /// `None` when the hub is shutting down.
-    pub async fn subscribe(&self, session: SessionId, channels: Vec<ChannelId>) -> Option<u64> {
+    pub async fn subscribe(
+        &self,
+        session: SessionId,
+        channels: Vec<ChannelId>,
+        since: Option<u64>,
+    ) -> Option<u64> {
         let (reply, rx) = oneshot::channel();
         self.commands
             .send(Command::Subscribe {
                 session,
                 channels,
+                since,
                 reply,
             })
             .await

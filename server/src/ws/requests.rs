@@ -198,7 +198,7 @@ impl Session {
         let through = self
             .state
             .hub
-            .subscribe(self.id, fresh.clone())
+            .subscribe(self.id, fresh.clone(), since)
             .await
             .ok_or_else(|| AppError::new(ErrorCode::Unavailable, "the hub is shutting down"))?;
         self.subscribed.extend(fresh.iter().cloned());
