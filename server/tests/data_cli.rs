@@ -65,10 +65,27 @@ async fn backup_and_export_while_serving_then_import_into_postgres() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let backup = dir.path().join("backup.db");
-    let out = mpaka(&["backup", "--data-dir", &data_arg, "--to", backup.to_str().unwrap()]).await;
-    assert!(out.contains("integrity ok") && out.contains("audit chain intact"), "{out}");
+    let out = mpaka(&[
+        "backup",
+        "--data-dir",
+        &data_arg,
+        "--to",
+        backup.to_str().unwrap(),
+    ])
+    .await;
+    assert!(
+        out.contains("integrity ok") && out.contains("audit chain intact"),
+        "{out}"
+    );
     let dump = dir.path().join("dump.jsonl");
-    let out = mpaka(&["export", "--data-dir", &data_arg, "--to", dump.to_str().unwrap()]).await;
+    let out = mpaka(&[
+        "export",
+        "--data-dir",
+        &data_arg,
+        "--to",
+        dump.to_str().unwrap(),
+    ])
+    .await;
     assert!(out.contains("events"), "{out}");
     let during = acked.load(Ordering::SeqCst);
     publishing.await.unwrap();
@@ -104,6 +121,9 @@ async fn backup_and_export_while_serving_then_import_into_postgres() {
     let head = moved.head_seq().await.unwrap();
     assert!(head > 0);
     assert_eq!(moved.events_after(0, 100_000).await.unwrap(), prefix(head));
-    assert_eq!(moved.users().await.unwrap(), original.users().await.unwrap());
+    assert_eq!(
+        moved.users().await.unwrap(),
+        original.users().await.unwrap()
+    );
     moved.close().await;
 }

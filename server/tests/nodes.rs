@@ -70,7 +70,10 @@ fn assert_exactly(stream: &[u64], acked: &BTreeSet<u64>, who: &str) {
     let got: BTreeSet<u64> = stream.iter().copied().collect();
     let missing: Vec<&u64> = acked.difference(&got).collect();
     let extra: Vec<&u64> = got.difference(acked).collect();
-    assert!(missing.is_empty(), "{who}: missing acknowledged {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "{who}: missing acknowledged {missing:?}"
+    );
     assert!(extra.is_empty(), "{who}: unexpected {extra:?}");
 }
 
@@ -112,7 +115,10 @@ async fn an_event_published_on_one_node_reaches_a_subscriber_on_another() {
         // Each side records when its copy arrives, independently.
         let ((seq, acked), (on_b_seq, b_at), (on_a_seq, a_at)) = tokio::join!(
             async {
-                let seq = mugina.publish(&joint(), &format!("wave {i}")).await.unwrap();
+                let seq = mugina
+                    .publish(&joint(), &format!("wave {i}"))
+                    .await
+                    .unwrap();
                 (seq, sent.elapsed().as_micros())
             },
             timed(&mut on_b, sent),
@@ -148,9 +154,9 @@ async fn an_event_published_on_one_node_reaches_a_subscriber_on_another() {
     // Presence across nodes: a Kobero officer on node A is seen from node B.
     let mut coordinator = accounts.connect(b, "bi.coordinator").await.unwrap();
     let kobero_online = |frame: ServerFrame| match frame {
-        ServerFrame::Presence { posts, .. } => posts
-            .iter()
-            .any(|p| p.post == "kobero" && p.online && p.users.iter().any(|u| u.username == "kobero.officer")),
+        ServerFrame::Presence { posts, .. } => posts.iter().any(|p| {
+            p.post == "kobero" && p.online && p.users.iter().any(|u| u.username == "kobero.officer")
+        }),
         other => panic!("unexpected {other:?}"),
     };
     let kobero = accounts.connect(a, "kobero.officer").await.unwrap();
@@ -306,8 +312,16 @@ async fn concurrent_publishers_on_two_nodes_leave_no_gap_in_any_stream() {
         (vec![a], "manyovu.officer", None),
         (vec![b], "manyovu.officer", None),
         (vec![b], "tz.coordinator", None),
-        (vec![a, b], "bi.coordinator", Some(Duration::from_millis(120))),
-        (vec![b, a], "unhcr.observer", Some(Duration::from_millis(75))),
+        (
+            vec![a, b],
+            "bi.coordinator",
+            Some(Duration::from_millis(120)),
+        ),
+        (
+            vec![b, a],
+            "unhcr.observer",
+            Some(Duration::from_millis(75)),
+        ),
     ] {
         subscribers.push(tokio::spawn(subscriber(
             cluster.accounts.clone(),
@@ -360,11 +374,12 @@ async fn concurrent_publishers_on_two_nodes_leave_no_gap_in_any_stream() {
     }
     // Every acknowledged seq is in the log once, and nothing else was stored.
     let mut conn = sqlx_connect(&cluster.db.url).await;
-    let stored: Vec<i64> = sqlx::query_scalar("SELECT seq FROM events WHERE channel = $1 ORDER BY seq")
-        .bind(joint().to_string())
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
+    let stored: Vec<i64> =
+        sqlx::query_scalar("SELECT seq FROM events WHERE channel = $1 ORDER BY seq")
+            .bind(joint().to_string())
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
     let stored: BTreeSet<u64> = stored.into_iter().map(|s| s as u64).collect();
     assert_eq!(stored, acked);
 }
@@ -451,16 +466,18 @@ async fn a_node_killed_under_load_loses_and_duplicates_nothing() {
     // Each message text is stored exactly once, even those retried on B
     // after node A died with their reply in flight.
     let mut conn = sqlx_connect(&cluster.db.url).await;
-    let (rows, distinct): (i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*), COUNT(DISTINCT body) FROM events WHERE channel = $1",
-    )
-    .bind(joint().to_string())
-    .fetch_one(&mut conn)
-    .await
-    .unwrap();
+    let (rows, distinct): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT body) FROM events WHERE channel = $1")
+            .bind(joint().to_string())
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
     assert_eq!((rows, distinct), (360, 360));
     // The surviving node stops cleanly.
-    assert!(cluster.nodes[1].terminate().await, "node B exits 0 on SIGTERM");
+    assert!(
+        cluster.nodes[1].terminate().await,
+        "node B exits 0 on SIGTERM"
+    );
 }
 
 async fn sqlx_connect(url: &str) -> sqlx::PgConnection {
@@ -485,7 +502,10 @@ async fn escalations_happen_once_across_three_nodes_even_when_one_dies() {
     };
     let (a, b) = (cluster.nodes[0].addr, cluster.nodes[1].addr);
     let mut coordinators = cluster.accounts.connect(b, "bi.coordinator").await.unwrap();
-    coordinators.subscribe(&[ch("coord:joint")], None).await.unwrap();
+    coordinators
+        .subscribe(&[ch("coord:joint")], None)
+        .await
+        .unwrap();
     let officer = cluster.accounts.login(a, "mugina.officer").await.unwrap();
     let http = reqwest::Client::new();
     let mut raised = BTreeSet::new();
@@ -517,8 +537,13 @@ async fn escalations_happen_once_across_three_nodes_even_when_one_dies() {
         }
     }
     // Nothing more from any surviving node.
-    let late = coordinators.events_within(Duration::from_millis(1500)).await;
-    assert!(late.iter().all(|e| e.data.kind() != "alert.escalated"), "{late:?}");
+    let late = coordinators
+        .events_within(Duration::from_millis(1500))
+        .await;
+    assert!(
+        late.iter().all(|e| e.data.kind() != "alert.escalated"),
+        "{late:?}"
+    );
     levels.sort();
     let expected: Vec<(String, u64)> = raised
         .iter()
@@ -526,11 +551,10 @@ async fn escalations_happen_once_across_three_nodes_even_when_one_dies() {
         .collect();
     assert_eq!(levels, expected, "each level of each alert exactly once");
     let mut conn = sqlx_connect(&cluster.db.url).await;
-    let stored: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM alert_history WHERE step = $1")
-            .bind(mpaka_protocol::AlertStep::Escalated.as_str())
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alert_history WHERE step = $1")
+        .bind(mpaka_protocol::AlertStep::Escalated.as_str())
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(stored, 10);
 }

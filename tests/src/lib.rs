@@ -67,10 +67,7 @@ impl TestHub {
 
     /// A hub with demo data on a fresh database of `backend`; `None` when
     /// PostgreSQL is not reachable and the test is skipped (see [`db`]).
-    pub async fn start_on(
-        backend: Backend,
-        adjust: impl FnOnce(&mut Settings),
-    ) -> Option<TestHub> {
+    pub async fn start_on(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Option<TestHub> {
         let db = TestDb::fresh(backend).await?;
         let temp = tempfile::tempdir().expect("temp dir");
         let dir = temp.path().to_owned();
@@ -178,7 +175,9 @@ impl TestHub {
 
     /// A raw, unauthenticated socket.
     pub async fn raw_socket(&self) -> Client {
-        Client::connect(self.addr).await.expect("websocket connects")
+        Client::connect(self.addr)
+            .await
+            .expect("websocket connects")
     }
 
     /// A socket authenticated as `username`.

@@ -28,7 +28,10 @@ async fn busy_sqlite_hub() -> (TestHub, Vec<u8>) {
     .take(40)
     .enumerate()
     {
-        mugina.publish(&joint(), &format!("{text} #{i}")).await.unwrap();
+        mugina
+            .publish(&joint(), &format!("{text} #{i}"))
+            .await
+            .unwrap();
     }
     hub.login("manyovu.officer").await;
     let mut dump = Vec::new();
@@ -55,9 +58,14 @@ async fn an_export_imports_with_seqs_and_audit_hashes_intact(target: Backend) {
         .await
         .unwrap();
     assert_eq!(header.source, "sqlite");
-    assert!(reports.iter().any(|(t, done, total)| t == "events" && done == total));
+    assert!(reports
+        .iter()
+        .any(|(t, done, total)| t == "events" && done == total));
 
-    assert_eq!(store.table_counts().await.unwrap(), source.table_counts().await.unwrap());
+    assert_eq!(
+        store.table_counts().await.unwrap(),
+        source.table_counts().await.unwrap()
+    );
     assert_eq!(
         store.events_after(0, 10_000).await.unwrap(),
         source.events_after(0, 10_000).await.unwrap()
@@ -102,7 +110,10 @@ async fn an_export_imports_with_seqs_and_audit_hashes_intact(target: Backend) {
     .unwrap();
     tx.commit().await.unwrap();
     assert_eq!(next.seq, head + 1);
-    assert!(store.verify_audit().await.unwrap().intact, "the chain continues");
+    assert!(
+        store.verify_audit().await.unwrap().intact,
+        "the chain continues"
+    );
 }
 
 async fn a_truncated_export_is_refused_and_nothing_is_kept(target: Backend) {
@@ -129,7 +140,12 @@ async fn a_truncated_export_is_refused_and_nothing_is_kept(target: Backend) {
         .await
         .unwrap_err();
     assert!(error.to_string().contains("events: header says"), "{error}");
-    assert!(store.table_counts().await.unwrap().iter().all(|t| t.rows == 0));
+    assert!(store
+        .table_counts()
+        .await
+        .unwrap()
+        .iter()
+        .all(|t| t.rows == 0));
 
     // A complete file imports; the same file again is refused.
     store
@@ -167,10 +183,15 @@ async fn a_backup_taken_while_publishing_is_a_consistent_prefix() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("backup.db");
     hub.state.store.backup_to(&path).await.unwrap();
-    assert!(hub.state.store.backup_to(&path).await.is_err(), "never overwrites");
+    assert!(
+        hub.state.store.backup_to(&path).await.is_err(),
+        "never overwrites"
+    );
     publishing.await.unwrap();
 
-    let copy = Store::open(&format!("sqlite://{}", path.display())).await.unwrap();
+    let copy = Store::open(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
     copy.integrity_check().await.unwrap();
     assert!(copy.verify_audit().await.unwrap().intact);
     let head = copy.head_seq().await.unwrap();
@@ -188,5 +209,8 @@ async fn a_backup_taken_while_publishing_is_a_consistent_prefix() {
         .filter(|e| e.seq <= head)
         .collect();
     assert_eq!(copied, source);
-    assert_eq!(copy.users().await.unwrap(), hub.state.store.users().await.unwrap());
+    assert_eq!(
+        copy.users().await.unwrap(),
+        hub.state.store.users().await.unwrap()
+    );
 }

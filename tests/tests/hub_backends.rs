@@ -49,7 +49,12 @@ async fn a_retried_publish_is_stored_once(backend: Backend) {
         .await
         .unwrap_err();
     assert_eq!(conflict.code.as_str(), "idempotency_conflict");
-    let stored = hub.state.store.channel_events(&[joint()], 0, u64::MAX >> 1, 100).await.unwrap();
+    let stored = hub
+        .state
+        .store
+        .channel_events(&[joint()], 0, u64::MAX >> 1, 100)
+        .await
+        .unwrap();
     assert_eq!(stored.iter().filter(|e| e.seq == seq).count(), 1);
     assert_eq!(stored.len(), 1);
 }
@@ -78,7 +83,9 @@ async fn a_client_resumes_without_gap_or_duplicate_while_others_publish(backend:
         let mut manyovu = hub.connect("manyovu.officer").await;
         let (replayed, _) = manyovu.subscribe(&[joint()], last).await.unwrap();
         seen.extend(replayed.iter().map(|e| e.seq));
-        let live = manyovu.events_within(Duration::from_millis(30 + 20 * round)).await;
+        let live = manyovu
+            .events_within(Duration::from_millis(30 + 20 * round))
+            .await;
         seen.extend(live.iter().map(|e| e.seq));
         last = seen.last().copied().or(last);
         manyovu.close().await;
@@ -87,7 +94,10 @@ async fn a_client_resumes_without_gap_or_duplicate_while_others_publish(backend:
     let mut manyovu = hub.connect("manyovu.officer").await;
     let (replayed, _) = manyovu.subscribe(&[joint()], last).await.unwrap();
     seen.extend(replayed.iter().map(|e| e.seq));
-    assert!(seen.windows(2).all(|w| w[0] < w[1]), "in order, no duplicate");
+    assert!(
+        seen.windows(2).all(|w| w[0] < w[1]),
+        "in order, no duplicate"
+    );
     assert_eq!(seen, published, "every acknowledged event, nothing else");
 }
 
@@ -124,7 +134,12 @@ async fn a_restart_keeps_every_acknowledged_event(backend: Backend) {
     let mut mugina = hub.connect("mugina.officer").await;
     let mut seqs = Vec::new();
     for i in 0..20 {
-        seqs.push(mugina.publish(&joint(), &format!("before {i}")).await.unwrap());
+        seqs.push(
+            mugina
+                .publish(&joint(), &format!("before {i}"))
+                .await
+                .unwrap(),
+        );
     }
     drop(mugina);
     let hub = hub.restart().await;
@@ -154,7 +169,10 @@ async fn resuming_on_a_node_that_lags_behind_delivers_nothing_twice(backend: Bac
     let mut mugina = a.connect("mugina.officer").await;
     let mut seen = Vec::new();
     for i in 0..5 {
-        mugina.publish(&joint(), &format!("on A {i}")).await.unwrap();
+        mugina
+            .publish(&joint(), &format!("on A {i}"))
+            .await
+            .unwrap();
         seen.push(manyovu.next_event().await.unwrap().seq);
     }
     // The client moves to node B and resumes from what it saw on A.

@@ -4,9 +4,7 @@
 //! tamper detection, presence across nodes and the directory.
 
 use mpaka_protocol::{ChannelId, Country, EventData, MessageBody, Role};
-use mpaka_server::store::{
-    AuditEntry, NewEvent, NewUser, Post, RefreshOutcome, Store, StoreError,
-};
+use mpaka_server::store::{AuditEntry, NewEvent, NewUser, Post, RefreshOutcome, Store, StoreError};
 use mpaka_tests::{ch, on_both_backends, Backend, TestDb};
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -54,8 +52,14 @@ async fn appended_events_read_back_in_commit_order(backend: Backend) {
             for i in 0..10 {
                 let mut tx = store.write().await.unwrap();
                 let channel = if i % 2 == 0 { &joint } else { &national };
-                let a = tx.append(message(channel, &format!("w{w} i{i} a"))).await.unwrap();
-                let b = tx.append(message(channel, &format!("w{w} i{i} b"))).await.unwrap();
+                let a = tx
+                    .append(message(channel, &format!("w{w} i{i} a")))
+                    .await
+                    .unwrap();
+                let b = tx
+                    .append(message(channel, &format!("w{w} i{i} b")))
+                    .await
+                    .unwrap();
                 assert_eq!(b.seq, a.seq + 1, "one transaction's events are contiguous");
                 tx.commit().await.unwrap();
                 seqs.extend([a.seq, b.seq]);
@@ -92,7 +96,10 @@ async fn appended_events_read_back_in_commit_order(backend: Backend) {
         .channel_events(&[joint.clone(), national.clone()], seqs[49], through, 1000)
         .await
         .unwrap();
-    assert_eq!(bounded.iter().map(|e| e.seq).collect::<Vec<_>>(), seqs[50..100]);
+    assert_eq!(
+        bounded.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        seqs[50..100]
+    );
     let history = store.history(&national, None, 3).await.unwrap();
     let newest: Vec<u64> = all
         .iter()
@@ -166,9 +173,15 @@ async fn refresh_tokens_rotate_once_and_a_replay_revokes_the_family(backend: Bac
         })
         .await
         .unwrap();
-    tx.insert_refresh_token("h1", "fam", user, 60_000).await.unwrap();
-    tx.insert_refresh_token("h2", "fam", user, 60_000).await.unwrap();
-    tx.insert_refresh_token("old", "other", user, -1).await.unwrap();
+    tx.insert_refresh_token("h1", "fam", user, 60_000)
+        .await
+        .unwrap();
+    tx.insert_refresh_token("h2", "fam", user, 60_000)
+        .await
+        .unwrap();
+    tx.insert_refresh_token("old", "other", user, -1)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     let mut tx = store.write().await.unwrap();
@@ -179,11 +192,23 @@ async fn refresh_tokens_rotate_once_and_a_replay_revokes_the_family(backend: Bac
             family: "fam".into()
         }
     );
-    assert_eq!(tx.spend_refresh_token("h1").await.unwrap(), RefreshOutcome::Reused);
+    assert_eq!(
+        tx.spend_refresh_token("h1").await.unwrap(),
+        RefreshOutcome::Reused
+    );
     // The replay revoked the family: the unspent sibling is dead too.
-    assert_eq!(tx.spend_refresh_token("h2").await.unwrap(), RefreshOutcome::Reused);
-    assert_eq!(tx.spend_refresh_token("old").await.unwrap(), RefreshOutcome::Expired);
-    assert_eq!(tx.spend_refresh_token("nope").await.unwrap(), RefreshOutcome::Unknown);
+    assert_eq!(
+        tx.spend_refresh_token("h2").await.unwrap(),
+        RefreshOutcome::Reused
+    );
+    assert_eq!(
+        tx.spend_refresh_token("old").await.unwrap(),
+        RefreshOutcome::Expired
+    );
+    assert_eq!(
+        tx.spend_refresh_token("nope").await.unwrap(),
+        RefreshOutcome::Unknown
+    );
     tx.commit().await.unwrap();
 }
 
@@ -208,7 +233,10 @@ async fn the_audit_chain_verifies_and_detects_tampering(backend: Backend) {
     assert_eq!(verified.entries, 5);
     let entries = store.audit_entries(0, Some("sop."), 100).await.unwrap();
     assert_eq!(entries.len(), 5);
-    assert_eq!(entries[4].detail["title"], "Accueil des mineurs non accompagnés");
+    assert_eq!(
+        entries[4].detail["title"],
+        "Accueil des mineurs non accompagnés"
+    );
 
     // Someone edits the third entry directly in the database.
     let third = entries[2].id;
@@ -229,7 +257,9 @@ async fn presence_counts_fresh_nodes_only(backend: Backend) {
         return;
     };
     let mut tx = store.write().await.unwrap();
-    tx.ensure_corridor("mugina-manyovu", "Mugina – Manyovu").await.unwrap();
+    tx.ensure_corridor("mugina-manyovu", "Mugina – Manyovu")
+        .await
+        .unwrap();
     tx.insert_post(&Post {
         slug: "mugina".into(),
         name: "Mugina".into(),
@@ -266,7 +296,10 @@ async fn presence_counts_fresh_nodes_only(backend: Backend) {
         .unwrap();
     tx.replace_presence(
         "node-2",
-        &[(ids[0], Some("mugina".into()), 1), (ids[1], Some("mugina".into()), 1)],
+        &[
+            (ids[0], Some("mugina".into()), 1),
+            (ids[1], Some("mugina".into()), 1),
+        ],
         &[],
     )
     .await
@@ -278,7 +311,13 @@ async fn presence_counts_fresh_nodes_only(backend: Backend) {
         .map(|r| (r.username.as_str(), r.sessions))
         .collect();
     assert_eq!(counts, [("a.officer", 3), ("b.officer", 1)]);
-    let seen = store.directory().await.unwrap().post("mugina").unwrap().last_seen_at;
+    let seen = store
+        .directory()
+        .await
+        .unwrap()
+        .post("mugina")
+        .unwrap()
+        .last_seen_at;
     assert!(seen.is_some(), "an online post is seen");
 
     // Node 2 stops heartbeating (it died): its sessions stop counting.
@@ -307,7 +346,10 @@ async fn the_directory_holds_posts_and_corridors(backend: Backend) {
         return;
     };
     let mut tx = store.write().await.unwrap();
-    assert!(tx.ensure_corridor("kobero-kabanga", "Kobero – Kabanga").await.unwrap());
+    assert!(tx
+        .ensure_corridor("kobero-kabanga", "Kobero – Kabanga")
+        .await
+        .unwrap());
     assert!(!tx.ensure_corridor("kobero-kabanga", "again").await.unwrap());
     for (slug, name, country, region) in [
         ("kobero", "Kobero", Country::BI, "Muyinga"),

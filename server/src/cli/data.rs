@@ -139,7 +139,10 @@ pub async fn backup(args: BackupArgs) -> anyhow::Result<()> {
         "the backup's audit chain does not verify (entry {:?})",
         audit.first_broken_id
     );
-    println!("backup written to {}; integrity ok; verified:", args.to.display());
+    println!(
+        "backup written to {}; integrity ok; verified:",
+        args.to.display()
+    );
     for table in &counts {
         println!("  {:<16} {:>10} rows", table.name, table.rows);
     }

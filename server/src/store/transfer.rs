@@ -305,13 +305,11 @@ impl Store {
             if line.trim().is_empty() {
                 continue;
             }
-            let RowLine { table, row } = serde_json::from_str(&line).map_err(|e| {
-                StoreError::corrupt(format!("line {}: not a row: {e}", number + 2))
+            let RowLine { table, row } = serde_json::from_str(&line)
+                .map_err(|e| StoreError::corrupt(format!("line {}: not a row: {e}", number + 2)))?;
+            let index = TABLES.iter().position(|t| t.name == table).ok_or_else(|| {
+                StoreError::corrupt(format!("line {}: unknown table {table}", number + 2))
             })?;
-            let index = TABLES
-                .iter()
-                .position(|t| t.name == table)
-                .ok_or_else(|| StoreError::corrupt(format!("line {}: unknown table {table}", number + 2)))?;
             if index < position {
                 return Err(StoreError::corrupt(format!(
                     "line {}: table {table} out of dependency order",
@@ -336,7 +334,11 @@ impl Store {
             .zip(&imported)
             .filter(|(table, (_, done))| *done != expected(table.name))
             .map(|(table, (_, done))| {
-                format!("{}: header says {}, file has {done}", table.name, expected(table.name))
+                format!(
+                    "{}: header says {}, file has {done}",
+                    table.name,
+                    expected(table.name)
+                )
             })
             .collect();
         if !mismatches.is_empty() {
@@ -446,7 +448,9 @@ async fn insert_row(
     let mut bound = Vec::new();
     for (column, value) in row {
         if !is_identifier(column) {
-            return Err(StoreError::corrupt(format!("{table}: bad column name {column:?}")));
+            return Err(StoreError::corrupt(format!(
+                "{table}: bad column name {column:?}"
+            )));
         }
         columns.push(column.as_str());
         if value.is_null() {
