@@ -175,7 +175,15 @@ impl Store {
     /// # Errors
     /// The database is unreachable.
     pub async fn write(&self) -> Result<WriteTx> {
-        let mut tx = self.inner.write.begin().await?;
+        let mut tx = match self.inner.backend {
+            // IMMEDIATE takes SQLite's write lock now, waiting (busy_timeout)
+            // for another process's writer. A deferred BEGIN would upgrade
+            // from reader to writer at its first write and fail at once
+            // with "database is locked" if another process (the CLI, a
+            // second hub on the same file) committed in between.
+            Backend::Sqlite => self.inner.write.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.inner.write.begin().await?,
+        };
         if self.inner.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(WRITE_LOCK_KEY)
