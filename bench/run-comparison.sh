@@ -71,7 +71,7 @@ wait_port() {
   local port=$1
   for _ in $(seq 200); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-    kill -0 "$SERVER_PID" 2>/dev/null || { echo "server exited; see $RUN_DIR/server.log" >&2; return 1; }
+    kill -0 "$SERVER_PID" 2>/dev/null || { echo "server exited; its log:" >&2; tail -n 20 "$RUN_DIR/server.log" >&2; return 1; }
     sleep 0.05
   done
   echo "server did not open port $port" >&2

@@ -130,6 +130,21 @@ pub enum LogFormat {
     Json,
 }
 
+/// The top-level keys of [`Settings`]; environment variables are read only
+/// for these.
+const SECTIONS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "database_url",
+    "jwt_secret",
+    "node_id",
+    "log_format",
+    "auth",
+    "ws",
+    "limits",
+    "alerts",
+];
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -187,8 +202,15 @@ impl Settings {
             figment = figment.merge(Toml::file(path));
         }
         figment = figment.merge(
+            // Only variables naming a setting: other tools' `MPAKA_…`
+            // variables (a script's MPAKA_BIN, the client's MPAKA_USER) must
+            // not stop the hub, while a typo inside a section still does.
             Env::prefixed("MPAKA_")
-                .ignore(&["CONFIG", "PASSWORD", "USER", "SERVER"])
+                .filter(|key| {
+                    let key = key.as_str().to_ascii_lowercase();
+                    let top = key.split("__").next().unwrap_or_default();
+                    SECTIONS.contains(&top)
+                })
                 .split("__"),
         );
         figment.extract().map_err(Box::new)
@@ -273,6 +295,35 @@ mod tests {
             assert!(err.to_lowercase().contains("heartbeat_secs"), "{err}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn unrelated_mpaka_variables_are_ignored() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("MPAKA_BIN", "/usr/bin/mpaka");
+            jail.set_env("MPAKA_USER", "mugina.officer");
+            jail.set_env("MPAKA_LISTEN", "0.0.0.0:9999");
+            let settings = Settings::load(None).expect("loads");
+            assert_eq!(settings.listen.port(), 9999);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn every_section_is_read_from_the_environment() {
+        let defaults = serde_json::to_value(Settings::default()).expect("serialises");
+        let keys: Vec<&str> = defaults
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys.len(),
+            SECTIONS.len(),
+            "SECTIONS must list every top-level key"
+        );
+        assert!(keys.iter().all(|k| SECTIONS.contains(k)), "{keys:?}");
     }
 
     #[test]

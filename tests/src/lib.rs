@@ -10,6 +10,8 @@ pub mod nodes;
 
 pub use db::{Backend, TestDb};
 
+pub mod browser;
+
 use anyhow::{anyhow, bail, Context};
 use futures_util::{SinkExt, StreamExt};
 use mpaka_protocol::{

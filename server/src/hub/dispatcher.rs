@@ -2,14 +2,14 @@
 //! committed event exactly once per subscribed session, in `seq` order, and
 //! never waits for a session: a full queue cuts that session off.
 
-use super::{Command, SessionId, SessionLink};
+use super::{Command, SessionId, SessionLink, Subscription};
 use crate::access;
 use crate::metrics::Metrics;
 use crate::store::{Directory, Store, StoredEvent};
 use axum::extract::ws::Utf8Bytes;
 use mpaka_protocol::{ChannelId, CloseCode, EventData, ServerFrame};
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::sync::watch;
@@ -17,6 +17,38 @@ use tokio_util::sync::CancellationToken;
 
 /// Events read from the log per query when catching up.
 const CATCH_UP_PAGE: u32 = 1000;
+/// Recent events kept encoded in memory, so that clients resuming after a
+/// short outage (or a thousand posts at once after a link comes back) are
+/// served without reading, decoding and encoding the log again.
+const RECENT_EVENTS: usize = 16_384;
+
+/// An event as dispatched: encoded once and shared by live delivery and
+/// replay to every recipient.
+struct Dispatched {
+    event: StoredEvent,
+    full: Utf8Bytes,
+    redacted: OnceLock<Utf8Bytes>,
+}
+
+impl Dispatched {
+    fn new(event: StoredEvent) -> Dispatched {
+        Dispatched {
+            full: encode(&event, false),
+            event,
+            redacted: OnceLock::new(),
+        }
+    }
+
+    fn frame(&self, redact: bool) -> Utf8Bytes {
+        if redact {
+            self.redacted
+                .get_or_init(|| encode(&self.event, true))
+                .clone()
+        } else {
+            self.full.clone()
+        }
+    }
+}
 
 struct Session {
     link: SessionLink,
@@ -31,6 +63,10 @@ pub(super) struct Dispatcher {
     by_channel: HashMap<ChannelId, HashSet<SessionId>>,
     /// Every event with `seq <= dispatched` has been fanned out.
     dispatched: u64,
+    /// The most recent dispatched events, oldest first.
+    recent: VecDeque<Arc<Dispatched>>,
+    /// `recent` holds every deliverable event with `seq > recent_floor`.
+    recent_floor: u64,
     poll: Duration,
 }
 
@@ -49,6 +85,8 @@ impl Dispatcher {
             sessions: HashMap::new(),
             by_channel: HashMap::new(),
             dispatched: head,
+            recent: VecDeque::with_capacity(RECENT_EVENTS),
+            recent_floor: head,
             poll,
         }
     }
@@ -105,6 +143,8 @@ impl Dispatcher {
                 if let Some(since) = since.filter(|s| *s > self.dispatched) {
                     self.catch_up(since).await;
                 }
+                let replay =
+                    since.and_then(|since| self.replay_from_memory(session, &channels, since));
                 if let Some(entry) = self.sessions.get_mut(&session) {
                     for channel in channels {
                         if entry.channels.insert(channel.clone()) {
@@ -113,7 +153,10 @@ impl Dispatcher {
                         }
                     }
                 }
-                let _ = reply.send(self.dispatched);
+                let _ = reply.send(Subscription {
+                    through: self.dispatched,
+                    replay,
+                });
             }
             Command::Unsubscribe { session, channels } => {
                 if let Some(entry) = self.sessions.get_mut(&session) {
@@ -127,6 +170,46 @@ impl Dispatcher {
             }
             Command::Unregister(session) => self.drop_session(session, None),
         }
+    }
+
+    /// The encoded events after `since` on `channels` that the session may
+    /// receive, if the recent events still cover `since`.
+    fn replay_from_memory(
+        &self,
+        session: SessionId,
+        channels: &[ChannelId],
+        since: u64,
+    ) -> Option<Vec<Utf8Bytes>> {
+        if since < self.recent_floor {
+            return None;
+        }
+        let who = &self.sessions.get(&session)?.link.principal;
+        let directory = self.directory.read().map(|d| d.clone()).unwrap_or_default();
+        let start = self.recent.partition_point(|d| d.event.seq <= since);
+        Some(
+            self.recent
+                .range(start..)
+                .filter(|d| channels.contains(&d.event.channel))
+                .filter(|d| {
+                    access::may_receive(
+                        who,
+                        &d.event.channel,
+                        d.event.audience.as_ref(),
+                        &directory,
+                    )
+                })
+                .map(|d| d.frame(who.sees_redacted()))
+                .collect(),
+        )
+    }
+
+    fn remember(&mut self, dispatched: Arc<Dispatched>) {
+        if self.recent.len() == RECENT_EVENTS {
+            if let Some(oldest) = self.recent.pop_front() {
+                self.recent_floor = oldest.event.seq;
+            }
+        }
+        self.recent.push_back(dispatched);
     }
 
     /// Removes a session; with a close code, tells it why.
@@ -157,7 +240,7 @@ impl Dispatcher {
         // of rolled-back transactions), so "not yet dispatched" is the test.
         for event in batch {
             if event.seq > self.dispatched {
-                self.fan_out(&event).await;
+                self.fan_out(event).await;
             }
         }
     }
@@ -191,56 +274,60 @@ impl Dispatcher {
                 if event.seq > target {
                     return;
                 }
-                self.fan_out(&event).await;
+                self.fan_out(event).await;
             }
         }
     }
 
-    async fn fan_out(&mut self, event: &StoredEvent) {
+    async fn fan_out(&mut self, event: StoredEvent) {
         self.dispatched = event.seq;
         if event.channel == ChannelId::System {
-            self.on_system_event(event).await;
+            self.on_system_event(&event).await;
             return;
         }
-        let Some(subscribers) = self.by_channel.get(&event.channel) else {
-            return;
-        };
-        let directory = self.directory.read().map(|d| d.clone()).unwrap_or_default();
-        let mut full: Option<Utf8Bytes> = None;
-        let mut redacted: Option<Utf8Bytes> = None;
-        let mut slow = Vec::new();
-        let mut delivered = 0u64;
-        for id in subscribers {
-            let Some(session) = self.sessions.get(id) else {
-                continue;
-            };
-            let who = &session.link.principal;
-            if let Some(audience) = &event.audience {
-                if !access::may_receive(who, &event.channel, Some(audience), &directory) {
+        let dispatched = Arc::new(Dispatched::new(event));
+        let event = &dispatched.event;
+        if let Some(subscribers) = self.by_channel.get(&event.channel) {
+            let directory = self.directory.read().map(|d| d.clone()).unwrap_or_default();
+            let mut slow = Vec::new();
+            let mut delivered = 0u64;
+            for id in subscribers {
+                let Some(session) = self.sessions.get(id) else {
+                    continue;
+                };
+                let who = &session.link.principal;
+                if event.audience.is_some()
+                    && !access::may_receive(
+                        who,
+                        &event.channel,
+                        event.audience.as_ref(),
+                        &directory,
+                    )
+                {
                     continue;
                 }
+                match session
+                    .link
+                    .outbound
+                    .try_send(dispatched.frame(who.sees_redacted()))
+                {
+                    Ok(()) => delivered += 1,
+                    Err(TrySendError::Full(_)) => slow.push(*id),
+                    // The session is ending; its unregister is on the way.
+                    Err(TrySendError::Closed(_)) => {}
+                }
             }
-            let frame = if who.sees_redacted() {
-                redacted.get_or_insert_with(|| encode(event, true)).clone()
-            } else {
-                full.get_or_insert_with(|| encode(event, false)).clone()
-            };
-            match session.link.outbound.try_send(frame) {
-                Ok(()) => delivered += 1,
-                Err(TrySendError::Full(_)) => slow.push(*id),
-                // The session is ending; its unregister is on the way.
-                Err(TrySendError::Closed(_)) => {}
+            self.metrics.events_delivered.inc_by(delivered);
+            for id in slow {
+                tracing::warn!(
+                    session = id,
+                    "slow consumer: outbound queue full, disconnecting"
+                );
+                self.metrics.slow_consumer_disconnects.inc();
+                self.drop_session(id, Some(CloseCode::SlowConsumer));
             }
         }
-        self.metrics.events_delivered.inc_by(delivered);
-        for id in slow {
-            tracing::warn!(
-                session = id,
-                "slow consumer: outbound queue full, disconnecting"
-            );
-            self.metrics.slow_consumer_disconnects.inc();
-            self.drop_session(id, Some(CloseCode::SlowConsumer));
-        }
+        self.remember(dispatched);
     }
 
     async fn on_system_event(&mut self, event: &StoredEvent) {
@@ -297,8 +384,8 @@ fn remove_from_index(
     }
 }
 
-/// Encodes an event frame once; every recipient shares the bytes.
-pub(crate) fn encode(event: &StoredEvent, redact: bool) -> Utf8Bytes {
+/// Encodes an event frame.
+fn encode(event: &StoredEvent, redact: bool) -> Utf8Bytes {
     let frame = ServerFrame::Event(event.to_wire(redact));
     serde_json::to_string(&frame)
         .unwrap_or_else(|_| {

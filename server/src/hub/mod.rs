@@ -33,6 +33,17 @@ const COMMAND_QUEUE: usize = 4096;
 /// Capacity of the queue of committed batches into the dispatcher.
 const COMMIT_QUEUE: usize = 1024;
 
+/// The answer to a subscription.
+pub struct Subscription {
+    /// Every event up to this `seq` was dispatched before the subscription;
+    /// every later one will be delivered live.
+    pub through: u64,
+    /// The encoded events in `(since, through]` this session may receive,
+    /// in order, when the recent events cover `since`; `None` means the
+    /// replay must be read from storage.
+    pub replay: Option<Vec<Utf8Bytes>>,
+}
+
 /// A connection's identity within this node.
 pub type SessionId = u64;
 
@@ -54,10 +65,9 @@ pub(crate) enum Command {
         /// The client's resume point, if any. It may be ahead of this node's
         /// dispatcher (the client saw it on another node): the dispatcher
         /// first catches up to it, so nothing at or below it arrives live.
+        /// Replay what is after it, when the recent events cover it.
         since: Option<u64>,
-        /// Answered with the last dispatched `seq`: everything after it
-        /// will be delivered live.
-        reply: oneshot::Sender<u64>,
+        reply: oneshot::Sender<Subscription>,
     },
     Unsubscribe {
         session: SessionId,
@@ -147,15 +157,17 @@ impl Hub {
         let _ = self.commands.send(Command::Register(link)).await;
     }
 
-    /// Subscribes a session resuming after `since`; returns the `seq` after
-    /// which events arrive live (at least `since` when the log has it).
-    /// `None` when the hub is shutting down.
+    /// Subscribes a session. Events after the returned `through` arrive
+    /// live; with `since`, the replay of `(since, through]` comes with it
+    /// when the hub still holds those events in memory. `None` when the hub
+    /// is shutting down. A `since` ahead of this node (seen on another
+    /// node) is caught up to first, so nothing up to it arrives live.
     pub async fn subscribe(
         &self,
         session: SessionId,
         channels: Vec<ChannelId>,
         since: Option<u64>,
-    ) -> Option<u64> {
+    ) -> Option<Subscription> {
         let (reply, rx) = oneshot::channel();
         self.commands
             .send(Command::Subscribe {

@@ -17,6 +17,13 @@ use std::net::SocketAddr;
 /// 1009); frames between `max_frame_bytes` and this get a `frame_too_large`
 /// error and the connection stays open.
 const HARD_FRAME_LIMIT: usize = 1024 * 1024;
+/// Per-connection read buffer. tungstenite's default (128 KiB) would cost
+/// over a gigabyte for 10,000 mostly idle posts; larger frames still arrive
+/// whole, in several reads.
+const READ_BUFFER: usize = 8 * 1024;
+/// Bytes gathered before a write to the socket; a batch of events is also
+/// flushed as soon as the session's queue is empty.
+const WRITE_BUFFER: usize = 32 * 1024;
 
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -30,6 +37,8 @@ pub async fn upgrade(
     let hard_limit = HARD_FRAME_LIMIT.max(state.settings.ws.max_frame_bytes * 2);
     ws.max_message_size(hard_limit)
         .max_frame_size(hard_limit)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| {
             let tracker = state.tracker.clone();
             // Tracked so that shutdown waits for the close handshake.

@@ -195,15 +195,18 @@ impl Session {
             .collect();
         fresh.sort();
         fresh.dedup();
-        let through = self
+        let subscription = self
             .state
             .hub
             .subscribe(self.id, fresh.clone(), since)
             .await
             .ok_or_else(|| AppError::new(ErrorCode::Unavailable, "the hub is shutting down"))?;
         self.subscribed.extend(fresh.iter().cloned());
-        if let Some(since) = since {
-            self.replay(&fresh, since, through, &directory).await?;
+        let through = subscription.through;
+        match (since, subscription.replay) {
+            (Some(_), Some(frames)) => self.send_replay(frames).await?,
+            (Some(since), None) => self.replay(&fresh, since, through, &directory).await?,
+            (None, _) => {}
         }
         Ok(Some(ServerFrame::Subscribed {
             id,
@@ -212,8 +215,25 @@ impl Session {
         }))
     }
 
+    /// Sends a replay the hub had in memory, already encoded and filtered.
+    async fn send_replay(&mut self, frames: Vec<axum::extract::ws::Utf8Bytes>) -> AppResult<()> {
+        use futures_util::SinkExt;
+        for frame in frames {
+            self.sink
+                .feed(axum::extract::ws::Message::Text(frame))
+                .await
+                .map_err(|e| anyhow::anyhow!("socket closed during replay: {e}"))?;
+        }
+        self.sink
+            .flush()
+            .await
+            .map_err(|e| anyhow::anyhow!("socket closed during replay: {e}"))?;
+        Ok(())
+    }
+
     /// Sends every stored event of `channels` in `(since, through]` that this
-    /// user may receive. Live events after `through` wait in the queue.
+    /// user may receive, read from storage. Live events after `through` wait
+    /// in the queue.
     async fn replay(
         &mut self,
         channels: &[ChannelId],

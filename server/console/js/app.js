@@ -1,0 +1,170 @@
+// The console's entry point: login screen or the shell (header with the
+// connection indicator, navigation, the current view), hash routing, and
+// the wiring of session, store, socket and outbox.
+
+import { h, put, $, disk } from './dom.js';
+import { session, login, logout, forget, HubError } from './session.js';
+import { get } from './api.js';
+import { Store } from './store.js';
+import { Link } from './link.js';
+import { Outbox } from './outbox.js';
+import { tr, LANGS, pickLang } from './i18n.js';
+import { renderChat } from './chat.js';
+import { renderPosts } from './posts.js';
+
+const root = $('#app');
+let ctx = null;
+let cleanup = null;
+
+function uiLang(user) {
+  return disk.get('mpaka.lang.' + (user?.id ?? 'anon')) ?? pickLang(user?.language ?? navigator.language);
+}
+
+function langPicker(current, onPick) {
+  const select = h('select', { id: 'lang', 'aria-label': 'Language / Langue',
+    onchange: () => onPick(select.value) },
+  LANGS.map(([code, name]) => h('option', { value: code, selected: code === current }, name)));
+  return select;
+}
+
+function showLogin(message) {
+  let lang = uiLang(null);
+  const t = (k, v) => tr(lang, k, v);
+  document.documentElement.lang = lang;
+  const user = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: false });
+  const pass = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const error = h('p', { class: 'error', id: 'login-error', role: 'alert' }, message ? t(message) : '');
+  const button = h('button', { type: 'submit', id: 'login-submit' }, t('login.submit'));
+  const form = h('form', { class: 'login card', onsubmit: async (e) => {
+    e.preventDefault();
+    button.disabled = true;
+    error.textContent = '';
+    try {
+      await login(user.value.trim(), pass.value);
+      disk.set('mpaka.lang.anon', lang);
+      start();
+    } catch (err) {
+      error.textContent = err instanceof HubError
+        ? (err.code === 'invalid_credentials' ? t('login.bad') : err.code === 'account_disabled' ? t('login.disabled') : err.message)
+        : t('login.offline');
+      button.disabled = false;
+      pass.select();
+    }
+  } },
+  h('h1', {}, h('span', { class: 'brand' }, 'mpaka'), ' ', h('small', {}, t('app.tagline'))),
+  h('label', { for: 'username' }, t('login.username')), user,
+  h('label', { for: 'password' }, t('login.password')), pass,
+  error, button,
+  h('p', {}, langPicker(lang, (l) => { disk.set('mpaka.lang.anon', l); showLogin(); })));
+  put(root, h('main', { class: 'login-page', id: 'main' }, form));
+  user.focus();
+}
+
+function start() {
+  const user = session.user;
+  const lang = uiLang(user);
+  const t = (k, v) => tr(lang, k, v);
+  document.documentElement.lang = lang;
+  const store = new Store(user);
+  const indicator = h('span', { class: 'status', id: 'conn', role: 'status', 'aria-live': 'polite' });
+  const toasts = h('div', { class: 'toasts', 'aria-live': 'assertive' });
+  const link = new Link(store, {
+    onStatus: () => drawIndicator(),
+    onReady: () => { outbox.flush(); ctx.onReady?.(); },
+    onWelcome: (w) => { ctx.user = { ...user, ...w.user }; },
+    onFatal: (code) => { teardown(); forget(); showLogin(code === 'account_disabled' ? 'login.disabled' : 'login.expired'); },
+  });
+  const outbox = new Outbox(user, link);
+  outbox.onChange(() => drawIndicator());
+
+  ctx = { user, lang, t, store, link, outbox, get, toast, onReady: null, navigate: (hash) => { location.hash = hash; } };
+  // For operators' scripts and the browser tests: hold the link down or let it go.
+  window.mpaka = { link, outbox, store };
+
+  function drawIndicator() {
+    const n = outbox.pending.length;
+    const failed = outbox.failed.length;
+    const s = link.status;
+    const text = s === 'online' ? t('status.online')
+      : s === 'connecting' ? t('status.connecting')
+        : s === 'held' ? t('status.held')
+          : t('status.retry', { s: Math.max(0, Math.ceil((link.retryAt - Date.now()) / 1000)) });
+    indicator.dataset.state = s;
+    retry.hidden = s === 'online' || s === 'connecting';
+    put(indicator, h('span', { class: 'dot', 'aria-hidden': 'true' }), text,
+      n ? h('span', { class: 'badge', id: 'pending-count' }, t('status.pending', { n })) : null,
+      failed ? h('span', { class: 'badge bad' }, t('status.failed', { n: failed })) : null);
+  }
+  setInterval(() => { if (link.status === 'waiting') drawIndicator(); }, 1000);
+
+  function toast(text) {
+    const el = h('p', { class: 'toast' }, text);
+    toasts.append(el);
+    setTimeout(() => el.remove(), 6000);
+  }
+
+  const retry = h('button', { type: 'button', class: 'link', id: 'reconnect',
+    onclick: () => (link.held ? link.release() : link.connectNow()) }, t('status.reconnect'));
+  const nav = h('nav', { class: 'tabs', 'aria-label': t('nav.main') },
+    [['alerts', t('nav.alerts')], ['sops', t('nav.sops')], ['channels', t('nav.channels')], ['posts', t('nav.posts')]]
+      .map(([id, label]) => h('a', { href: '#/' + id, id: 'nav-' + id }, label)));
+  put(root,
+    h('a', { class: 'skip', href: '#main' }, t('nav.skip')),
+    h('header', { class: 'top' },
+      h('span', { class: 'brand' }, 'mpaka'),
+      indicator, retry,
+      h('span', { class: 'me', id: 'me' }, user.display_name, ' · ', t('role.' + user.role),
+        user.post ? ' · ' + user.post : user.country ? ' · ' + user.country : ''),
+      langPicker(lang, (l) => { disk.set('mpaka.lang.' + user.id, l); teardown(); start(); }),
+      h('button', { type: 'button', id: 'logout', onclick: async () => { teardown(); await logout(); showLogin(); } }, t('nav.logout'))),
+    nav,
+    h('main', { id: 'main', tabindex: '-1' }),
+    toasts);
+
+  addEventListener('hashchange', route);
+  ctx.teardownRoute = () => removeEventListener('hashchange', route);
+  drawIndicator();
+  link.start();
+  route();
+}
+
+function teardown() {
+  if (!ctx) return;
+  cleanup?.();
+  cleanup = null;
+  ctx.teardownRoute?.();
+  ctx.link.stop();
+  ctx.store.save();
+  ctx = null;
+}
+
+const VIEWS = {
+  channels: () => renderChat,
+  posts: () => renderPosts,
+  alerts: () => import('./alerts.js').then((m) => m.renderAlerts),
+  sops: () => import('./sops.js').then((m) => m.renderSops),
+};
+
+async function route() {
+  if (!ctx) return;
+  const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
+  const fallback = ['officer', 'coordinator', 'observer'].includes(ctx.user.role) ? 'alerts' : 'posts';
+  const name = VIEWS[parts[0]] ? parts[0] : fallback;
+  for (const a of document.querySelectorAll('.tabs a')) {
+    a.setAttribute('aria-current', a.id === 'nav-' + name ? 'page' : 'false');
+  }
+  const main = $('#main');
+  const current = ctx;
+  const render = await VIEWS[name]();
+  if (ctx !== current) return;
+  cleanup?.();
+  ctx.onReady = null;
+  cleanup = render(ctx, main, parts.slice(1)) ?? null;
+}
+
+if (session.active) start(); else showLogin();
+
+// Keep the console's files for reloads while the link is down.
+if ('serviceWorker' in navigator && window.isSecureContext) {
+  addEventListener('load', () => navigator.serviceWorker.register('/sw.js').catch(() => {}));
+}

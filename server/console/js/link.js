@@ -1,0 +1,228 @@
+// The socket to the hub: authenticates, subscribes to every readable
+// channel from the last sequence number seen (so nothing is missed and
+// nothing repeats), answers requests by id, notices dead links with its own
+// pings, and reconnects with capped exponential backoff and jitter.
+
+import { accessToken, HubError, OfflineError, net } from './session.js';
+import { newId } from './dom.js';
+
+/** Backoff bounds, in milliseconds. */
+const BACKOFF_MIN = 1000;
+const BACKOFF_MAX = 30_000;
+/** Our own liveness check: ping after this much silence, give up after that. */
+const PING_AFTER_MS = 25_000;
+const PONG_WITHIN_MS = 10_000;
+/** A request without reply for this long fails (the link is likely dead). */
+const REQUEST_TIMEOUT_MS = 20_000;
+/** On a first connection, replay this many sequence numbers of history. */
+const FIRST_REPLAY = 400;
+/** sessionStorage key of the "held offline" switch (survives a reload). */
+const HELD = 'mpaka.link.held';
+
+export class Link {
+  /**
+   * @param store  the Store receiving events
+   * @param hooks  { onWelcome(welcome), onReady(), onStatus(status), onFatal(code) }
+   */
+  constructor(store, hooks) {
+    this.store = store;
+    this.hooks = hooks;
+    this.ws = null;
+    this.status = 'connecting';
+    this.attempt = 0;
+    this.retryAt = 0;
+    this.retryTimer = null;
+    this.pending = new Map();
+    this.lastHeard = 0;
+    this.alive = null;
+    this.stopped = false;
+    this.held = sessionStorage.getItem(HELD) === '1';
+    this.ready = false;
+    this.onOnline = () => { if (!this.held) this.connectNow(); };
+    this.onOffline = () => this.drop('browser offline');
+    addEventListener('online', this.onOnline);
+    addEventListener('offline', this.onOffline);
+  }
+
+  setStatus(status) {
+    this.status = status;
+    this.hooks.onStatus?.(status);
+  }
+
+  start() {
+    if (this.held) this.setStatus('held');
+    else this.connect();
+  }
+
+  /** Closes for good (logout). */
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.alive);
+    removeEventListener('online', this.onOnline);
+    removeEventListener('offline', this.onOffline);
+    this.ws?.close(1000, 'bye');
+    this.failAll(new OfflineError());
+  }
+
+  /** Cuts the link and keeps it cut until release(), also across reloads. */
+  hold() {
+    this.held = true;
+    net.held = true;
+    sessionStorage.setItem(HELD, '1');
+    clearTimeout(this.retryTimer);
+    this.drop('held');
+    this.setStatus('held');
+  }
+
+  release() {
+    this.held = false;
+    net.held = false;
+    sessionStorage.removeItem(HELD);
+    this.connectNow();
+  }
+
+  connectNow() {
+    if (this.stopped || this.held) return;
+    clearTimeout(this.retryTimer);
+    this.attempt = 0;
+    if (!this.ws) this.connect();
+  }
+
+  async connect() {
+    if (this.stopped || this.held || this.ws) return;
+    this.setStatus('connecting');
+    let token;
+    try {
+      token = await accessToken();
+    } catch (e) {
+      if (e instanceof HubError && e.status === 401) return this.hooks.onFatal?.(e.code);
+      return this.retry();
+    }
+    if (this.stopped || this.held || this.ws) return;
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const ws = new WebSocket(`${scheme}//${location.host}/ws`);
+    this.ws = ws;
+    this.ready = false;
+    ws.onopen = () => {
+      this.lastHeard = Date.now();
+      ws.send(JSON.stringify({ type: 'auth', id: newId('auth'), v: 1, token }));
+    };
+    ws.onmessage = (m) => this.receive(ws, m.data);
+    ws.onclose = (e) => this.closed(ws, e.code);
+    ws.onerror = () => {};
+  }
+
+  receive(ws, data) {
+    if (ws !== this.ws) return;
+    this.lastHeard = Date.now();
+    let frame;
+    try { frame = JSON.parse(data); } catch { return; }
+    switch (frame.type) {
+      case 'welcome': return this.welcomed(frame);
+      case 'event': this.store.add(frame); return;
+      case 'error':
+        if (!frame.id || !this.pending.has(frame.id)) {
+          if (frame.code === 'token_expired' || frame.code === 'invalid_token') this.tokenRefused = frame.code;
+          return;
+        }
+        return this.settle(frame.id, null, new HubError(frame.code === 'rate_limited' ? 429 : 400, frame));
+      default:
+        if (frame.id && this.pending.has(frame.id)) this.settle(frame.id, frame, null);
+    }
+  }
+
+  async welcomed(welcome) {
+    this.attempt = 0;
+    this.store.setGrants(welcome.channels);
+    this.hooks.onWelcome?.(welcome);
+    const channels = welcome.channels.map((c) => c.channel);
+    const since = this.store.lastSeq ?? Math.max(0, welcome.head_seq - FIRST_REPLAY);
+    clearInterval(this.alive);
+    this.alive = setInterval(() => this.checkAlive(), 5000);
+    try {
+      await this.request({ type: 'subscribe', channels, since });
+    } catch {
+      this.drop('subscribe failed');
+      return;
+    }
+    this.ready = true;
+    this.setStatus('online');
+    this.hooks.onReady?.();
+  }
+
+  checkAlive() {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    const silent = Date.now() - this.lastHeard;
+    if (silent > PING_AFTER_MS + PONG_WITHIN_MS) this.drop('no answer');
+    else if (silent > PING_AFTER_MS) this.request({ type: 'ping' }).catch(() => {});
+  }
+
+  /** Sends a frame (an `id` is added if missing); resolves with its reply. */
+  request(frame) {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return Promise.reject(new OfflineError());
+    const id = frame.id ?? newId('r');
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.settle(id, null, new OfflineError()), REQUEST_TIMEOUT_MS);
+      this.pending.set(id, { resolve, reject, timer });
+      ws.send(JSON.stringify({ ...frame, id }));
+      this.hooks.onSent?.(frame);
+    });
+  }
+
+  settle(id, reply, error) {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    if (error) p.reject(error); else p.resolve(reply);
+  }
+
+  failAll(error) {
+    for (const id of [...this.pending.keys()]) this.settle(id, null, error);
+  }
+
+  /** Drops the current socket (it will be retried unless held or stopped). */
+  drop(reason) {
+    const ws = this.ws;
+    if (!ws) return;
+    this.closed(ws, 4999, reason);
+    try { ws.close(1000, String(reason).slice(0, 60)); } catch { /* ignore */ }
+  }
+
+  closed(ws, code) {
+    if (ws !== this.ws) return;
+    this.ws = null;
+    this.ready = false;
+    clearInterval(this.alive);
+    this.failAll(new OfflineError());
+    if (this.stopped) return;
+    if (code === 4003) return this.hooks.onFatal?.('account_disabled');
+    if (code === 4001 || this.tokenRefused) {
+      this.tokenRefused = null;
+      // The token was refused: get a fresh one before the next attempt.
+      accessToken({ force: true })
+        .then(() => this.retry(true))
+        .catch((e) => {
+          if (e instanceof HubError && e.status === 401) this.hooks.onFatal?.(e.code);
+          else this.retry();
+        });
+      return;
+    }
+    if (this.held) { this.setStatus('held'); return; }
+    this.retry(code === 1001);
+  }
+
+  retry(soon = false) {
+    if (this.stopped || this.held) return;
+    const base = Math.min(BACKOFF_MAX, BACKOFF_MIN * 2 ** this.attempt);
+    const delay = soon ? 200 + Math.random() * 800 : base / 2 + Math.random() * base / 2;
+    this.attempt = Math.min(this.attempt + 1, 10);
+    this.retryAt = Date.now() + delay;
+    this.setStatus('waiting');
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+}

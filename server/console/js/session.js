@@ -1,0 +1,130 @@
+// The login session: tokens kept in localStorage so a reload keeps the user
+// logged in, and refreshed before the access token expires. The refresh
+// token is single-use, so one refresh runs at a time across every tab
+// (Web Locks where the browser has them).
+
+import { disk } from './dom.js';
+
+const KEY = 'mpaka.session';
+/** Refresh this long before the access token expires (at most a third of its life). */
+const MARGIN_MS = 60_000;
+
+let current = disk.get(KEY);
+
+/**
+ * The link held down on purpose (by an operator's script or a test): no
+ * request leaves the browser until it is released. Survives a reload.
+ */
+export const net = { held: sessionStorage.getItem('mpaka.link.held') === '1' };
+let inflight = null;
+const listeners = new Set();
+
+export const session = {
+  get user() { return current?.user ?? null; },
+  get active() { return !!current; },
+  onChange(fn) { listeners.add(fn); },
+};
+
+function save(next) {
+  current = next;
+  if (next) disk.set(KEY, next); else disk.del(KEY);
+  for (const fn of listeners) fn(current);
+}
+
+function fromResponse(r) {
+  return {
+    access: r.access_token,
+    refresh: r.refresh_token,
+    expiresAt: Date.now() + r.expires_in * 1000,
+    ttlMs: r.expires_in * 1000,
+    user: r.user,
+  };
+}
+
+/** An error from the hub: `code` is the stable wire code. */
+export class HubError extends Error {
+  constructor(status, body) {
+    super(body?.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = body?.code || 'http_' + status;
+    this.fields = body?.fields || [];
+    this.retryAfterMs = body?.retry_after_ms;
+  }
+}
+
+/** The link is down: the request never reached the hub. */
+export class OfflineError extends Error {
+  constructor() { super('offline'); this.code = 'offline'; }
+}
+
+export async function post(path, body, headers = {}) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+  } catch {
+    throw new OfflineError();
+  }
+  const text = await response.text();
+  const json = text ? safeJson(text) : null;
+  if (!response.ok) throw new HubError(response.status, json);
+  return json;
+}
+
+function safeJson(text) { try { return JSON.parse(text); } catch { return null; } }
+
+export async function login(username, password) {
+  save(fromResponse(await post('/api/v1/auth/login', { username, password })));
+  return current.user;
+}
+
+/** Logs out here and, when the hub is reachable, revokes the refresh token. */
+export async function logout() {
+  const old = current;
+  save(null);
+  if (old) post('/api/v1/auth/logout', { refresh_token: old.refresh }).catch(() => {});
+}
+
+/** Drops the session without telling the hub (account disabled, token revoked). */
+export function forget() { save(null); }
+
+/**
+ * A valid access token, refreshing first when it is about to expire.
+ * Throws OfflineError when the hub is unreachable (the session is kept) and
+ * HubError when the hub refused the refresh (the session is dropped).
+ */
+export async function accessToken({ force = false } = {}) {
+  if (!current) throw new HubError(401, { code: 'auth_required', message: 'not logged in' });
+  const margin = Math.min(MARGIN_MS, (current.ttlMs ?? MARGIN_MS * 4) / 3);
+  if (!force && current.expiresAt - Date.now() > margin) return current.access;
+  const stale = current.access;
+  inflight ??= withLock(async () => {
+    // Another tab may have refreshed while we waited for the lock.
+    const stored = disk.get(KEY);
+    if (stored && stored.access !== stale) { current = stored; return; }
+    try {
+      save(fromResponse(await post('/api/v1/auth/refresh', { refresh_token: current.refresh })));
+    } catch (e) {
+      if (e instanceof HubError && e.status < 500 && e.status !== 429) save(null);
+      throw e;
+    }
+  }).finally(() => { inflight = null; });
+  await inflight;
+  return current.access;
+}
+
+function withLock(fn) {
+  if (navigator.locks?.request) return navigator.locks.request('mpaka.refresh', fn);
+  return fn();
+}
+
+// Another tab logged in or out.
+addEventListener('storage', (e) => {
+  if (e.key !== KEY) return;
+  const next = disk.get(KEY);
+  if ((next?.user?.id) !== (current?.user?.id)) save(next);
+  else current = next;
+});

@@ -1,0 +1,33 @@
+// Service worker: keeps the console's own files so the page opens even when
+// the link to the hub is down (a reload during a power cut). Files are
+// fetched from the network first and the cache only answers when that
+// fails, so an upgraded hub is never hidden behind stale files. API calls
+// and the socket are never cached.
+const CACHE = 'mpaka-console-v1';
+const SHELL = ['/', '/app.css', '/favicon.svg', '/js/app.js', '/js/dom.js', '/js/session.js', '/js/api.js',
+  '/js/store.js', '/js/link.js', '/js/outbox.js', '/js/i18n.js', '/js/chat.js', '/js/posts.js',
+  '/js/alerts.js', '/js/sops.js', '/js/forms.js'];
+
+self.addEventListener('install', (e) => {
+  e.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener('activate', (e) => {
+  e.waitUntil(caches.keys()
+    .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
+    .then(() => self.clients.claim()));
+});
+
+self.addEventListener('fetch', (e) => {
+  const url = new URL(e.request.url);
+  if (e.request.method !== 'GET' || url.origin !== location.origin) return;
+  if (url.pathname.startsWith('/api/') || url.pathname === '/ws') return;
+  e.respondWith(fetch(e.request).then((response) => {
+    if (response.ok) {
+      const copy = response.clone();
+      caches.open(CACHE).then((c) => c.put(e.request, copy));
+    }
+    return response;
+  }).catch(() => caches.match(e.request, { ignoreSearch: true })
+    .then((hit) => hit || caches.match('/'))));
+});

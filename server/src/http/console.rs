@@ -1,0 +1,176 @@
+//! The web console: static HTML, CSS and JavaScript embedded in the binary
+//! and served at `/`, with a strong `ETag`, revalidation on every load (so an
+//! upgraded hub never serves a stale script) and gzip when the browser
+//! accepts it. Links at the posts are thin: a repeat visit costs a handful
+//! of `304 Not Modified` answers.
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::sync::LazyLock;
+
+/// One embedded file.
+struct Asset {
+    /// URL path, e.g. `/js/app.js`.
+    path: &'static str,
+    content_type: &'static str,
+    bytes: &'static [u8],
+}
+
+macro_rules! asset {
+    ($path:literal, $type:expr) => {
+        Asset {
+            path: $path,
+            content_type: $type,
+            bytes: include_bytes!(concat!("../../console", $path)),
+        }
+    };
+}
+
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// Every file of the console. `/` serves `index.html`.
+const ASSETS: &[Asset] = &[
+    asset!("/index.html", "text/html; charset=utf-8"),
+    asset!("/app.css", "text/css; charset=utf-8"),
+    asset!("/favicon.svg", "image/svg+xml"),
+    asset!("/manifest.webmanifest", "application/manifest+json"),
+    asset!("/sw.js", JS),
+    asset!("/js/app.js", JS),
+    asset!("/js/alerts.js", JS),
+    asset!("/js/api.js", JS),
+    asset!("/js/chat.js", JS),
+    asset!("/js/dom.js", JS),
+    asset!("/js/forms.js", JS),
+    asset!("/js/i18n.js", JS),
+    asset!("/js/link.js", JS),
+    asset!("/js/outbox.js", JS),
+    asset!("/js/posts.js", JS),
+    asset!("/js/session.js", JS),
+    asset!("/js/sops.js", JS),
+    asset!("/js/store.js", JS),
+];
+
+/// Files smaller than this are sent as they are: gzip would not pay.
+const GZIP_MIN_BYTES: usize = 512;
+
+/// An asset ready to serve: its tag and, when it pays, its gzipped form.
+struct Prepared {
+    asset: &'static Asset,
+    etag: HeaderValue,
+    gzip: Option<Vec<u8>>,
+}
+
+static PREPARED: LazyLock<Vec<Prepared>> = LazyLock::new(|| ASSETS.iter().map(prepare).collect());
+
+fn prepare(asset: &'static Asset) -> Prepared {
+    let digest = Sha256::digest(asset.bytes);
+    let etag = HeaderValue::from_str(&format!("\"{}\"", hex::encode(&digest[..12])))
+        .expect("hex is a valid header value");
+    let gzip = (asset.bytes.len() >= GZIP_MIN_BYTES)
+        .then(|| gzip(asset.bytes))
+        .filter(|z| z.len() < asset.bytes.len());
+    Prepared { asset, etag, gzip }
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    // Writing to a Vec cannot fail.
+    encoder.write_all(bytes).expect("gzip to memory");
+    encoder.finish().expect("gzip to memory")
+}
+
+/// The embedded files with their sizes as served (raw and gzipped), for
+/// reporting the console's first-load weight.
+pub fn sizes() -> Vec<(&'static str, usize, usize)> {
+    PREPARED
+        .iter()
+        .map(|p| {
+            let raw = p.asset.bytes.len();
+            (p.asset.path, raw, p.gzip.as_ref().map_or(raw, Vec::len))
+        })
+        .collect()
+}
+
+/// Security headers of every console response: scripts only from the hub
+/// itself, no framing, no referrer leaking to other sites.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
+                   form-action 'self'";
+
+/// Serves a console file, or 404 for any other path. Used as the router's
+/// fallback, so API routes always win.
+pub async fn serve(method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        return StatusCode::METHOD_NOT_ALLOWED.into_response();
+    }
+    let path = match uri.path() {
+        "/" => "/index.html",
+        other => other,
+    };
+    let prepared: &'static [Prepared] = &PREPARED;
+    let Some(prepared) = prepared.iter().find(|p| p.asset.path == path) else {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    };
+    let mut response = Response::builder()
+        .header(header::CONTENT_TYPE, prepared.asset.content_type)
+        .header(header::ETAG, prepared.etag.clone())
+        .header(header::CACHE_CONTROL, "no-cache")
+        .header(header::VARY, "accept-encoding")
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .header(header::REFERRER_POLICY, "no-referrer");
+    if prepared.asset.content_type.starts_with("text/html") {
+        response = response
+            .header(header::CONTENT_SECURITY_POLICY, CSP)
+            .header(header::X_FRAME_OPTIONS, "DENY");
+    }
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| {
+            tags.split(',')
+                .any(|t| t.trim().trim_start_matches("W/") == prepared.etag)
+        });
+    if fresh {
+        return response
+            .status(StatusCode::NOT_MODIFIED)
+            .body(Body::empty())
+            .expect("valid response");
+    }
+    let accepts_gzip = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|e| e.split(';').next().is_some_and(|n| n.trim() == "gzip"))
+        });
+    let bytes: &'static [u8] = match (&prepared.gzip, accepts_gzip) {
+        (Some(z), true) => {
+            response = response.header(header::CONTENT_ENCODING, "gzip");
+            z.as_slice()
+        }
+        _ => prepared.asset.bytes,
+    };
+    let body = if method == Method::HEAD {
+        Body::empty()
+    } else {
+        Body::from(bytes::Bytes::from_static(bytes))
+    };
+    response.body(body).expect("valid response")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_asset_is_prepared_with_a_distinct_path() {
+        let mut paths: Vec<&str> = ASSETS.iter().map(|a| a.path).collect();
+        paths.sort_unstable();
+        paths.dedup();
+        assert_eq!(paths.len(), ASSETS.len());
+        assert!(sizes().iter().all(|(_, raw, gz)| gz <= raw));
+    }
+}
