@@ -1,6 +1,14 @@
 //! Test harness for mpaka's end-to-end tests: a real hub on a loopback port
 //! with its own temporary data directory and demo data, and real WebSocket
 //! and HTTP clients. Set `TEST_LOG=1` to see the hub's logs.
+//!
+//! [`TestHub::start_on`] runs the hub on SQLite or on a fresh PostgreSQL
+//! database ([`db`]); [`nodes`] runs real `mpaka serve` processes.
+
+pub mod db;
+pub mod nodes;
+
+pub use db::{Backend, TestDb};
 
 pub mod browser;
 
@@ -33,6 +41,9 @@ pub struct TestHub {
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
     http: reqwest::Client,
+    /// The database when not the default SQLite file in `data_dir`;
+    /// declared last so that it is dropped after the hub has stopped.
+    db: Option<TestDb>,
 }
 
 fn init_logs() {
@@ -54,6 +65,28 @@ impl TestHub {
         let mut hub = TestHub::start_in(&dir, adjust).await;
         hub._temp = Some(temp);
         hub
+    }
+
+    /// A hub with demo data on a fresh database of `backend`; `None` when
+    /// PostgreSQL is not reachable and the test is skipped (see [`db`]).
+    pub async fn start_on(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Option<TestHub> {
+        let db = TestDb::fresh(backend).await?;
+        let temp = tempfile::tempdir().expect("temp dir");
+        let dir = temp.path().to_owned();
+        let url = db.url.clone();
+        let mut hub = TestHub::start_in(&dir, |settings| {
+            settings.database_url = Some(mpaka_server::config::Secret::new(url));
+            adjust(settings);
+        })
+        .await;
+        hub._temp = Some(temp);
+        hub.db = Some(db);
+        Some(hub)
+    }
+
+    /// The database URL the hub uses.
+    pub fn database_url(&self) -> String {
+        self.state.settings.database_url()
     }
 
     /// A hub on an existing data directory (for restarts). Seeds demo data
@@ -85,6 +118,7 @@ impl TestHub {
             stop: Some(stop),
             task: Some(task),
             http: reqwest::Client::new(),
+            db: None,
         }
     }
 
@@ -102,8 +136,14 @@ impl TestHub {
     pub async fn restart(mut self) -> TestHub {
         self.shutdown().await;
         let temp = self._temp.take();
-        let mut hub = TestHub::start_in(&self.data_dir, |_| {}).await;
+        let db = self.db.take();
+        let url = self.state.settings.database_url.clone();
+        let mut hub = TestHub::start_in(&self.data_dir, |settings| {
+            settings.database_url = url;
+        })
+        .await;
         hub._temp = temp;
+        hub.db = db;
         hub
     }
 
@@ -130,33 +170,16 @@ impl TestHub {
 
     /// Logs in over REST.
     pub async fn login(&self, username: &str) -> TokenResponse {
-        let response = self
-            .http
-            .post(self.url("/api/v1/auth/login"))
-            .json(&LoginRequest {
-                username: username.into(),
-                password: self.password(username),
-            })
-            .send()
+        login_at(&self.http, self.addr, username, &self.password(username))
             .await
-            .expect("login request");
-        assert!(
-            response.status().is_success(),
-            "login of {username} failed: {}",
-            response.status()
-        );
-        response.json().await.expect("token response")
+            .unwrap_or_else(|e| panic!("{e:#}"))
     }
 
     /// A raw, unauthenticated socket.
     pub async fn raw_socket(&self) -> Client {
-        let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", self.addr))
+        Client::connect(self.addr)
             .await
-            .expect("websocket connects");
-        Client {
-            socket,
-            inbox: VecDeque::new(),
-        }
+            .expect("websocket connects")
     }
 
     /// A socket authenticated as `username`.
@@ -242,7 +265,35 @@ impl Drop for TestHub {
     }
 }
 
-fn read_credentials(dir: &Path) -> HashMap<String, String> {
+/// Logs in over REST at the hub listening on `addr`.
+///
+/// # Errors
+/// The hub is unreachable or refuses the login.
+pub async fn login_at(
+    http: &reqwest::Client,
+    addr: SocketAddr,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<TokenResponse> {
+    let response = http
+        .post(format!("http://{addr}/api/v1/auth/login"))
+        .json(&LoginRequest {
+            username: username.into(),
+            password: password.into(),
+        })
+        .send()
+        .await
+        .context("login request")?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "login of {username} failed: {}",
+        response.status()
+    );
+    Ok(response.json().await?)
+}
+
+/// The demo users' passwords written by `--demo` into `dir`.
+pub fn read_credentials(dir: &Path) -> HashMap<String, String> {
     let text = std::fs::read_to_string(dir.join(mpaka_server::demo::CREDENTIALS_FILE))
         .expect("credentials file");
     text.lines()
@@ -270,6 +321,18 @@ pub enum Ending {
 }
 
 impl Client {
+    /// A raw, unauthenticated socket to the hub listening on `addr`.
+    ///
+    /// # Errors
+    /// The connection or the upgrade fails.
+    pub async fn connect(addr: SocketAddr) -> anyhow::Result<Client> {
+        let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await?;
+        Ok(Client {
+            socket,
+            inbox: VecDeque::new(),
+        })
+    }
+
     pub async fn auth(&mut self, token: &str) -> anyhow::Result<Welcome> {
         self.send(&ClientFrame::Auth {
             id: "auth".into(),
@@ -334,6 +397,51 @@ impl Client {
         let id = frame.id().to_owned();
         self.send(frame).await;
         self.reply_to(&id).await
+    }
+
+    /// Like [`Client::request`], but a broken connection is an error rather
+    /// than a panic (for tests that kill nodes).
+    ///
+    /// # Errors
+    /// The connection failed before the reply arrived.
+    pub async fn try_request(&mut self, frame: &ClientFrame) -> anyhow::Result<ServerFrame> {
+        let id = frame.id().to_owned();
+        let text = serde_json::to_string(frame)?;
+        self.socket.send(Message::Text(text.into())).await?;
+        let mut skipped = VecDeque::new();
+        let reply = loop {
+            match self.read().await {
+                Ok(frame) if frame.reply_id() == Some(id.as_str()) => break Ok(frame),
+                Ok(frame) => skipped.push_back(frame),
+                Err(error) => break Err(error),
+            }
+        };
+        self.inbox.extend(skipped);
+        reply
+    }
+
+    /// Publishes with a chosen id; `Err` when the connection broke, so the
+    /// caller may retry the same id elsewhere.
+    ///
+    /// # Errors
+    /// The connection failed before the reply arrived.
+    pub async fn try_publish_with_id(
+        &mut self,
+        id: &str,
+        channel: &ChannelId,
+        text: &str,
+    ) -> anyhow::Result<Result<(u64, bool), ErrorBody>> {
+        let frame = ClientFrame::Publish {
+            id: id.into(),
+            channel: channel.clone(),
+            text: text.into(),
+            lang: None,
+        };
+        Ok(match self.try_request(&frame).await? {
+            ServerFrame::Published { seq, duplicate, .. } => Ok((seq, duplicate)),
+            ServerFrame::Error { error, .. } => Err(error),
+            other => anyhow::bail!("unexpected reply {other:?}"),
+        })
     }
 
     /// Waits for the reply to request `id`.

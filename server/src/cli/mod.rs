@@ -4,6 +4,7 @@
 mod client;
 mod client_alerts;
 mod client_sops;
+mod data;
 mod manage;
 
 use crate::config::Settings;
@@ -72,6 +73,12 @@ pub enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Write every table to a file (JSON lines), e.g. to move to PostgreSQL.
+    Export(data::ExportArgs),
+    /// Load an export file into an empty database, then verify it.
+    Import(data::ImportArgs),
+    /// Copy the SQLite database while the hub serves, then check the copy.
+    Backup(data::BackupArgs),
     /// Manage user accounts.
     User {
         #[command(flatten)]
@@ -118,6 +125,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
+        Command::Export(args) => data::export(args).await,
+        Command::Import(args) => data::import(args).await,
+        Command::Backup(args) => data::backup(args).await,
         Command::User { store, command } => manage::user(store.settings()?, command).await,
         Command::Post { store, command } => manage::post(store.settings()?, command).await,
         Command::Client(args) => client::run(args).await,

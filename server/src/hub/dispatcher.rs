@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// Events read from the log per query when catching up.
@@ -94,6 +95,7 @@ impl Dispatcher {
         mut self,
         mut commands: mpsc::Receiver<Command>,
         mut commits: mpsc::Receiver<Vec<StoredEvent>>,
+        mut announced: Option<watch::Receiver<u64>>,
         shutdown: CancellationToken,
     ) {
         let mut poll = tokio::time::interval(self.poll);
@@ -102,15 +104,20 @@ impl Dispatcher {
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break,
-                Some(command) = commands.recv() => self.handle(command),
+                Some(command) = commands.recv() => self.handle(command).await,
                 Some(batch) = commits.recv() => self.on_committed(batch).await,
+                Some(head) = next_announced(&mut announced) => {
+                    if head > self.dispatched {
+                        self.catch_up(head).await;
+                    }
+                }
                 _ = poll.tick() => self.poll_head().await,
             }
         }
         tracing::debug!("dispatcher stopped");
     }
 
-    fn handle(&mut self, command: Command) {
+    async fn handle(&mut self, command: Command) {
         match command {
             Command::Register(link) => {
                 self.metrics.connections.inc();
@@ -128,6 +135,14 @@ impl Dispatcher {
                 since,
                 reply,
             } => {
+                // A client resuming from a seq it saw on another node may be
+                // ahead of us. Dispatch up to it first (to the others; this
+                // session is not subscribed yet), or the events in between
+                // would reach it live a second time. They are all readable:
+                // the client saw `since` committed, and commits are serial.
+                if let Some(since) = since.filter(|s| *s > self.dispatched) {
+                    self.catch_up(since).await;
+                }
                 let replay =
                     since.and_then(|since| self.replay_from_memory(session, &channels, since));
                 if let Some(entry) = self.sessions.get_mut(&session) {
@@ -340,6 +355,20 @@ impl Dispatcher {
             _ => {}
         }
     }
+}
+
+/// The next head announced by another process; pending forever without a
+/// watch (SQLite) or once the watch has ended.
+async fn next_announced(announced: &mut Option<watch::Receiver<u64>>) -> Option<u64> {
+    let Some(receiver) = announced else {
+        return std::future::pending().await;
+    };
+    if receiver.changed().await.is_err() {
+        *announced = None;
+        return std::future::pending().await;
+    }
+    let head = *receiver.borrow_and_update();
+    Some(head)
 }
 
 fn remove_from_index(

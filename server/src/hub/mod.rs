@@ -6,7 +6,9 @@
 //! channels, so no lock is held on the delivery path. Events reach the
 //! dispatcher from the log, in `seq` order: directly from this node's
 //! commits, and by reading the log whenever its head moves past what was
-//! dispatched (commits of other nodes or of the CLI, noticed by polling).
+//! dispatched: commits of other nodes announced by PostgreSQL `NOTIFY`
+//! (milliseconds), and, as the safety net for lost notifications and for
+//! the CLI writing to SQLite, by polling the log's head every `poll_ms`.
 
 mod committer;
 mod dispatcher;
@@ -60,7 +62,10 @@ pub(crate) enum Command {
     Subscribe {
         session: SessionId,
         channels: Vec<ChannelId>,
-        /// Replay what is after this `seq`, when the recent events cover it.
+        /// The client's resume point, if any. It may be ahead of this node's
+        /// dispatcher (the client saw it on another node): the dispatcher
+        /// first catches up to it, so nothing at or below it arrives live.
+        /// Replay what is after it, when the recent events cover it.
         since: Option<u64>,
         reply: oneshot::Sender<Subscription>,
     },
@@ -119,7 +124,8 @@ impl Hub {
         let presence = Presence::new(node_id);
         let dispatcher =
             dispatcher::Dispatcher::new(store.clone(), metrics, directory.clone(), head, poll);
-        tracker.spawn(dispatcher.run(command_rx, commit_rx, shutdown.clone()));
+        let announced = store.watch_commits(tracker, shutdown.clone());
+        tracker.spawn(dispatcher.run(command_rx, commit_rx, announced, shutdown.clone()));
         tracker.spawn(
             presence
                 .clone()
@@ -154,7 +160,8 @@ impl Hub {
     /// Subscribes a session. Events after the returned `through` arrive
     /// live; with `since`, the replay of `(since, through]` comes with it
     /// when the hub still holds those events in memory. `None` when the hub
-    /// is shutting down.
+    /// is shutting down. A `since` ahead of this node (seen on another
+    /// node) is caught up to first, so nothing up to it arrives live.
     pub async fn subscribe(
         &self,
         session: SessionId,

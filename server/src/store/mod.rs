@@ -11,14 +11,30 @@
 //! numbers are assigned in commit order and a reader that has seen `seq = n`
 //! has every committed event below `n` available: the hub relies on this for
 //! gap-free resume on one node and across nodes.
+//!
+//! Why the advisory lock makes that true on PostgreSQL: the lock is taken
+//! before the transaction draws any sequence number, and a transaction-level
+//! advisory lock is released only after its holder's commit is visible to
+//! new snapshots. So the next writer draws larger numbers, and commits, only
+//! after every smaller number is either visible or (rolled back) never will
+//! be. Numbers of rolled-back transactions are skipped, never reused; readers
+//! only ever ask for `seq > n`, so a skip is harmless. Writers on every node,
+//! the CLI and background work all go through [`Store::write`].
+//!
+//! On PostgreSQL a commit that appended events also sends a `NOTIFY` (queued
+//! inside the transaction, so it is delivered only once the commit is
+//! visible); [`Store::watch_commits`] turns those into wake-ups for the
+//! hub's dispatcher on every node (see `notify.rs`).
 
 mod audit;
 mod directory;
 mod events;
 mod idempotency;
+mod notify;
 mod presence;
 mod retention;
 mod tokens;
+mod transfer;
 mod users;
 
 pub use audit::{AuditEntry, AuditVerification};
@@ -27,6 +43,7 @@ pub use events::{NewEvent, StoredEvent};
 pub use presence::PresenceRow;
 pub use retention::IDEMPOTENCY_RETENTION_MS;
 pub use tokens::RefreshOutcome;
+pub use transfer::{ExportHeader, Progress, Table, TableCount, TABLES};
 pub use users::{NewUser, User};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -84,6 +101,8 @@ pub struct Store {
 
 struct Inner {
     backend: Backend,
+    /// Kept for connections outside the pools (the LISTEN connection).
+    url: String,
     read: AnyPool,
     write: AnyPool,
     commits: OnceLock<CommitSender>,
@@ -134,6 +153,7 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 backend,
+                url: url.to_owned(),
                 read,
                 write,
                 commits: OnceLock::new(),
@@ -155,7 +175,15 @@ impl Store {
     /// # Errors
     /// The database is unreachable.
     pub async fn write(&self) -> Result<WriteTx> {
-        let mut tx = self.inner.write.begin().await?;
+        let mut tx = match self.inner.backend {
+            // IMMEDIATE takes SQLite's write lock now, waiting (busy_timeout)
+            // for another process's writer. A deferred BEGIN would upgrade
+            // from reader to writer at its first write and fail at once
+            // with "database is locked" if another process (the CLI, a
+            // second hub on the same file) committed in between.
+            Backend::Sqlite => self.inner.write.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.inner.write.begin().await?,
+        };
         if self.inner.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(WRITE_LOCK_KEY)
@@ -272,7 +300,13 @@ impl WriteTx {
     ///
     /// # Errors
     /// The commit failed: nothing was stored and nothing is delivered.
-    pub async fn commit(self) -> Result<Vec<StoredEvent>> {
+    pub async fn commit(mut self) -> Result<Vec<StoredEvent>> {
+        if self.store.inner.backend == Backend::Postgres {
+            if let Some(last) = self.appended.last() {
+                // Queued now, delivered by PostgreSQL only after the commit.
+                notify::announce(&mut self.tx, last.seq).await?;
+            }
+        }
         self.tx.commit().await?;
         if !self.appended.is_empty() {
             if let Some(sender) = self.store.inner.commits.get() {
