@@ -4,7 +4,6 @@
 
 use crate::store::{Directory, User};
 use mpaka_protocol::{ChannelGrant, ChannelId, Country, Role};
-use serde::{Deserialize, Serialize};
 
 /// An authenticated user as the hub sees them for access decisions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,40 +164,20 @@ pub fn readable_channels(who: &Principal, directory: &Directory) -> Vec<ChannelG
         .collect()
 }
 
-/// A restriction of an event to part of its channel's readers, e.g. an SOP's
-/// audience or a reminder's addressees. Empty lists do not restrict. Each
-/// non-empty list of users, countries and roles must contain the user's
-/// value; posts and corridors together name places: when either is given,
-/// the user's post must be listed or lie in a listed corridor.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Audience {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub users: Vec<i64>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub countries: Vec<Country>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub roles: Vec<Role>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub posts: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub corridors: Vec<String>,
-}
+/// A restriction of an event to part of its channel's readers, stored with
+/// the event: today an SOP version's audience. One rule serves both the
+/// delivery decision and the SOP's coverage (see `SopAudience::admits`).
+pub type Audience = mpaka_protocol::SopAudience;
 
-impl Audience {
-    pub fn admits(&self, who: &Principal) -> bool {
-        fn within<T: PartialEq>(list: &[T], value: Option<&T>) -> bool {
-            list.is_empty() || value.is_some_and(|v| list.contains(v))
-        }
-        let place = (self.posts.is_empty() && self.corridors.is_empty())
-            || who.post.as_ref().is_some_and(|p| self.posts.contains(p))
-            || who
-                .corridor
-                .as_ref()
-                .is_some_and(|c| self.corridors.contains(c));
-        within(&self.users, Some(&who.user_id))
-            && within(&self.countries, who.country.as_ref())
-            && within(&self.roles, Some(&who.role))
-            && place
+impl Principal {
+    /// Whether this user is within `audience`.
+    pub fn is_in(&self, audience: &Audience) -> bool {
+        audience.admits(
+            self.role,
+            self.country,
+            self.post.as_deref(),
+            self.corridor.as_deref(),
+        )
     }
 }
 
@@ -209,5 +188,5 @@ pub fn may_receive(
     audience: Option<&Audience>,
     directory: &Directory,
 ) -> bool {
-    channel_access(who, channel, directory).read && audience.is_none_or(|a| a.admits(who))
+    channel_access(who, channel, directory).read && audience.is_none_or(|a| who.is_in(a))
 }

@@ -11,7 +11,7 @@
 //!   (of either country for a joint SOP).
 //! - Acknowledging takes a reader who is in the version's audience.
 
-use crate::access::{self, Audience, Principal};
+use crate::access::{self, Principal};
 use crate::error::{AppError, AppResult};
 use crate::store::Directory;
 use mpaka_protocol::{ChannelId, Role, SopAudience, SopOwner};
@@ -21,17 +21,6 @@ pub fn channel_of(owner: SopOwner) -> ChannelId {
     match owner.country() {
         Some(country) => ChannelId::National(country),
         None => ChannelId::Joint,
-    }
-}
-
-/// The delivery restriction equivalent to an SOP audience.
-pub fn audience_of(audience: &SopAudience) -> Audience {
-    Audience {
-        users: Vec::new(),
-        countries: audience.countries.clone(),
-        roles: audience.roles.clone(),
-        posts: audience.posts.clone(),
-        corridors: audience.corridors.clone(),
     }
 }
 
@@ -52,13 +41,7 @@ pub fn in_audience(
     audience: &SopAudience,
     directory: &Directory,
 ) -> bool {
-    may_read(who, owner, directory)
-        && audience.admits(
-            who.role,
-            who.country,
-            who.post.as_deref(),
-            who.corridor.as_deref(),
-        )
+    may_read(who, owner, directory) && who.is_in(audience)
 }
 
 /// Admins and auditors see no operational content: every SOP request from

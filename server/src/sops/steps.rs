@@ -8,7 +8,7 @@
 //! idempotency key; then the commit hands the events to the hub.
 
 use super::once::Once;
-use super::policy::{self, audience_of, channel_of, in_audience, may_read};
+use super::policy::{self, channel_of, in_audience, may_read};
 use super::queries::{self, no_such_sop, no_such_version, sop_view};
 use super::store::{self as rows, SopRow};
 use crate::access::Principal;
@@ -238,7 +238,7 @@ pub async fn publish(
             channel: channel_of(row.owner),
             author_id: Some(who.user_id),
             author: Some(who.author()),
-            audience: Some(audience_of(&version.audience)),
+            audience: Some(version.audience.clone()),
             data: EventData::SopPublished(Box::new(version.clone())),
         })
         .await?;
@@ -327,7 +327,7 @@ pub async fn retire(
             channel: channel_of(row.owner),
             author_id: Some(who.user_id),
             author: Some(who.author()),
-            audience: Some(audience_of(&audience)),
+            audience: Some(audience.clone()),
             data: EventData::SopRetired(SopRetired {
                 slug: slug.to_owned(),
                 reason: reason.to_owned(),
