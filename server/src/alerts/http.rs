@@ -9,7 +9,7 @@ use super::rules;
 use super::steps::{self, Closing};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::http::Authenticated;
+use crate::http::{idempotency_key, Authenticated};
 use crate::ws::check_rate;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -42,21 +42,6 @@ pub fn routes() -> Router<AppState> {
         .route("/alerts/{id}/resolve", post(resolve))
         .route("/alerts/{id}/cancel", post(cancel))
         .route("/cap", post(import))
-}
-
-/// The `Idempotency-Key` header, if well formed.
-fn idempotency_key(headers: &HeaderMap) -> AppResult<Option<String>> {
-    match headers.get("idempotency-key") {
-        None => Ok(None),
-        Some(value) => value
-            .to_str()
-            .ok()
-            .filter(|k| (1..=128).contains(&k.len()))
-            .map(|k| Some(k.to_owned()))
-            .ok_or_else(|| {
-                AppError::field("Idempotency-Key", "must be 1–128 visible ASCII characters")
-            }),
-    }
 }
 
 /// The key of a step: the header, or a fresh one (a retry without the

@@ -65,3 +65,21 @@ impl FromRequestParts<AppState> for Authenticated {
 #[derive(axum::extract::FromRequest)]
 #[from_request(via(axum::Json), rejection(AppError))]
 pub struct ApiJson<T>(pub T);
+
+/// The `Idempotency-Key` header of a REST write, if sent: the same role as a
+/// socket request's `id`.
+///
+/// # Errors
+/// `validation_failed` when present but empty, longer than 128 bytes or not
+/// visible ASCII.
+pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, AppError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .filter(|k| (1..=128).contains(&k.len()))
+        .map(|k| Some(k.to_owned()))
+        .ok_or_else(|| AppError::field("Idempotency-Key", "must be 1–128 visible ASCII characters"))
+}

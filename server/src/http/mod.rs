@@ -7,7 +7,7 @@ mod extract;
 mod health;
 mod session;
 
-pub use extract::{ApiJson, Authenticated};
+pub use extract::{idempotency_key, ApiJson, Authenticated};
 
 use crate::app::AppState;
 use axum::routing::{get, post};

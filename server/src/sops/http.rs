@@ -7,7 +7,7 @@ use super::queries;
 use super::steps::{self, DraftMode};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::http::{ApiJson, Authenticated};
+use crate::http::{idempotency_key, ApiJson, Authenticated};
 use crate::ws::check_rate;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -36,19 +36,6 @@ pub fn routes() -> Router<AppState> {
         .route("/{slug}/versions/{version}/ack", post(acknowledge))
         .route("/{slug}/versions/{version}/coverage", get(coverage))
         .route("/{slug}/versions/{version}/remind", post(remind))
-}
-
-/// The `Idempotency-Key` header, when sent.
-fn idempotency_key(headers: &HeaderMap) -> AppResult<Option<String>> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    value
-        .to_str()
-        .ok()
-        .filter(|k| (1..=128).contains(&k.len()))
-        .map(|k| Some(k.to_owned()))
-        .ok_or_else(|| AppError::field("Idempotency-Key", "1–128 visible ASCII characters"))
 }
 
 /// A JSON body that may be left out entirely.
