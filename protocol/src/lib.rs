@@ -16,6 +16,7 @@ mod channel;
 mod error;
 mod event;
 mod frames;
+mod openapi;
 mod principal;
 mod rest;
 mod sop;
@@ -27,6 +28,7 @@ pub use event::{Author, Event, EventData, MessageBody, UserNotice};
 pub use frames::{
     ChannelGrant, ClientFrame, Limits, PostStatus, PresenceUser, ServerFrame, Welcome,
 };
+pub use openapi::{documented_operations, openapi};
 pub use principal::{Country, Role, UserInfo};
 pub use rest::{LoginRequest, RefreshRequest, TokenResponse};
 pub use sop::*;

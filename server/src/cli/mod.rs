@@ -95,8 +95,12 @@ pub enum Command {
     },
     /// Talk to a running hub: log in, list channels, listen, send.
     Client(client::ClientArgs),
-    /// Print the JSON Schema of the WebSocket protocol.
-    Schema,
+    /// Print the JSON Schema of the WebSocket protocol (or, with
+    /// `--openapi`, the OpenAPI description of the REST API).
+    Schema {
+        #[arg(long)]
+        openapi: bool,
+    },
     /// Exit 0 if the hub at URL answers /readyz (for container health checks).
     Healthcheck {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -131,11 +135,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User { store, command } => manage::user(store.settings()?, command).await,
         Command::Post { store, command } => manage::post(store.settings()?, command).await,
         Command::Client(args) => client::run(args).await,
-        Command::Schema => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&mpaka_protocol::json_schema())?
-            );
+        Command::Schema { openapi } => {
+            let document = if openapi {
+                mpaka_protocol::openapi()
+            } else {
+                mpaka_protocol::json_schema()
+            };
+            println!("{}", serde_json::to_string_pretty(&document)?);
             Ok(())
         }
         Command::Healthcheck { url } => {

@@ -17,6 +17,11 @@ use tower_http::trace::TraceLayer;
 /// Largest REST request body accepted.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// The OpenAPI 3.1 description of this API.
+async fn openapi() -> axum::Json<serde_json::Value> {
+    axum::Json(mpaka_protocol::openapi())
+}
+
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/auth/login", post(session::login))
@@ -36,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/posts", get(admin::list_posts).post(admin::create_post))
         .route("/audit", get(admin::audit))
         .route("/audit/verify", get(admin::verify_audit))
+        .route("/openapi.json", get(openapi))
         .merge(crate::alerts::http::routes())
         .nest("/sops", crate::sops::http::routes());
     Router::new()

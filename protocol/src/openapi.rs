@@ -1,0 +1,183 @@
+//! The OpenAPI 3.1 description of the REST API under `/api/v1`, built from
+//! one table of operations and the same Rust types the server answers with,
+//! so the document cannot drift from the wire types. Published at
+//! `GET /api/v1/openapi.json` and in `docs/openapi.json`.
+
+use crate::*;
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde_json::{json, Map, Value};
+
+type BodySchema = fn(&mut SchemaGenerator) -> Schema;
+
+/// One REST operation.
+struct Operation {
+    method: &'static str,
+    /// Path below `/api/v1`, with `{name}` parameters.
+    path: &'static str,
+    summary: &'static str,
+    /// Who may call it; `None` for public routes.
+    who: Option<&'static str>,
+    request: Option<BodySchema>,
+    /// Success status and body (`None`: no body or not JSON).
+    status: u16,
+    response: Option<BodySchema>,
+    /// Whether the `Idempotency-Key` header applies.
+    idempotent: bool,
+}
+
+fn of<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
+}
+
+fn list_of<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<Vec<T>>()
+}
+
+fn object(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "object" })
+}
+
+fn text(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "object", "required": ["text"], "properties": {
+        "text": { "type": "string", "maxLength": 8000 }, "lang": { "type": "string" } } })
+}
+
+fn published(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "object", "required": ["seq", "at", "duplicate"], "properties": {
+        "seq": { "type": "integer" }, "at": { "type": "string" }, "duplicate": { "type": "boolean" } } })
+}
+
+const fn op(method: &'static str, path: &'static str, summary: &'static str) -> Operation {
+    Operation {
+        method,
+        path,
+        summary,
+        who: Some("any authenticated user"),
+        request: None,
+        status: 200,
+        response: None,
+        idempotent: false,
+    }
+}
+
+fn operations() -> Vec<Operation> {
+    let admin = Some("admin");
+    let auditor = Some("auditor");
+    let coordinators = Some("coordinators of the SOP's owning country");
+    vec![
+        Operation { who: None, request: Some(of::<LoginRequest>), response: Some(of::<TokenResponse>), ..op("post", "/auth/login", "Log in with username and password") },
+        Operation { who: Some("holder of a refresh token"), request: Some(of::<RefreshRequest>), response: Some(of::<TokenResponse>), ..op("post", "/auth/refresh", "Exchange a refresh token for a new pair (the old one is spent)") },
+        Operation { who: Some("holder of a refresh token"), request: Some(of::<RefreshRequest>), status: 204, ..op("post", "/auth/logout", "Revoke a refresh token") },
+        Operation { response: Some(of::<UserInfo>), ..op("get", "/me", "The caller") },
+        Operation { response: Some(list_of::<ChannelGrant>), ..op("get", "/channels", "Channels the caller may read, with whether it may write") },
+        Operation { who: Some("readers of the channel"), response: Some(list_of::<Event>), ..op("get", "/channels/{channel}/messages", "A channel's events, newest first (query: before, limit)") },
+        Operation { who: Some("writers of the channel"), request: Some(text), status: 201, response: Some(published), idempotent: true, ..op("post", "/channels/{channel}/messages", "Publish a message (Idempotency-Key required; 200 when a duplicate)") },
+        Operation { response: Some(list_of::<PostStatus>), ..op("get", "/presence", "Who is online at the posts the caller may see") },
+        Operation { who: admin, response: Some(object), ..op("get", "/users", "List accounts") },
+        Operation { who: admin, request: Some(object), status: 201, response: Some(of::<UserInfo>), ..op("post", "/users", "Create an account {username, role, country?, post?, org?, display_name?, language?, password}") },
+        Operation { who: admin, status: 204, ..op("post", "/users/{username}/disable", "Disable an account: its sessions close, its tokens stop working") },
+        Operation { who: admin, status: 204, ..op("post", "/users/{username}/enable", "Re-enable an account") },
+        Operation { who: admin, request: Some(object), status: 204, ..op("post", "/users/{username}/role", "Change role {role, country?, post?}") },
+        Operation { who: Some("admins and coordinators"), response: Some(object), ..op("get", "/posts", "List posts") },
+        Operation { who: admin, request: Some(object), status: 201, response: Some(object), ..op("post", "/posts", "Create a post {slug, name, country, region?, corridor?, corridor_name?}") },
+        Operation { who: auditor, response: Some(object), ..op("get", "/audit", "Audit entries, oldest first (query: after, action, limit)") },
+        Operation { who: auditor, response: Some(object), ..op("get", "/audit/verify", "Recompute the audit hash chain") },
+        Operation { who: Some("readers of the corridor"), response: Some(of::<AlertPage>), ..op("get", "/alerts", "Alerts (query: state, post, corridor, kind, severity, status, from, to, limit, after)") },
+        Operation { who: Some("officers of the post, coordinators of its country"), request: Some(of::<AlertDraft>), status: 201, response: Some(of::<AlertReceipt>), idempotent: true, ..op("post", "/alerts", "Raise an alert (Idempotency-Key required)") },
+        Operation { who: Some("readers of the corridors"), response: Some(list_of::<AlertSummary>), ..op("get", "/alerts/summary", "Summary per corridor (real alerts only)") },
+        Operation { who: Some("readers of the corridors"), ..op("get", "/alerts/cap/feed", "Atom feed of open alerts (application/atom+xml)") },
+        Operation { who: Some("readers of the corridor"), response: Some(of::<AlertDetail>), ..op("get", "/alerts/{id}", "One alert with its history") },
+        Operation { who: Some("readers of the corridor"), ..op("get", "/alerts/{id}/cap", "The alert as an OASIS CAP 1.2 document (application/cap+xml)") },
+        Operation { who: Some("the counterpart side: officers of the facing post, coordinators of the other country"), status: 201, response: Some(of::<AlertReceipt>), idempotent: true, ..op("post", "/alerts/{id}/ack", "Acknowledge an alert") },
+        Operation { who: Some("the raising side"), request: Some(of::<AlertPatch>), status: 201, response: Some(of::<AlertReceipt>), idempotent: true, ..op("post", "/alerts/{id}/update", "Update headcount, severity, needs or text") },
+        Operation { who: Some("the raising side"), request: Some(object), status: 201, response: Some(of::<AlertReceipt>), idempotent: true, ..op("post", "/alerts/{id}/resolve", "Resolve {reason}") },
+        Operation { who: Some("the raising side"), request: Some(object), status: 201, response: Some(of::<AlertReceipt>), idempotent: true, ..op("post", "/alerts/{id}/cancel", "Cancel {reason}") },
+        Operation { who: Some("coordinators, for posts of their country"), status: 201, response: Some(object), ..op("post", "/cap", "Import a CAP 1.2 alert (body: application/cap+xml; query: post)") },
+        Operation { who: Some("readers (drafts: coordinators of the owner)"), response: Some(list_of::<Sop>), ..op("get", "/sops", "SOPs the caller may see") },
+        Operation { who: coordinators, request: Some(of::<SopDraftInput>), status: 201, response: Some(of::<SopDraftSaved>), idempotent: true, ..op("post", "/sops", "Create an SOP with its first draft") },
+        Operation { who: Some("readers (drafts: coordinators of the owner)"), response: Some(of::<SopHistory>), ..op("get", "/sops/{slug}", "An SOP and its versions") },
+        Operation { who: coordinators, request: Some(of::<SopDraftInput>), response: Some(of::<SopDraftSaved>), idempotent: true, ..op("put", "/sops/{slug}/draft", "Create or edit the draft") },
+        Operation { who: coordinators, request: Some(of::<SopPublishRequest>), status: 201, response: Some(of::<SopReceipt>), idempotent: true, ..op("post", "/sops/{slug}/publish", "Publish the draft: it becomes the version in force") },
+        Operation { who: coordinators, request: Some(of::<SopRetireRequest>), status: 201, response: Some(of::<SopReceipt>), idempotent: true, ..op("post", "/sops/{slug}/retire", "Withdraw the SOP") },
+        Operation { who: Some("readers"), ..op("get", "/sops/{slug}/diff", "Line diff between two versions (query: from, to, lang, format=unified)") },
+        Operation { who: Some("readers"), response: Some(of::<SopReading>), ..op("get", "/sops/{slug}/versions/{version}", "Read a version (or `current`) in a language (query: lang, format=html)") },
+        Operation { who: Some("members of the audience"), status: 201, response: Some(of::<SopAckReceipt>), idempotent: true, ..op("post", "/sops/{slug}/versions/{version}/ack", "Acknowledge \"read and understood\" for that exact version") },
+        Operation { who: coordinators, response: Some(of::<SopCoverage>), ..op("get", "/sops/{slug}/versions/{version}/coverage", "Who in the audience has and has not acknowledged") },
+        Operation { who: coordinators, request: Some(of::<SopRemindRequest>), status: 201, response: Some(of::<SopRemindReceipt>), idempotent: true, ..op("post", "/sops/{slug}/versions/{version}/remind", "Remind the readers who have not acknowledged") },
+    ]
+}
+
+/// The OpenAPI 3.1 document.
+pub fn openapi() -> Value {
+    let mut generator = schemars::generate::SchemaSettings::draft2020_12()
+        .with(|s| s.definitions_path = "/components/schemas".into())
+        .into_generator();
+    let error = generator.subschema_for::<ErrorBody>();
+    let mut paths = Map::new();
+    for operation in operations() {
+        let full = format!("/api/v1{}", operation.path);
+        let mut parameters: Vec<Value> = operation
+            .path
+            .split('/')
+            .filter_map(|part| part.strip_prefix('{')?.strip_suffix('}'))
+            .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+            .collect();
+        if operation.idempotent {
+            parameters.push(json!({
+                "name": "Idempotency-Key", "in": "header", "required": false,
+                "description": "1–128 characters; a retry with the same key is answered from the first attempt and stored once",
+                "schema": { "type": "string", "minLength": 1, "maxLength": 128 }
+            }));
+        }
+        let mut success = json!({ "description": "success" });
+        if let Some(body) = operation.response {
+            success["content"] = json!({ "application/json": { "schema": body(&mut generator) } });
+        }
+        let mut entry = json!({
+            "summary": operation.summary,
+            "description": format!("Who: {}.", operation.who.unwrap_or("anyone")),
+            "parameters": parameters,
+            "responses": {
+                operation.status.to_string(): success,
+                "default": {
+                    "description": "an error with a stable code (see docs/protocol.md §6)",
+                    "content": { "application/json": { "schema": error.clone() } }
+                }
+            }
+        });
+        if let Some(body) = operation.request {
+            entry["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": body(&mut generator) } } });
+        }
+        if operation.who.is_some() {
+            entry["security"] = json!([{ "bearer": [] }]);
+        }
+        paths
+            .entry(full)
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .expect("path items are objects")
+            .insert(operation.method.to_owned(), entry);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "mpaka REST API",
+            "version": "1",
+            "description": "The REST side of the mpaka hub. The WebSocket protocol is described in docs/protocol.md and docs/protocol.schema.json."
+        },
+        "paths": paths,
+        "components": {
+            "schemas": generator.take_definitions(true),
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" } }
+        }
+    })
+}
+
+/// Every documented operation as `(METHOD, /api/v1/… path)`, for tests that
+/// check the server serves each one.
+pub fn documented_operations() -> Vec<(&'static str, String)> {
+    operations()
+        .into_iter()
+        .map(|o| (o.method, format!("/api/v1{}", o.path)))
+        .collect()
+}
