@@ -238,3 +238,18 @@ async fn every_table_of_the_schema_is_exported() {
         );
     }
 }
+
+/// A PostgreSQL server on another machine is reached over TLS: the hub is
+/// built with TLS support, so `sslmode=require` works where the server
+/// offers it (the CI server does).
+#[tokio::test]
+async fn postgres_is_reachable_over_tls() {
+    let Some(db) = TestDb::fresh(Backend::Postgres).await else {
+        return;
+    };
+    let separator = if db.url.contains('?') { '&' } else { '?' };
+    let url = format!("{}{separator}sslmode=require", db.url);
+    let store = Store::open(&url).await.expect("opens over TLS");
+    store.ping().await.expect("answers over TLS");
+    store.close().await;
+}
