@@ -3,7 +3,7 @@
 //! `seq`, delivered live and again on resume.
 
 use crate::{
-    AlertEscalationBody, AlertStepBody, ChannelId, Country, Role, SopReminder, SopRetired,
+    AlertEscalationBody, AlertStepBody, ChannelId, Country, Role, SopAck, SopReminder, SopRetired,
     SopVersion,
 };
 use schemars::JsonSchema;
@@ -103,6 +103,11 @@ pub enum EventData {
     /// acknowledge the version in force.
     #[serde(rename = "sop.reminder")]
     SopReminder(SopReminder),
+    /// A reader acknowledged a version (on the owner's coordination channel:
+    /// `coord:{C}`, or `coord:joint` for a joint SOP), so coverage tables
+    /// follow live.
+    #[serde(rename = "sop.acknowledged")]
+    SopAcknowledged(SopAck),
 }
 
 impl EventData {
@@ -122,6 +127,7 @@ impl EventData {
             EventData::SopPublished(_) => "sop.published",
             EventData::SopRetired(_) => "sop.retired",
             EventData::SopReminder(_) => "sop.reminder",
+            EventData::SopAcknowledged(_) => "sop.acknowledged",
         }
     }
 
@@ -141,6 +147,10 @@ impl EventData {
             EventData::AlertCancelled(b) => EventData::AlertCancelled(Box::new(b.redacted())),
             EventData::AlertEscalated(b) => EventData::AlertEscalated(Box::new(b.redacted())),
             EventData::SopPublished(v) => EventData::SopPublished(Box::new(v.redacted())),
+            EventData::SopAcknowledged(ack) => EventData::SopAcknowledged(SopAck {
+                by: ack.by.redacted(),
+                ..ack.clone()
+            }),
             other => other.clone(),
         }
     }

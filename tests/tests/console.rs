@@ -547,8 +547,8 @@ async fn a_coordinator_publishes_an_sop_and_an_officer_acknowledges_it_in_the_co
         .await
         .unwrap();
 
-    // The coverage table counts one more acknowledgement.
-    coordinator.click("#coverage-refresh").await.unwrap();
+    // The coverage table counts one more acknowledgement, live (the hub
+    // announces acknowledgements on the coordinators' channel).
     coordinator
         .wait_for(&format!(
             "Number(document.querySelector('#sop-coverage')?.dataset.acknowledged) === {}",

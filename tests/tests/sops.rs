@@ -3,7 +3,9 @@
 //! version, coverage, reminders, diffs, safe HTML, drafts kept private,
 //! idempotent retries and reading in the user's language.
 
-use mpaka_protocol::{ChannelId, ClientFrame, Event, EventData, ServerFrame, SopDraftInput};
+use mpaka_protocol::{
+    ChannelId, ClientFrame, Country, Event, EventData, ServerFrame, SopDraftInput,
+};
 use mpaka_tests::{ch, uuid_like, Client, TestHub};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -1297,4 +1299,46 @@ async fn every_step_over_the_socket(lib: Library) {
         sop_events(&seen),
         [("sop.retired", "socket-sop".to_owned())]
     );
+}
+
+#[tokio::test]
+async fn coordinators_of_the_owner_see_acknowledgements_live() {
+    let lib = Library::start().await;
+    let mut bi = lib.connect("bi.coordinator").await;
+    bi.subscribe(&[ChannelId::Coordination(Country::BI)], None)
+        .await
+        .unwrap();
+    let mut tz = lib.connect("tz.coordinator").await;
+    tz.subscribe(
+        &[
+            ChannelId::Coordination(Country::TZ),
+            ChannelId::JointCoordination,
+        ],
+        None,
+    )
+    .await
+    .unwrap();
+    lib.publish("bi.coordinator", &simple("fuel-log", "BI", json!({})))
+        .await;
+    let (status, _) = lib
+        .post("mugina.officer", "/fuel-log/versions/1/ack", json!({}))
+        .await;
+    assert_eq!(status, 201);
+    let event = bi.next_event().await.unwrap();
+    let EventData::SopAcknowledged(ack) = &event.data else {
+        panic!("expected sop.acknowledged, got {:?}", event.data)
+    };
+    assert_eq!((ack.slug.as_str(), ack.version), ("fuel-log", 1));
+    assert_eq!(ack.by.username.as_deref(), Some("mugina.officer"));
+    // A repeated acknowledgement announces nothing; the other country hears nothing.
+    lib.post("mugina.officer", "/fuel-log/versions/1/ack", json!({}))
+        .await;
+    assert!(bi
+        .events_within(Duration::from_millis(300))
+        .await
+        .is_empty());
+    assert!(tz
+        .events_within(Duration::from_millis(300))
+        .await
+        .is_empty());
 }

@@ -403,6 +403,7 @@ pub async fn acknowledge(
         )));
     }
     let (at, new) = rows::acknowledge(tx.conn(), slug, number, who.user_id, now_ms()).await?;
+    let author = who.author();
     if new {
         tx.audit(AuditEntry::new(
             audit_actor(who),
@@ -411,8 +412,24 @@ pub async fn acknowledge(
             serde_json::json!({}),
         ))
         .await?;
+        // Coordinators of the owner follow coverage live.
+        tx.append(NewEvent {
+            channel: match row.owner.country() {
+                Some(country) => ChannelId::Coordination(country),
+                None => ChannelId::JointCoordination,
+            },
+            author_id: Some(who.user_id),
+            author: Some(author.clone()),
+            audience: None,
+            data: EventData::SopAcknowledged(SopAck {
+                slug: slug.to_owned(),
+                version: number,
+                by: author.clone(),
+                at: format_ms(at),
+            }),
+        })
+        .await?;
     }
-    let author = who.author();
     let reply = SopAckReceipt {
         ack: SopAck {
             slug: slug.to_owned(),
