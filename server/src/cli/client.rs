@@ -161,6 +161,9 @@ fn describe(data: &EventData) -> String {
             "reminder: please read and acknowledge {} version {} ({}) {}",
             r.slug, r.version, r.title, r.message
         ),
+        EventData::SopAcknowledged(a) => {
+            format!("acknowledged SOP {} version {}", a.slug, a.version)
+        }
         other => serde_json::to_string(other).unwrap_or_default(),
     }
 }
