@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -124,6 +125,15 @@ impl App {
         let App { listener, state } = self;
         let router = crate::http::router(state.clone());
         let token = state.shutdown.clone();
+        // Events are small frames written as they commit: without
+        // TCP_NODELAY, Nagle's algorithm holds a frame back until the
+        // previous one is acknowledged, and a delayed ACK stretches that to
+        // tens of milliseconds.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY");
+            }
+        });
         let serve = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
