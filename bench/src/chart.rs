@@ -76,7 +76,10 @@ pub fn draw(cmp: &Comparison, out: &Path) -> Result<()> {
     let root = SVGBackend::new(out, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(plot_error)?;
     let title = if cmp.runs > 1 {
-        format!("mpaka vs NATS vs Mosquitto over WebSocket (medians of {} runs)", cmp.runs)
+        format!(
+            "mpaka vs NATS vs Mosquitto over WebSocket (medians of {} runs)",
+            cmp.runs
+        )
     } else {
         "mpaka vs NATS vs Mosquitto over WebSocket".to_owned()
     };
@@ -157,7 +160,9 @@ where
             .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
             .map_err(|e| anyhow!("drawing the chart: {e}"))?
             .label(run.target.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+            });
         chart
             .draw_series(points.iter().map(|p| Circle::new(*p, 4, colour.filled())))
             .map_err(|e| anyhow!("drawing the chart: {e}"))?;

@@ -260,7 +260,11 @@ fn median_run(runs: &[RunResult]) -> RunResult {
     }
     m.harness_cpu_secs = med(|r| r.harness_cpu_secs);
     m.error_count = worst(|r| r.error_count);
-    m.errors = runs.iter().flat_map(|r| r.errors.clone()).take(10).collect();
+    m.errors = runs
+        .iter()
+        .flat_map(|r| r.errors.clone())
+        .take(10)
+        .collect();
     m
 }
 
@@ -289,10 +293,7 @@ pub fn compare(files: &[PathBuf]) -> Result<Comparison> {
         }
     }
     let runs = groups.iter().map(Vec::len).max().unwrap_or(0);
-    let mut results: Vec<RunResult> = groups
-        .into_iter()
-        .map(|g| median_run(&g))
-        .collect();
+    let mut results: Vec<RunResult> = groups.into_iter().map(|g| median_run(&g)).collect();
     results.sort_by(|a, b| {
         scenario_order(&a.scenario)
             .cmp(&scenario_order(&b.scenario))

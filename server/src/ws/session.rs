@@ -2,10 +2,10 @@
 //! selects over incoming frames, its outbound event queue, pending durable
 //! replies, the heartbeat timer, a kick from the hub and shutdown.
 
+use super::read_gate::ReadGate;
 use crate::access::Principal;
 use crate::app::AppState;
 use crate::error::AppError;
-use super::read_gate::ReadGate;
 use crate::hub::{SessionId, SessionLink};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::stream::{FuturesUnordered, SplitSink, SplitStream};
