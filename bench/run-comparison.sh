@@ -88,6 +88,7 @@ start_server() {
     mpaka)
       MPAKA_LIMITS__PUBLISH_PER_SEC=1000000 MPAKA_LIMITS__PUBLISH_BURST=1000000 \
       MPAKA_WS__OUTBOUND_QUEUE=65536 MPAKA_WS__MAX_CONNECTIONS=100000 \
+      MALLOC_ARENA_MAX=2 \
         "$MPAKA_BIN" serve --demo --listen "127.0.0.1:$port" --data-dir "$RUN_DIR" \
         >"$RUN_DIR/server.log" 2>&1 &
       SERVER_PID=$!

@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+mod chart;
 mod driver;
 mod payload;
 mod procstat;
@@ -46,6 +47,15 @@ enum Command {
         /// connections or publishes, or reported errors (for CI's smoke run).
         #[arg(long)]
         check: bool,
+    },
+    /// Draw latency percentiles per target and scenario, and deliveries/s,
+    /// as an SVG chart (medians when several runs of a scenario are given).
+    Chart {
+        /// The SVG file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Result files written by `run --json`.
+        files: Vec<PathBuf>,
     },
 }
 
@@ -271,6 +281,12 @@ async fn main() -> Result<()> {
                     bail!("{} problem(s) in the benchmark results", problems.len());
                 }
             }
+            Ok(())
+        }
+        Command::Chart { out, files } => {
+            let cmp = report::compare(&files)?;
+            chart::draw(&cmp, &out)?;
+            println!("chart: {}", out.display());
             Ok(())
         }
     }

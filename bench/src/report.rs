@@ -180,8 +180,12 @@ pub struct Ratio {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Comparison {
+    /// One result per (scenario, target): the median of its runs.
     pub results: Vec<RunResult>,
     pub ratios: Vec<Ratio>,
+    /// The most runs of one (scenario, target) that were combined.
+    #[serde(default)]
+    pub runs: usize,
 }
 
 fn ratio(a: f64, b: f64) -> Option<f64> {
@@ -192,7 +196,80 @@ fn scenario_order(s: &str) -> (u8, String) {
     (s.bytes().next().unwrap_or(b'z'), s.to_owned())
 }
 
-/// Reads result files and builds the comparison.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+fn median_percentiles(runs: &[RunResult], of: fn(&RunResult) -> Percentiles) -> Percentiles {
+    let pick = |f: fn(&Percentiles) -> f64| median(runs.iter().map(|r| f(&of(r))).collect());
+    Percentiles {
+        count: runs.iter().map(|r| of(r).count).max().unwrap_or(0),
+        mean_ms: pick(|p| p.mean_ms),
+        p50_ms: pick(|p| p.p50_ms),
+        p90_ms: pick(|p| p.p90_ms),
+        p99_ms: pick(|p| p.p99_ms),
+        p999_ms: pick(|p| p.p999_ms),
+        max_ms: pick(|p| p.max_ms),
+    }
+}
+
+/// Several runs of one (scenario, target) as one: the median of each
+/// figure, and the worst of the counts of problems (lost, duplicated,
+/// failed, errors), so that a problem in any run still shows.
+fn median_run(runs: &[RunResult]) -> RunResult {
+    let mut m = runs[0].clone();
+    let med = |f: fn(&RunResult) -> f64| median(runs.iter().map(f).collect());
+    let worst = |f: fn(&RunResult) -> u64| runs.iter().map(f).max().unwrap_or(0);
+    m.connections.setup_secs = med(|r| r.connections.setup_secs);
+    m.connections.held = runs.iter().map(|r| r.connections.held).min().unwrap_or(0);
+    m.connections.failed = worst(|r| r.connections.failed);
+    m.connections.dropped = worst(|r| r.connections.dropped);
+    m.connections.setup = median_percentiles(runs, |r| r.connections.setup);
+    m.publish.per_sec = med(|r| r.publish.per_sec);
+    m.publish.secs = med(|r| r.publish.secs);
+    m.publish.acked = runs.iter().map(|r| r.publish.acked).min().unwrap_or(0);
+    m.publish.failed = worst(|r| r.publish.failed);
+    m.publish.reply = median_percentiles(runs, |r| r.publish.reply);
+    m.delivery.per_sec = med(|r| r.delivery.per_sec);
+    m.delivery.secs = med(|r| r.delivery.secs);
+    m.delivery.delivered = runs.iter().map(|r| r.delivery.delivered).min().unwrap_or(0);
+    m.delivery.lost = worst(|r| r.delivery.lost);
+    m.delivery.duplicated = worst(|r| r.delivery.duplicated);
+    m.delivery.unexpected = worst(|r| r.delivery.unexpected);
+    m.delivery.complete_subscribers = runs
+        .iter()
+        .map(|r| r.delivery.complete_subscribers)
+        .min()
+        .unwrap_or(0);
+    m.delivery.latency = median_percentiles(runs, |r| r.delivery.latency);
+    if let Some(resume) = &mut m.resume {
+        resume.storm_secs = med(|r| r.resume.as_ref().map_or(0.0, |x| x.storm_secs));
+        resume.completion = median_percentiles(runs, |r| {
+            r.resume.as_ref().map(|x| x.completion).unwrap_or_default()
+        });
+    }
+    if let Some(server) = &mut m.server {
+        server.peak_rss_mib = med(|r| r.server.as_ref().map_or(0.0, |s| s.peak_rss_mib));
+        server.rss_mib = med(|r| r.server.as_ref().map_or(0.0, |s| s.rss_mib));
+        server.cpu_secs = med(|r| r.server.as_ref().map_or(0.0, |s| s.cpu_secs));
+    }
+    m.harness_cpu_secs = med(|r| r.harness_cpu_secs);
+    m.error_count = worst(|r| r.error_count);
+    m.errors = runs
+        .iter()
+        .flat_map(|r| r.errors.clone())
+        .take(10)
+        .collect();
+    m
+}
+
+/// Reads result files and builds the comparison. Several runs of the same
+/// (scenario, target) are combined into their medians.
 ///
 /// # Errors
 /// When a file cannot be read or is not a result.
@@ -205,6 +282,18 @@ pub fn compare(files: &[PathBuf]) -> Result<Comparison> {
             serde_json::from_str(&text).with_context(|| format!("parsing {}", f.display()))?;
         results.push(r);
     }
+    let mut groups: Vec<Vec<RunResult>> = Vec::new();
+    for r in results {
+        match groups
+            .iter_mut()
+            .find(|g| g[0].scenario == r.scenario && g[0].target == r.target)
+        {
+            Some(group) => group.push(r),
+            None => groups.push(vec![r]),
+        }
+    }
+    let runs = groups.iter().map(Vec::len).max().unwrap_or(0);
+    let mut results: Vec<RunResult> = groups.into_iter().map(|g| median_run(&g)).collect();
     results.sort_by(|a, b| {
         scenario_order(&a.scenario)
             .cmp(&scenario_order(&b.scenario))
@@ -230,7 +319,11 @@ pub fn compare(files: &[PathBuf]) -> Result<Comparison> {
             });
         }
     }
-    Ok(Comparison { results, ratios })
+    Ok(Comparison {
+        results,
+        ratios,
+        runs,
+    })
 }
 
 /// Problems that make a run unusable as proof the tool works: lost or
@@ -275,6 +368,9 @@ fn opt(v: Option<f64>) -> String {
 /// The comparison as a plain-text table.
 pub fn table(cmp: &Comparison) -> String {
     let mut s = String::new();
+    if cmp.runs > 1 {
+        let _ = writeln!(s, "medians of {} runs per scenario and target", cmp.runs);
+    }
     let _ = writeln!(
         s,
         "{:<4} {:<6} {:>11} {:>7} {:>11} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8} {:>7} {:>5} {:>8} {:>7}",

@@ -9,6 +9,7 @@ use crate::config::Settings;
 use crate::hub::{Committer, Hub};
 use crate::metrics::Metrics;
 use crate::store::Store;
+use axum::serve::ListenerExt;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -124,6 +125,15 @@ impl App {
         let App { listener, state } = self;
         let router = crate::http::router(state.clone());
         let token = state.shutdown.clone();
+        // Events are small frames written as they commit: without
+        // TCP_NODELAY, Nagle's algorithm holds a frame back until the
+        // previous one is acknowledged, and a delayed ACK stretches that to
+        // tens of milliseconds.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY");
+            }
+        });
         let serve = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),

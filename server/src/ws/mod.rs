@@ -2,6 +2,7 @@
 //! connection limit; authentication and everything after it happen in the
 //! connection's own task (`session`), never in the accept path.
 
+mod read_gate;
 mod requests;
 pub use requests::{check_rate, check_readable, check_writable, message_body, post_statuses};
 mod session;

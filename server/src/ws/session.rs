@@ -2,6 +2,7 @@
 //! selects over incoming frames, its outbound event queue, pending durable
 //! replies, the heartbeat timer, a kick from the hub and shutdown.
 
+use super::read_gate::ReadGate;
 use crate::access::Principal;
 use crate::app::AppState;
 use crate::error::AppError;
@@ -124,12 +125,18 @@ async fn serve(state: AppState, socket: WebSocket, id: SessionId) {
     let heartbeat_timeout = Duration::from_secs(settings.heartbeat_timeout_secs.max(1));
     let mut last_heard = Instant::now();
 
+    // Made once: a fresh `cancelled()` per wake would lock the token's
+    // waiter list twice each time an event arrives.
+    let cancelled = state.shutdown.cancelled();
+    tokio::pin!(cancelled);
+    let mut reads = ReadGate::new();
+
     let close = loop {
         tokio::select! {
             // Shutdown first: when the hub stops, its dispatcher drops the
             // queue and the kick, and those must not hide the reason.
             biased;
-            () = state.shutdown.cancelled() => break Some(CloseCode::GoingAway),
+            () = &mut cancelled => break Some(CloseCode::GoingAway),
             code = &mut kick => break Some(code.unwrap_or(CloseCode::GoingAway)),
             frame = outbound.recv() => {
                 let Some(frame) = frame else { break Some(CloseCode::GoingAway) };
@@ -144,7 +151,7 @@ async fn serve(state: AppState, socket: WebSocket, id: SessionId) {
                     break None;
                 }
             }
-            message = stream.next(), if session.pending.len() < MAX_PENDING_WRITES => {
+            message = reads.next(&mut stream), if session.pending.len() < MAX_PENDING_WRITES => {
                 last_heard = Instant::now();
                 match message {
                     Some(Ok(Message::Text(text))) => {
