@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod hub;
 pub mod metrics;
+pub mod once;
 pub mod sops;
 pub mod store;
 pub mod telemetry;

@@ -14,6 +14,7 @@ use super::store::{self as sql, AlertRow};
 use crate::access::Principal;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
+use crate::once::Once;
 use crate::store::{format_ms, now_ms, AuditEntry, NewEvent, WriteTx};
 use mpaka_protocol::{
     Alert, AlertAck, AlertChange, AlertClosing, AlertDraft, AlertEscalationBody, AlertOrigin,
@@ -50,9 +51,9 @@ pub async fn raise(
     if !problems.is_empty() {
         return Err(AppError::invalid(problems));
     }
-    let fingerprint = fingerprint("raise", "", &json!(draft));
+    let once = Once::new(who, Some(key), "alert.raise", &draft);
     let mut tx = state.store.write().await?;
-    if let Some(receipt) = recall(&mut tx, who, key, &fingerprint).await? {
+    if let Some(receipt) = once.recall(&mut tx).await? {
         return Ok(receipt);
     }
     let directory = state.hub.directory();
@@ -104,18 +105,7 @@ pub async fn raise(
     if let Some(source) = source {
         detail["source"] = source;
     }
-    finish(
-        state,
-        tx,
-        who,
-        key,
-        &fingerprint,
-        alert,
-        change,
-        now,
-        detail,
-    )
-    .await
+    finish(state, tx, who, &once, alert, change, now, detail).await
 }
 
 /// Acknowledges an alert on behalf of the counterpart side. Stops its
@@ -131,9 +121,9 @@ pub async fn acknowledge(
     key: &str,
     alert_id: &str,
 ) -> AppResult<AlertReceipt> {
-    let fingerprint = fingerprint("ack", alert_id, &json!({}));
+    let once = Once::new(who, Some(key), "alert.ack", &alert_id);
     let mut tx = state.store.write().await?;
-    if let Some(receipt) = recall(&mut tx, who, key, &fingerprint).await? {
+    if let Some(receipt) = once.recall(&mut tx).await? {
         return Ok(receipt);
     }
     let AlertRow { mut alert, .. } = load_visible(state, &mut tx, who, alert_id).await?;
@@ -159,18 +149,7 @@ pub async fn acknowledge(
     sql::save(tx.conn(), &alert, now, None).await?;
     let change = change_by(who, now, AlertStep::Acknowledged, Vec::new());
     let detail = json!({ "acknowledgements": alert.acknowledgements.len() });
-    finish(
-        state,
-        tx,
-        who,
-        key,
-        &fingerprint,
-        alert,
-        change,
-        now,
-        detail,
-    )
-    .await
+    finish(state, tx, who, &once, alert, change, now, detail).await
 }
 
 /// Changes an open alert; the history keeps what changed, by whom, when.
@@ -196,9 +175,9 @@ pub async fn update(
             "name at least one field to change",
         ));
     }
-    let fingerprint = fingerprint("update", alert_id, &json!(patch));
+    let once = Once::new(who, Some(key), "alert.update", &(alert_id, &patch));
     let mut tx = state.store.write().await?;
-    if let Some(receipt) = recall(&mut tx, who, key, &fingerprint).await? {
+    if let Some(receipt) = once.recall(&mut tx).await? {
         return Ok(receipt);
     }
     let row = load_visible(state, &mut tx, who, alert_id).await?;
@@ -218,18 +197,7 @@ pub async fn update(
     sql::save(tx.conn(), &alert, now, deadline).await?;
     let detail = json!({ "fields": changes.iter().map(|c| c.field.clone()).collect::<Vec<_>>() });
     let change = change_by(who, now, AlertStep::Updated, changes);
-    finish(
-        state,
-        tx,
-        who,
-        key,
-        &fingerprint,
-        alert,
-        change,
-        now,
-        detail,
-    )
-    .await
+    finish(state, tx, who, &once, alert, change, now, detail).await
 }
 
 /// Resolves or cancels an open alert, with a reason.
@@ -251,9 +219,14 @@ pub async fn close(
         Closing::Resolve => "resolve",
         Closing::Cancel => "cancel",
     };
-    let fingerprint = fingerprint(step, alert_id, &json!({ "reason": reason }));
+    let once = Once::new(
+        who,
+        Some(key),
+        &format!("alert.{step}"),
+        &(alert_id, &reason),
+    );
     let mut tx = state.store.write().await?;
-    if let Some(receipt) = recall(&mut tx, who, key, &fingerprint).await? {
+    if let Some(receipt) = once.recall(&mut tx).await? {
         return Ok(receipt);
     }
     let AlertRow { mut alert, .. } = load_visible(state, &mut tx, who, alert_id).await?;
@@ -287,18 +260,7 @@ pub async fn close(
     sql::save(tx.conn(), &alert, now, None).await?;
     let detail = json!({ "reason": reason.trim() });
     let change = change_by(who, now, step, changes);
-    finish(
-        state,
-        tx,
-        who,
-        key,
-        &fingerprint,
-        alert,
-        change,
-        now,
-        detail,
-    )
-    .await
+    finish(state, tx, who, &once, alert, change, now, detail).await
 }
 
 /// The event body of a step.
@@ -325,8 +287,7 @@ async fn finish(
     state: &AppState,
     mut tx: WriteTx,
     who: &Principal,
-    key: &str,
-    fingerprint: &str,
+    once: &Once,
     alert: Alert,
     change: AlertChange,
     now: i64,
@@ -370,27 +331,10 @@ async fn finish(
         seq: event.seq,
         duplicate: false,
     };
-    let reply = serde_json::to_value(&receipt).map_err(|e| AppError::Internal(e.into()))?;
-    tx.remember(who.user_id, key, fingerprint, &reply).await?;
+    once.remember(&mut tx, &receipt).await?;
     tx.commit().await?;
     state.metrics.published(kind);
     Ok(receipt)
-}
-
-/// The stored answer to an earlier request with this key, marked duplicate.
-async fn recall(
-    tx: &mut WriteTx,
-    who: &Principal,
-    key: &str,
-    fingerprint: &str,
-) -> AppResult<Option<AlertReceipt>> {
-    let Some(reply) = tx.recall(who.user_id, key, fingerprint).await? else {
-        return Ok(None);
-    };
-    let mut receipt: AlertReceipt =
-        serde_json::from_value(reply).map_err(|e| AppError::Internal(e.into()))?;
-    receipt.duplicate = true;
-    Ok(Some(receipt))
 }
 
 /// Loads an alert `who` may see; others are reported as absent so that
@@ -477,17 +421,6 @@ fn change_by(who: &Principal, now: i64, step: AlertStep, changes: Vec<FieldChang
     }
 }
 
-/// Tells a retry (same request) from a reused key (another request).
-fn fingerprint(step: &str, alert_id: &str, request: &serde_json::Value) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    for part in ["alert", step, alert_id, &request.to_string()] {
-        hasher.update((part.len() as u64).to_be_bytes());
-        hasher.update(part.as_bytes());
-    }
-    hex::encode(hasher.finalize())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,13 +431,5 @@ mod tests {
         assert!(check_reason("  ").is_err());
         assert!(check_reason(&"x".repeat(MAX_REASON_CHARS + 1)).is_err());
         assert!(check_reason("bell\u{7}").is_err());
-    }
-
-    #[test]
-    fn a_reused_key_for_another_request_has_another_fingerprint() {
-        let a = fingerprint("resolve", "a1", &json!({"reason": "done"}));
-        assert_eq!(a, fingerprint("resolve", "a1", &json!({"reason": "done"})));
-        assert_ne!(a, fingerprint("cancel", "a1", &json!({"reason": "done"})));
-        assert_ne!(a, fingerprint("resolve", "a2", &json!({"reason": "done"})));
     }
 }

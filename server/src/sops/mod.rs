@@ -12,7 +12,6 @@ pub mod coverage;
 pub mod diff;
 pub mod http;
 pub mod lang;
-mod once;
 pub mod policy;
 pub mod queries;
 pub mod render;

@@ -7,13 +7,13 @@
 //! adds an audit entry and remembers its reply under the request's
 //! idempotency key; then the commit hands the events to the hub.
 
-use super::once::Once;
 use super::policy::{self, channel_of, in_audience, may_read};
 use super::queries::{self, no_such_sop, no_such_version, sop_view};
 use super::store::{self as rows, SopRow};
 use crate::access::Principal;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
+use crate::once::Once;
 use crate::store::{format_ms, now_ms, AuditEntry, NewEvent, WriteTx};
 use mpaka_protocol::{
     ChannelId, ErrorCode, EventData, FieldError, Lang, SopAck, SopAckReceipt, SopDraftInput,

@@ -1,7 +1,8 @@
-//! Idempotency of SOP write steps. A step's request id (socket) or
-//! `Idempotency-Key` header (REST) is remembered with its reply in the same
-//! transaction as the step, so a retry after a lost reply gets the first
-//! answer, marked `duplicate`, and changes nothing.
+//! Idempotency of domain write steps (alert and SOP steps). A step's
+//! request id (socket) or `Idempotency-Key` header (REST) is remembered with
+//! its reply in the same transaction as the step, so a retry after a lost
+//! reply gets the first answer, marked `duplicate`, and changes nothing.
+//! (Publishes do the same inside the committer's batches.)
 
 use crate::access::Principal;
 use crate::error::AppResult;
@@ -26,6 +27,7 @@ macro_rules! repeatable {
 }
 
 repeatable!(
+    mpaka_protocol::AlertReceipt,
     mpaka_protocol::SopDraftSaved,
     mpaka_protocol::SopReceipt,
     mpaka_protocol::SopAckReceipt,
@@ -42,7 +44,7 @@ pub struct Once {
 }
 
 impl Once {
-    /// `step` names the operation (`sop.publish`); `request` is everything
+    /// `step` names the operation (`sop.publish`, `alert.ack`); `request` is everything
     /// that defines it. Without a key nothing is remembered.
     pub fn new(who: &Principal, key: Option<&str>, step: &str, request: &impl Serialize) -> Once {
         let mut hasher = Sha256::new();
@@ -68,7 +70,7 @@ impl Once {
             return Ok(None);
         };
         let mut reply: T = serde_json::from_value(reply)
-            .map_err(|e| anyhow::anyhow!("stored SOP reply is unreadable: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("stored reply is unreadable: {e}"))?;
         reply.mark_duplicate();
         Ok(Some(reply))
     }
@@ -80,10 +82,45 @@ impl Once {
     pub async fn remember<T: Repeatable>(&self, tx: &mut WriteTx, reply: &T) -> AppResult<()> {
         if let Some(key) = &self.key {
             let value = serde_json::to_value(reply)
-                .map_err(|e| anyhow::anyhow!("SOP reply does not encode: {e}"))?;
+                .map_err(|e| anyhow::anyhow!("reply does not encode: {e}"))?;
             tx.remember(self.user_id, key, &self.fingerprint, &value)
                 .await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal() -> Principal {
+        Principal {
+            user_id: 7,
+            username: "mugina.officer".into(),
+            display_name: "Officer".into(),
+            role: mpaka_protocol::Role::Officer,
+            country: Some(mpaka_protocol::Country::BI),
+            org: None,
+            post: Some("mugina".into()),
+            corridor: Some("mugina-manyovu".into()),
+            language: "fr".into(),
+        }
+    }
+
+    #[test]
+    fn a_reused_key_for_another_request_has_another_fingerprint() {
+        let who = principal();
+        let a = Once::new(&who, Some("k"), "alert.resolve", &("a1", "done")).fingerprint;
+        let same = Once::new(&who, Some("k"), "alert.resolve", &("a1", "done")).fingerprint;
+        assert_eq!(a, same);
+        assert_ne!(
+            a,
+            Once::new(&who, Some("k"), "alert.cancel", &("a1", "done")).fingerprint
+        );
+        assert_ne!(
+            a,
+            Once::new(&who, Some("k"), "alert.resolve", &("a2", "done")).fingerprint
+        );
     }
 }
