@@ -302,10 +302,18 @@ impl Browser {
     }
 }
 
-/// Where the browser tests save screenshots: `docs/screenshots/` of the repository.
+/// Where the browser tests save screenshots. With `MPAKA_SCREENSHOTS=1` they
+/// refresh `docs/screenshots/` of the repository (the README's pictures);
+/// otherwise they go to a scratch directory, so a test run leaves the
+/// working tree clean while still exercising every capture.
 pub fn screenshot_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("docs")
-        .join("screenshots")
+    if std::env::var_os("MPAKA_SCREENSHOTS").is_some() {
+        return Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("docs")
+            .join("screenshots");
+    }
+    let dir = std::env::temp_dir().join(format!("mpaka-screenshots-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    dir
 }
