@@ -63,9 +63,6 @@ pub enum EventData {
     /// A text message in a channel.
     #[serde(rename = "message")]
     Message(MessageBody),
-    /// A notice to one user from the hub (for example a reminder).
-    #[serde(rename = "notice")]
-    Notice(UserNotice),
     /// An account was disabled, re-enabled or changed role (on `system`;
     /// never delivered to clients, it closes the account's sessions).
     #[serde(rename = "account.changed")]
@@ -115,7 +112,6 @@ impl EventData {
     pub fn kind(&self) -> &'static str {
         match self {
             EventData::Message(_) => "message",
-            EventData::Notice(_) => "notice",
             EventData::AccountChanged { .. } => "account.changed",
             EventData::DirectoryChanged {} => "directory.changed",
             EventData::AlertRaised(_) => "alert.raised",
@@ -164,13 +160,4 @@ pub struct MessageBody {
     /// Language of the text: `fr`, `en`, `sw`, `rn` (or another BCP 47 tag).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,
-}
-
-/// The body of a `notice` event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct UserNotice {
-    pub text: String,
-    /// Optional machine-readable reference, e.g. `sop:minors-reception@3`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reference: Option<String>,
 }

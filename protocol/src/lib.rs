@@ -24,7 +24,7 @@ mod sop;
 pub use alert::*;
 pub use channel::{ChannelId, ParseChannelError};
 pub use error::{CloseCode, ErrorBody, ErrorCode, FieldError};
-pub use event::{Author, Event, EventData, MessageBody, UserNotice};
+pub use event::{Author, Event, EventData, MessageBody};
 pub use frames::{
     ChannelGrant, ClientFrame, Limits, PostStatus, PresenceUser, ServerFrame, Welcome,
 };

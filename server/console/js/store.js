@@ -101,7 +101,7 @@ export class Store {
     } else if (event.kind === 'sop.retired') {
       const prev = this.sops.get(body.slug);
       if (prev) this.sops.set(body.slug, { ...prev, state: 'retired' });
-    } else if (event.kind === 'sop.reminder' || event.kind === 'notice') {
+    } else if (event.kind === 'sop.reminder') {
       this.notices.push({ seq: event.seq, at: event.at, kind: event.kind, body });
     }
   }

@@ -143,7 +143,6 @@ fn describe(data: &EventData) -> String {
     };
     match data {
         EventData::Message(m) => m.text.clone(),
-        EventData::Notice(n) => format!("notice: {}", n.text),
         EventData::AlertRaised(b) => alert("raised", &b.alert),
         EventData::AlertAcknowledged(b) => alert("acknowledged", &b.alert),
         EventData::AlertUpdated(b) => alert("updated", &b.alert),
