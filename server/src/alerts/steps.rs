@@ -9,12 +9,12 @@
 //! `status` tells them apart.
 
 use super::escalation;
-use super::rules::{self, Place};
+use super::policy::{self, Place};
 use super::store::{self as sql, AlertRow};
 use crate::access::Principal;
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::once::Once;
+use crate::state::AppState;
 use crate::store::{format_ms, now_ms, AuditEntry, NewEvent, WriteTx};
 use mpaka_protocol::{
     Alert, AlertAck, AlertChange, AlertClosing, AlertDraft, AlertEscalationBody, AlertOrigin,
@@ -71,7 +71,7 @@ pub async fn raise(
     let post = directory
         .post(&slug)
         .ok_or_else(|| AppError::field("post", format!("there is no post {slug}")))?;
-    if !rules::may_raise(who, post) {
+    if !policy::may_raise(who, post) {
         return Err(AppError::forbidden(format!(
             "only officers of {slug} and coordinators of {} may raise alerts there",
             post.country
@@ -127,7 +127,7 @@ pub async fn acknowledge(
         return Ok(receipt);
     }
     let AlertRow { mut alert, .. } = load_visible(state, &mut tx, who, alert_id).await?;
-    if !rules::is_counterpart(who, place(&alert)) {
+    if !policy::is_counterpart(who, place(&alert)) {
         return Err(AppError::forbidden(
             "only the facing post and the other country's coordinators acknowledge an alert",
         ));
@@ -347,7 +347,7 @@ async fn load_visible(
 ) -> AppResult<AlertRow> {
     let missing = || AppError::not_found(format!("no alert {alert_id}"));
     let row = sql::load(tx.conn(), alert_id).await?.ok_or_else(missing)?;
-    if !rules::may_see(who, &row.alert.corridor, &state.hub.directory()) {
+    if !policy::may_see(who, &row.alert.corridor, &state.hub.directory()) {
         return Err(missing());
     }
     Ok(row)
@@ -362,7 +362,7 @@ fn place(alert: &Alert) -> Place<'_> {
 }
 
 fn ensure_raising_side(who: &Principal, alert: &Alert) -> AppResult<()> {
-    if rules::is_raising_side(who, place(alert)) {
+    if policy::is_raising_side(who, place(alert)) {
         Ok(())
     } else {
         Err(AppError::forbidden(format!(

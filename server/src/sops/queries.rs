@@ -6,8 +6,8 @@
 use super::policy::{self, in_audience, may_draft, may_read};
 use super::store::{self as rows, SopRow, VersionRow};
 use crate::access::Principal;
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::store::{format_ms, Directory};
 use mpaka_protocol::{
     Lang, Sop, SopAudience, SopCoverage, SopDiff, SopFormat, SopHistory, SopOwner, SopReader,

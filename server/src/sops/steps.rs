@@ -11,9 +11,9 @@ use super::policy::{self, channel_of, in_audience, may_read};
 use super::queries::{self, no_such_sop, no_such_version, sop_view};
 use super::store::{self as rows, SopRow};
 use crate::access::Principal;
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::once::Once;
+use crate::state::AppState;
 use crate::store::{format_ms, now_ms, AuditEntry, NewEvent, WriteTx};
 use mpaka_protocol::{
     ChannelId, ErrorCode, EventData, FieldError, Lang, SopAck, SopAckReceipt, SopDraftInput,

@@ -1,13 +1,14 @@
 //! `GET /ws`: the WebSocket endpoint. The upgrade handler only checks the
 //! connection limit; authentication and everything after it happen in the
-//! connection's own task (`session`), never in the accept path.
+//! connection's own task (`session`), never in the accept path. This is
+//! pure transport: authentication, routing (`requests`), heartbeats and the
+//! outbound queue; features answer the frames routed to them.
 
 mod read_gate;
 mod requests;
-pub use requests::{check_rate, check_readable, check_writable, message_body, post_statuses};
 mod session;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;

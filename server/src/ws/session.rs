@@ -4,9 +4,9 @@
 
 use super::read_gate::ReadGate;
 use crate::access::Principal;
-use crate::app::AppState;
 use crate::error::AppError;
 use crate::hub::{SessionId, SessionLink};
+use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::stream::{FuturesUnordered, SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
