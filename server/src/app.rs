@@ -14,7 +14,6 @@ use crate::store::Store;
 use axum::serve::ListenerExt;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -54,8 +53,8 @@ impl App {
             store.clone(),
             metrics.clone(),
             node_id,
-            Duration::from_millis(settings.limits.poll_ms),
-            Duration::from_millis(settings.limits.presence_flush_ms),
+            settings.limits.poll_ms.duration(),
+            settings.limits.presence_flush_ms.duration(),
             &tracker,
             shutdown.clone(),
         )
@@ -69,16 +68,15 @@ impl App {
         let listener = TcpListener::bind(settings.listen).await?;
         let state = AppState {
             auth: Auth::new(store.clone(), &secret, &settings),
-            open_sockets: Arc::new(tokio::sync::Semaphore::new(settings.ws.max_connections)),
+            open_sockets: Arc::new(tokio::sync::Semaphore::new(
+                settings.ws.max_connections.get(),
+            )),
             settings: Arc::new(settings),
             store,
             hub,
             committer,
             metrics,
-            write_limiter: WriteLimiter::new(
-                NonZeroU32::new(settings_rate.0).unwrap_or(NonZeroU32::MIN),
-                NonZeroU32::new(settings_rate.1).unwrap_or(NonZeroU32::MIN),
-            ),
+            write_limiter: WriteLimiter::new(settings_rate.0, settings_rate.1),
             shutdown,
             tracker,
         };

@@ -20,6 +20,7 @@ pub mod once;
 pub mod sops;
 pub mod state;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
 pub mod ws;
 

@@ -25,7 +25,6 @@ use crate::store::{format_ms, now_ms, AuditEntry, NewEvent, Store, StoreError};
 use mpaka_protocol::{Alert, AlertChange, AlertStep, ChannelId, Severity};
 use serde_json::json;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -37,8 +36,8 @@ const BATCH: u32 = 100;
 /// How long an alert of `severity` may stay unacknowledged, if it escalates at all.
 pub fn delay(settings: &AlertSettings, severity: Severity) -> Option<i64> {
     let ms = match severity {
-        Severity::Extreme => settings.extreme_escalation_ms,
-        Severity::Severe => settings.severe_escalation_ms,
+        Severity::Extreme => settings.extreme_escalation_ms.get(),
+        Severity::Severe => settings.severe_escalation_ms.get(),
         Severity::Moderate | Severity::Minor | Severity::Unknown => return None,
     };
     Some(i64::try_from(ms).unwrap_or(i64::MAX))
@@ -78,7 +77,7 @@ pub fn start(
 
 async fn run(store: Store, settings: Arc<Settings>, shutdown: CancellationToken) {
     let settings = &settings.alerts;
-    let mut tick = tokio::time::interval(Duration::from_millis(settings.check_interval_ms.max(10)));
+    let mut tick = tokio::time::interval(settings.check_interval_ms.duration());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

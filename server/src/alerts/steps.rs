@@ -95,7 +95,7 @@ pub async fn raise(
     );
     let settings = &state.settings.alerts;
     let deadline = escalation::first_deadline(settings, alert.severity, now);
-    let second = i64::try_from(settings.second_level_ms).unwrap_or(i64::MAX);
+    let second = i64::try_from(settings.second_level_ms.get()).unwrap_or(i64::MAX);
     sql::insert(tx.conn(), &alert, who.user_id, now, deadline, second).await?;
     let change = change_by(who, now, AlertStep::Raised, Vec::new());
     let mut detail = json!({

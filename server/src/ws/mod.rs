@@ -36,7 +36,7 @@ pub async fn upgrade(
         tracing::warn!(%peer, "connection refused: max_connections reached");
         return (StatusCode::SERVICE_UNAVAILABLE, "too many connections").into_response();
     };
-    let hard_limit = HARD_FRAME_LIMIT.max(state.settings.ws.max_frame_bytes * 2);
+    let hard_limit = HARD_FRAME_LIMIT.max(state.settings.ws.max_frame_bytes.get() * 2);
     ws.max_message_size(hard_limit)
         .max_frame_size(hard_limit)
         .read_buffer_size(READ_BUFFER)

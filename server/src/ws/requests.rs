@@ -45,7 +45,7 @@ fn readable_id(text: &str) -> Option<String> {
 impl Session {
     /// Handles one text frame. `Err` only when the socket itself failed.
     pub(super) async fn on_text(&mut self, text: &str) -> Result<(), axum::Error> {
-        let max = self.state.settings.ws.max_frame_bytes;
+        let max = self.state.settings.ws.max_frame_bytes.get();
         if text.len() > max {
             let error = ErrorBody::new(
                 ErrorCode::FrameTooLarge,
