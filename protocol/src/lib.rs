@@ -32,7 +32,9 @@ pub use frames::{
 pub use openapi::{documented_operations, openapi};
 pub use principal::{Country, Role, UserInfo};
 pub use rest::{LoginRequest, RefreshRequest, TokenResponse};
-pub use route::{AlertRequest, ConnectionRequest, MessagingRequest, Routed, SopRequest};
+pub use route::{
+    payload_problem, AlertRequest, ConnectionRequest, MessagingRequest, Routed, SopRequest,
+};
 pub use sop::*;
 
 /// The protocol version this crate speaks. A client states it in its `auth`

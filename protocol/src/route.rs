@@ -286,6 +286,25 @@ impl ClientFrame {
     }
 }
 
+/// For a frame whose type is known but whose payload (an alert draft or
+/// patch, an SOP draft) does not fit, the field at fault, relative to the
+/// payload as over REST, so the client can be answered `validation_failed`
+/// naming it rather than `bad_frame`.
+/// `None` when the frame's problem is elsewhere (unknown type, bad id…).
+pub fn payload_problem(frame: &serde_json::Value) -> Option<crate::FieldError> {
+    fn check<T: serde::de::DeserializeOwned>(
+        payload: Option<&serde_json::Value>,
+    ) -> Option<crate::FieldError> {
+        crate::from_value_named::<T>(payload?.clone()).err()
+    }
+    match frame.get("type")?.as_str()? {
+        "alert.raise" => check::<AlertDraft>(frame.get("alert")),
+        "alert.update" => check::<AlertPatch>(frame.get("patch")),
+        "sop.draft" => check::<SopDraftInput>(frame.get("draft")),
+        _ => None,
+    }
+}
+
 macro_rules! request_id {
     ($($t:ident { $($v:ident),* $(,)? }),* $(,)?) => {
         $(impl $t {

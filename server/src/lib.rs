@@ -27,3 +27,6 @@ pub mod ws;
 pub use app::App;
 pub use config::Settings;
 pub use state::AppState;
+
+#[cfg(test)]
+mod import_graph;

@@ -3,7 +3,7 @@
 //! `Idempotency-Key` header is the idempotency key), CAP 1.2 export of one
 //! alert and an Atom feed of open ones, and CAP import.
 
-use super::cap::{self, CapError, MsgType};
+use super::cap::{self, CapError};
 use super::policy;
 use super::queries;
 use super::steps::{self, Closing};
@@ -208,16 +208,7 @@ async fn import(
     }
     state.write_limiter.check(caller.user.id)?;
     let text = std::str::from_utf8(&body).map_err(|_| AppError::field("body", "must be UTF-8"))?;
-    let imported = cap::from_cap(text).map_err(cap_error)?;
-    if imported.msg_type != MsgType::Alert {
-        return Err(AppError::field(
-            "alert.msgType",
-            format!(
-                "only new alerts (msgType Alert) are imported, not {}",
-                imported.msg_type
-            ),
-        ));
-    }
+    let imported = cap::new_alert_from_cap(text).map_err(cap_error)?;
     let mut draft = imported.draft;
     if target.post.is_some() {
         draft.post = target.post;

@@ -82,7 +82,7 @@ pub async fn list(state: &AppState, who: &Principal, query: AlertQuery) -> AppRe
 /// One alert with its history.
 ///
 /// # Errors
-/// `not_found` when it does not exist or `who` may not see it.
+/// As [`visible`].
 pub async fn get(state: &AppState, who: &Principal, alert_id: &str) -> AppResult<AlertDetail> {
     let alert = visible(state, who, alert_id).await?;
     let mut conn = state.store.reader().await?;
@@ -100,8 +100,10 @@ pub async fn get(state: &AppState, who: &Principal, alert_id: &str) -> AppResult
 /// One alert as `who` may see it.
 ///
 /// # Errors
-/// `not_found` when it does not exist or `who` may not see it.
+/// `forbidden` for roles that see no alerts at all (as on the lists);
+/// `not_found` when it does not exist or `who` may not see its corridor.
 pub async fn visible(state: &AppState, who: &Principal, alert_id: &str) -> AppResult<Alert> {
+    require_some(&visible_corridors(state, who))?;
     let missing = || AppError::not_found(format!("no alert {alert_id}"));
     let mut conn = state.store.reader().await?;
     let row = sql::load(&mut conn, alert_id).await?.ok_or_else(missing)?;

@@ -81,22 +81,3 @@ async fn answer(
         },
     })
 }
-
-/// For an `alert.raise` or `alert.update` frame that failed to parse because
-/// of its draft or patch (an unknown kind, a count that is not a number),
-/// the `validation_failed` error naming the field; `None` otherwise, when
-/// the generic `bad_frame` answer fits.
-pub fn explain_parse_failure(frame: &serde_json::Value) -> Option<mpaka_protocol::ErrorBody> {
-    let problem = match frame.get("type")?.as_str()? {
-        "alert.raise" => mpaka_protocol::from_value_named::<mpaka_protocol::AlertDraft>(
-            frame.get("alert")?.clone(),
-        )
-        .err()?,
-        "alert.update" => mpaka_protocol::from_value_named::<mpaka_protocol::AlertPatch>(
-            frame.get("patch")?.clone(),
-        )
-        .err()?,
-        _ => return None,
-    };
-    Some(crate::error::AppError::invalid(vec![problem]).body())
-}

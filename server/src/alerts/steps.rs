@@ -13,7 +13,7 @@ use super::policy::{self, Place};
 use super::store::{self as sql, AlertRow};
 use crate::access::Principal;
 use crate::error::{AppError, AppResult};
-use crate::once::Once;
+use crate::once::{Once, Opened};
 use crate::state::AppState;
 use crate::store::{format_ms, now_ms, AuditEntry, NewEvent, WriteTx};
 use mpaka_protocol::{
@@ -52,10 +52,10 @@ pub async fn raise(
         return Err(AppError::invalid(problems));
     }
     let once = Once::new(who, Some(key), "alert.raise", &draft);
-    let mut tx = state.store.write().await?;
-    if let Some(receipt) = once.recall(&mut tx).await? {
-        return Ok(receipt);
-    }
+    let mut tx = match once.open(&state.store).await? {
+        Opened::Fresh(tx) => tx,
+        Opened::Repeat(reply) => return Ok(reply),
+    };
     let directory = state.hub.directory();
     let slug = match (&draft.post, who.role) {
         (Some(post), _) => post.clone(),
@@ -122,10 +122,10 @@ pub async fn acknowledge(
     alert_id: &str,
 ) -> AppResult<AlertReceipt> {
     let once = Once::new(who, Some(key), "alert.ack", &alert_id);
-    let mut tx = state.store.write().await?;
-    if let Some(receipt) = once.recall(&mut tx).await? {
-        return Ok(receipt);
-    }
+    let mut tx = match once.open(&state.store).await? {
+        Opened::Fresh(tx) => tx,
+        Opened::Repeat(reply) => return Ok(reply),
+    };
     let AlertRow { mut alert, .. } = load_visible(state, &mut tx, who, alert_id).await?;
     if !policy::is_counterpart(who, place(&alert)) {
         return Err(AppError::forbidden(
@@ -176,10 +176,10 @@ pub async fn update(
         ));
     }
     let once = Once::new(who, Some(key), "alert.update", &(alert_id, &patch));
-    let mut tx = state.store.write().await?;
-    if let Some(receipt) = once.recall(&mut tx).await? {
-        return Ok(receipt);
-    }
+    let mut tx = match once.open(&state.store).await? {
+        Opened::Fresh(tx) => tx,
+        Opened::Repeat(reply) => return Ok(reply),
+    };
     let row = load_visible(state, &mut tx, who, alert_id).await?;
     let mut alert = row.alert.clone();
     ensure_raising_side(who, &alert)?;
@@ -225,10 +225,10 @@ pub async fn close(
         &format!("alert.{step}"),
         &(alert_id, &reason),
     );
-    let mut tx = state.store.write().await?;
-    if let Some(receipt) = once.recall(&mut tx).await? {
-        return Ok(receipt);
-    }
+    let mut tx = match once.open(&state.store).await? {
+        Opened::Fresh(tx) => tx,
+        Opened::Repeat(reply) => return Ok(reply),
+    };
     let AlertRow { mut alert, .. } = load_visible(state, &mut tx, who, alert_id).await?;
     ensure_raising_side(who, &alert)?;
     ensure_open(&alert)?;
@@ -331,8 +331,7 @@ async fn finish(
         seq: event.seq,
         duplicate: false,
     };
-    once.remember(&mut tx, &receipt).await?;
-    tx.commit().await?;
+    let receipt = once.close(tx, receipt).await?;
     state.metrics.published(kind);
     Ok(receipt)
 }

@@ -61,7 +61,11 @@ impl Session {
                 let body = serde_json::from_str::<serde_json::Value>(text)
                     .ok()
                     .as_ref()
-                    .and_then(crate::alerts::socket::explain_parse_failure)
+                    .and_then(mpaka_protocol::payload_problem)
+                    .map(|mut problem| {
+                        problem.message = crate::error::elide_quoted(&problem.message);
+                        AppError::invalid(vec![problem]).body()
+                    })
                     .unwrap_or_else(|| {
                         ErrorBody::new(ErrorCode::BadFrame, describe_parse_error(&error))
                     });
