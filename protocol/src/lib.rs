@@ -15,6 +15,7 @@ mod alert;
 mod channel;
 mod error;
 mod event;
+mod flow;
 mod frames;
 mod openapi;
 mod principal;
@@ -25,6 +26,7 @@ pub use alert::*;
 pub use channel::{ChannelId, ParseChannelError};
 pub use error::{CloseCode, ErrorBody, ErrorCode, FieldError};
 pub use event::{Author, Event, EventData, MessageBody};
+pub use flow::*;
 pub use frames::{
     ChannelGrant, ClientFrame, Limits, PostStatus, PresenceUser, ServerFrame, Welcome,
 };

@@ -180,6 +180,16 @@ impl Session {
                 self.pending.push(Box::pin(reply));
                 Ok(None)
             }
+            flow @ (ClientFrame::FlowRecord { .. }
+            | ClientFrame::FlowCorrect { .. }
+            | ClientFrame::FlowSeries { .. }
+            | ClientFrame::FlowSurgeConfirm { .. }
+            | ClientFrame::FlowSurgeDismiss { .. }) => {
+                let reply =
+                    crate::flows::socket::handle(self.state.clone(), self.principal.clone(), flow);
+                self.pending.push(Box::pin(reply));
+                Ok(None)
+            }
             _ => Err(AppError::new(ErrorCode::BadFrame, "unknown request")),
         };
         match result {
