@@ -3,8 +3,8 @@
 //! `seq`, delivered live and again on resume.
 
 use crate::{
-    AlertEscalationBody, FlowStepBody, FlowSurge, AlertStepBody, ChannelId, Country, Role, SopAck, SopReminder, SopRetired,
-    SopVersion,
+    AlertEscalationBody, AlertStepBody, ChannelId, Country, FlowStepBody, FlowSurge, Role, SopAck,
+    SopReminder, SopRetired, SopVersion,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -171,9 +171,15 @@ impl EventData {
             }),
             EventData::FlowRecorded(b) => EventData::FlowRecorded(Box::new(b.redacted())),
             EventData::FlowCorrected(b) => EventData::FlowCorrected(Box::new(b.redacted())),
-            EventData::FlowSurgeSuggested(s) => EventData::FlowSurgeSuggested(Box::new(s.redacted())),
-            EventData::FlowSurgeConfirmed(s) => EventData::FlowSurgeConfirmed(Box::new(s.redacted())),
-            EventData::FlowSurgeDismissed(s) => EventData::FlowSurgeDismissed(Box::new(s.redacted())),
+            EventData::FlowSurgeSuggested(s) => {
+                EventData::FlowSurgeSuggested(Box::new(s.redacted()))
+            }
+            EventData::FlowSurgeConfirmed(s) => {
+                EventData::FlowSurgeConfirmed(Box::new(s.redacted()))
+            }
+            EventData::FlowSurgeDismissed(s) => {
+                EventData::FlowSurgeDismissed(Box::new(s.redacted()))
+            }
             other => other.clone(),
         }
     }

@@ -15,8 +15,7 @@ mod surge;
 mod tests;
 
 pub use query::{
-    FlowBucket, FlowChange, FlowFigures, FlowPoint, FlowQuery, FlowSeries, FlowSummary,
-    NamedCount,
+    FlowBucket, FlowChange, FlowFigures, FlowPoint, FlowQuery, FlowSeries, FlowSummary, NamedCount,
 };
 pub use surge::{FlowSurge, FlowSurgeReceipt, FlowSurgeState};
 

@@ -1,10 +1,10 @@
 //! The frames exchanged over `GET /ws`.
 
 use crate::{
-    FlowCorrection, FlowDraft, FlowQuery, FlowReceipt, FlowSeries, FlowSurgeReceipt,
     AlertDetail, AlertDraft, AlertPage, AlertPatch, AlertQuery, AlertReceipt, AlertSummary,
-    ChannelId, ErrorBody, Event, Sop, SopAckReceipt, SopCoverage, SopDiff, SopDraftInput,
-    SopDraftSaved, SopFormat, SopHistory, SopReading, SopReceipt, SopRemindReceipt, UserInfo,
+    ChannelId, ErrorBody, Event, FlowCorrection, FlowDraft, FlowQuery, FlowReceipt, FlowSeries,
+    FlowSurgeReceipt, Sop, SopAckReceipt, SopCoverage, SopDiff, SopDraftInput, SopDraftSaved,
+    SopFormat, SopHistory, SopReading, SopReceipt, SopRemindReceipt, UserInfo,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -376,10 +376,7 @@ pub enum ServerFrame {
     },
     /// The reply to `flow.series`.
     #[serde(rename = "flow.series")]
-    FlowSeries {
-        id: String,
-        series: Box<FlowSeries>,
-    },
+    FlowSeries { id: String, series: Box<FlowSeries> },
     /// The reply to `flow.surge_confirm` and `flow.surge_dismiss`.
     #[serde(rename = "flow.surge_saved")]
     FlowSurgeSaved {

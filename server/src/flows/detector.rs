@@ -93,11 +93,8 @@ pub fn test_day(
     }
     let n = baseline.len() as f64;
     let expected = baseline.iter().sum::<f64>() / n;
-    let variance = baseline
-        .iter()
-        .map(|v| (v - expected).powi(2))
-        .sum::<f64>()
-        / (n - 1.0).max(1.0);
+    let variance =
+        baseline.iter().map(|v| (v - expected).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
     let spread = variance.sqrt().max(expected.sqrt()).max(1.0);
     let score = (observed - expected) / spread;
     Some(Verdict {
@@ -143,7 +140,10 @@ mod tests {
         let dark = |d: i64| if d == 21 { None } else { rhythm(d) };
         let v = test_day(&DEFAULT, 28, 300.0, dark).unwrap();
         assert!((v.expected - 300.0).abs() < 1e-9);
-        assert_eq!(test_day(&DEFAULT, 3, 500.0, |d| (d >= 0).then_some(1.0)), None);
+        assert_eq!(
+            test_day(&DEFAULT, 3, 500.0, |d| (d >= 0).then_some(1.0)),
+            None
+        );
     }
 
     #[test]

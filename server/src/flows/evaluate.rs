@@ -199,7 +199,9 @@ fn score(setting: &Setting, series: &Series, size_index: usize, outcome: &mut Ou
             d >= WARM_UP
                 && counts[d].is_some_and(|x| {
                     test_day(setting, d as i64, x, |e| {
-                        usize::try_from(e).ok().and_then(|e| counts.get(e).copied().flatten())
+                        usize::try_from(e)
+                            .ok()
+                            .and_then(|e| counts.get(e).copied().flatten())
                     })
                     .is_some_and(|v| v.surge)
                 })
@@ -210,7 +212,11 @@ fn score(setting: &Setting, series: &Series, size_index: usize, outcome: &mut Ou
         outcome.surges += 1;
         outcome.by_size[size_index].1 += 1;
         let end = (surge.start + surge.days()).min(counts.len());
-        for e in excused.iter_mut().take((end + GRACE).min(counts.len())).skip(surge.start) {
+        for e in excused
+            .iter_mut()
+            .take((end + GRACE).min(counts.len()))
+            .skip(surge.start)
+        {
             *e = true;
         }
         if let Some(first) = (surge.start..end).find(|&d| alarms[d]) {
@@ -287,7 +293,11 @@ mod tests {
         let mut month = 0.0;
         for _ in 0..6 {
             let s = generate(&mut rng, 0.0);
-            month += 2.0 * s.counts[WARM_UP..WARM_UP + 30].iter().flatten().sum::<f64>();
+            month += 2.0
+                * s.counts[WARM_UP..WARM_UP + 30]
+                    .iter()
+                    .flatten()
+                    .sum::<f64>();
         }
         assert!((15_000.0..70_000.0).contains(&month), "{month}");
     }

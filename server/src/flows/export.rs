@@ -177,7 +177,9 @@ pub fn xlsx(reports: &[FlowReport], summary: Option<&FlowSummary>) -> anyhow::Re
 /// # Errors
 /// Every problem, naming the row (`row 3: men`).
 pub fn parse_csv(text: &str) -> Result<Vec<FlowDraft>, Vec<FieldError>> {
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(text.as_bytes());
     let mut problems = Vec::new();
     let field = |row: usize, name: &str, message: String| FieldError {
         field: format!("row {row}: {name}"),
@@ -188,7 +190,13 @@ pub fn parse_csv(text: &str) -> Result<Vec<FlowDraft>, Vec<FieldError>> {
         Err(e) => return Err(vec![field(1, "header", e.to_string())]),
     };
     let index: BTreeMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h, i)).collect();
-    for required in ["post", "period_start", "period_end", "direction", "nationality"] {
+    for required in [
+        "post",
+        "period_start",
+        "period_end",
+        "direction",
+        "nationality",
+    ] {
         if !index.contains_key(required) {
             problems.push(field(1, required, "missing column".into()));
         }
@@ -216,9 +224,8 @@ pub fn parse_csv(text: &str) -> Result<Vec<FlowDraft>, Vec<FieldError>> {
         if get("post").starts_with('#') {
             continue; // the HXL row
         }
-        let text = |value: &str| {
-            (!value.is_empty()).then(|| serde_json::Value::String(value.to_owned()))
-        };
+        let text =
+            |value: &str| (!value.is_empty()).then(|| serde_json::Value::String(value.to_owned()));
         let mut line = serde_json::json!({
             "direction": get("direction"), "nationality": get("nationality"),
         });
@@ -312,10 +319,11 @@ mod tests {
 
     #[test]
     fn bad_rows_are_named() {
-        let text = "post,period_start,period_end,direction,nationality,men\nmugina,a,b,sideways,BI,x\n";
+        let text =
+            "post,period_start,period_end,direction,nationality,men\nmugina,a,b,sideways,BI,x\n";
         let problems = parse_csv(text).unwrap_err();
         let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
-        assert_eq!(fields, ["row 2: men"]);
+        assert_eq!(fields, ["row 2: men", "row 2: direction"]);
         let text = "post,period_start,period_end,direction,nationality\nmugina,a,b,sideways,BI\n";
         assert_eq!(parse_csv(text).unwrap_err()[0].field, "row 2: direction");
     }
@@ -347,7 +355,11 @@ mod tests {
         };
         let bytes = csv(std::slice::from_ref(&report)).unwrap();
         let text = String::from_utf8(bytes).unwrap();
-        assert!(text.lines().nth(1).unwrap().starts_with("#meta+id,#loc+code"));
+        assert!(text
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("#meta+id,#loc+code"));
         let back = parse_csv(&text).unwrap();
         assert_eq!(back.len(), 1);
         assert_eq!(back[0].lines, report.lines);

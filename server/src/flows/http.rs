@@ -16,9 +16,9 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use bytes::Bytes;
 use mpaka_protocol::{
-    from_json_named, FlowCorrection, FlowDirection, FlowDraft, FlowQuery, FlowReceipt,
-    FlowReport, FlowReportHistory, FlowSeries, FlowSummary, FlowSurge, FlowSurgeReceipt,
-    FlowVocabulary, Nationality, Transport, VulnerableGroups,
+    from_json_named, FlowCorrection, FlowDirection, FlowDraft, FlowQuery, FlowReceipt, FlowReport,
+    FlowReportHistory, FlowSeries, FlowSummary, FlowSurge, FlowSurgeReceipt, FlowVocabulary,
+    Nationality, Transport, VulnerableGroups,
 };
 use serde::Deserialize;
 
@@ -84,7 +84,10 @@ async fn vocabulary(State(state): State<AppState>, _caller: Authenticated) -> Js
         nationalities: Nationality::ALL.to_vec(),
         transports: Transport::ALL.to_vec(),
         reasons: state.settings.flows.reasons.clone(),
-        vulnerable: VulnerableGroups::GROUPS.iter().map(|g| (*g).to_owned()).collect(),
+        vulnerable: VulnerableGroups::GROUPS
+            .iter()
+            .map(|g| (*g).to_owned())
+            .collect(),
     })
 }
 
@@ -134,8 +137,14 @@ async fn list(
 ) -> AppResult<Json<Vec<FlowReport>>> {
     let r = query(range)?;
     Ok(Json(
-        queries::reports(&state, &caller.principal, r.scope, r.from.as_deref(), r.to.as_deref())
-            .await?,
+        queries::reports(
+            &state,
+            &caller.principal,
+            r.scope,
+            r.from.as_deref(),
+            r.to.as_deref(),
+        )
+        .await?,
     ))
 }
 
@@ -263,9 +272,14 @@ async fn export_csv(
     range: Result<Query<Range>, QueryRejection>,
 ) -> AppResult<Response> {
     let r = query(range)?;
-    let reports =
-        queries::reports(&state, &caller.principal, r.scope, r.from.as_deref(), r.to.as_deref())
-            .await?;
+    let reports = queries::reports(
+        &state,
+        &caller.principal,
+        r.scope,
+        r.from.as_deref(),
+        r.to.as_deref(),
+    )
+    .await?;
     let bytes = export::csv(&reports)?;
     Ok(attachment(CSV_CONTENT_TYPE, "mpaka-flows.csv", bytes))
 }
@@ -289,9 +303,14 @@ async fn export_xlsx(
         }
         None => (r.from.clone(), r.to.clone(), None),
     };
-    let reports =
-        queries::reports(&state, &caller.principal, r.scope, from.as_deref(), to.as_deref())
-            .await?;
+    let reports = queries::reports(
+        &state,
+        &caller.principal,
+        r.scope,
+        from.as_deref(),
+        to.as_deref(),
+    )
+    .await?;
     let bytes = export::xlsx(&reports, summary.as_ref())?;
     Ok(attachment(XLSX_CONTENT_TYPE, "mpaka-flows.xlsx", bytes))
 }

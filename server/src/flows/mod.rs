@@ -102,10 +102,16 @@ pub fn period(start: &str, end: &str, now: i64) -> Result<(i64, i64), Vec<FieldE
     let e = parse_time(end);
     let mut problems = Vec::new();
     if s.is_none() {
-        problems.push(field("period_start", "must be an RFC 3339 time such as 2026-11-30T08:00:00Z"));
+        problems.push(field(
+            "period_start",
+            "must be an RFC 3339 time such as 2026-11-30T08:00:00Z",
+        ));
     }
     if e.is_none() {
-        problems.push(field("period_end", "must be an RFC 3339 time such as 2026-11-30T09:00:00Z"));
+        problems.push(field(
+            "period_end",
+            "must be an RFC 3339 time such as 2026-11-30T09:00:00Z",
+        ));
     }
     let (Some(s), Some(e)) = (s, e) else {
         return Err(problems);
@@ -134,15 +140,31 @@ mod tests {
         let now = parse_time("2026-12-01T12:00:00Z").unwrap();
         assert!(period("2026-11-30T08:00:00Z", "2026-11-30T09:00:00+00:00", now).is_ok());
         assert_eq!(
-            period("2026-11-30", "2026-12-01", now).unwrap().1 - period("2026-11-30", "2026-12-01", now).unwrap().0,
+            period("2026-11-30", "2026-12-01", now).unwrap().1
+                - period("2026-11-30", "2026-12-01", now).unwrap().0,
             store::DAY_MS
         );
         let fields = |r: Result<(i64, i64), Vec<FieldError>>| {
-            r.unwrap_err().into_iter().map(|p| p.field).collect::<Vec<_>>()
+            r.unwrap_err()
+                .into_iter()
+                .map(|p| p.field)
+                .collect::<Vec<_>>()
         };
-        assert_eq!(fields(period("yesterday", "2026-11-30T09:00:00Z", now)), ["period_start"]);
-        assert_eq!(fields(period("2026-11-30T09:00:00Z", "2026-11-30T08:00:00Z", now)), ["period_end"]);
-        assert_eq!(fields(period("2026-11-28T09:00:00Z", "2026-11-30T08:00:00Z", now)), ["period_end"]);
-        assert_eq!(fields(period("2026-12-02T09:00:00Z", "2026-12-02T10:00:00Z", now)), ["period_end"]);
+        assert_eq!(
+            fields(period("yesterday", "2026-11-30T09:00:00Z", now)),
+            ["period_start"]
+        );
+        assert_eq!(
+            fields(period("2026-11-30T09:00:00Z", "2026-11-30T08:00:00Z", now)),
+            ["period_end"]
+        );
+        assert_eq!(
+            fields(period("2026-11-28T09:00:00Z", "2026-11-30T08:00:00Z", now)),
+            ["period_end"]
+        );
+        assert_eq!(
+            fields(period("2026-12-02T09:00:00Z", "2026-12-02T10:00:00Z", now)),
+            ["period_end"]
+        );
     }
 }

@@ -52,9 +52,7 @@ pub fn may_read(
     sharing == FlowSharing::Joint
         && match who.role {
             Role::Officer => who.corridor.as_deref() == Some(place.corridor),
-            Role::Coordinator => who
-                .country
-                .is_some_and(|c| corridor_countries.contains(&c)),
+            Role::Coordinator => who.country.is_some_and(|c| corridor_countries.contains(&c)),
             Role::Observer => true,
             _ => false,
         }
@@ -71,9 +69,7 @@ pub fn may_tune(who: &Principal, country: Option<Country>, corridor_countries: &
     who.role == Role::Coordinator
         && match country {
             Some(c) => who.country == Some(c),
-            None => who
-                .country
-                .is_some_and(|c| corridor_countries.contains(&c)),
+            None => who.country.is_some_and(|c| corridor_countries.contains(&c)),
         }
 }
 

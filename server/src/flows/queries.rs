@@ -45,8 +45,9 @@ pub fn visible(who: &Principal, directory: &Directory, scope: &str) -> AppResult
                 .collect()
         }
         Some(("country", code)) => {
-            let country: mpaka_protocol::Country =
-                code.parse().map_err(|e: String| AppError::field("scope", e))?;
+            let country: mpaka_protocol::Country = code
+                .parse()
+                .map_err(|e: String| AppError::field("scope", e))?;
             directory
                 .posts
                 .values()
@@ -93,7 +94,10 @@ pub fn visible(who: &Principal, directory: &Directory, scope: &str) -> AppResult
 pub fn range(from: Option<&str>, to: Option<&str>) -> AppResult<(i64, i64)> {
     let parse = |field: &str, text: &str| {
         super::parse_time(text).ok_or_else(|| {
-            AppError::field(field, "must be an RFC 3339 time or a date such as 2026-11-30")
+            AppError::field(
+                field,
+                "must be an RFC 3339 time or a date such as 2026-11-30",
+            )
         })
     };
     let to_ms = match to {
@@ -125,7 +129,10 @@ pub fn add(figures: &mut FlowFigures, s: &Sums) {
     figures.women += s.women;
     figures.boys += s.boys;
     figures.girls += s.girls;
-    *figures.nationality.entry(s.nationality.clone()).or_default() += s.total;
+    *figures
+        .nationality
+        .entry(s.nationality.clone())
+        .or_default() += s.total;
     for (group, n) in VulnerableGroups::GROUPS.iter().zip(s.vulnerable) {
         if n > 0 {
             *figures.vulnerable.entry((*group).to_owned()).or_default() += n;
@@ -293,7 +300,12 @@ pub async fn summary(
         scope,
         month: month.to_owned(),
         days: u32::try_from(width / DAY_MS).unwrap_or(0),
-        change: change(figures.total, days(width), before, days(start - previous_start)),
+        change: change(
+            figures.total,
+            days(width),
+            before,
+            days(start - previous_start),
+        ),
         figures,
         posts: ranked(posts),
         top_reasons: ranked(reasons).into_iter().take(5).collect(),
@@ -320,13 +332,7 @@ pub async fn reports(
     let reports = sql::reports(&mut conn, &visible, from, to, MAX_REPORTS).await?;
     Ok(reports
         .into_iter()
-        .map(|r| {
-            if who.sees_redacted() {
-                r.redacted()
-            } else {
-                r
-            }
-        })
+        .map(|r| if who.sees_redacted() { r.redacted() } else { r })
         .collect())
 }
 

@@ -18,9 +18,8 @@ use crate::error::{AppError, AppResult};
 use crate::once::Once;
 use crate::store::{format_ms, now_ms, AuditEntry, NewEvent, WriteTx};
 use mpaka_protocol::{
-    ChannelId, ErrorCode, EventData, FlowCorrection, FlowDraft, FlowReceipt, FlowReport,
-    FlowStep, FlowStepBody, FlowSurge, FlowSurgeReceipt, FlowSurgeState, FlowVersion,
-    Role,
+    ChannelId, ErrorCode, EventData, FlowCorrection, FlowDraft, FlowReceipt, FlowReport, FlowStep,
+    FlowStepBody, FlowSurge, FlowSurgeReceipt, FlowSurgeState, FlowVersion, Role,
 };
 use serde_json::json;
 
@@ -88,7 +87,11 @@ pub async fn record(
         )));
     }
     let now = now_ms();
-    let total = draft.lines.iter().map(mpaka_protocol::FlowLine::total).sum();
+    let total = draft
+        .lines
+        .iter()
+        .map(mpaka_protocol::FlowLine::total)
+        .sum();
     let report = FlowReport {
         id: uuid::Uuid::now_v7().simple().to_string(),
         post: post.slug.clone(),
@@ -110,7 +113,16 @@ pub async fn record(
         "period_start": report.period_start, "period_end": report.period_end,
     });
     finish(
-        state, tx, who, &once, report, start_ms, FlowStep::Recorded, None, now, detail,
+        state,
+        tx,
+        who,
+        &once,
+        report,
+        start_ms,
+        FlowStep::Recorded,
+        None,
+        now,
+        detail,
     )
     .await
 }
@@ -136,20 +148,13 @@ pub async fn correct(
     if !problems.is_empty() {
         return Err(AppError::invalid(problems));
     }
-    let once = Once::new(
-        who,
-        Some(key),
-        "flow.correct",
-        &(report_id, &correction),
-    );
+    let once = Once::new(who, Some(key), "flow.correct", &(report_id, &correction));
     let mut tx = state.store.write().await?;
     if let Some(receipt) = once.recall(&mut tx).await? {
         return Ok(receipt);
     }
     let missing = || AppError::not_found(format!("no flow report {report_id}"));
-    let (mut report, start_ms) = sql::load(tx.conn(), report_id)
-        .await?
-        .ok_or_else(missing)?;
+    let (mut report, start_ms) = sql::load(tx.conn(), report_id).await?.ok_or_else(missing)?;
     let directory = state.hub.directory();
     let place = Place {
         post: &report.post,
@@ -171,15 +176,16 @@ pub async fn correct(
         )));
     }
     if report.lines == correction.lines {
-        return Err(AppError::field(
-            "lines",
-            "the correction changes nothing",
-        ));
+        return Err(AppError::field("lines", "the correction changes nothing"));
     }
     let now = now_ms();
     let before = report.total;
     report.lines = correction.lines;
-    report.total = report.lines.iter().map(mpaka_protocol::FlowLine::total).sum();
+    report.total = report
+        .lines
+        .iter()
+        .map(mpaka_protocol::FlowLine::total)
+        .sum();
     report.version = report.version.saturating_add(1);
     report.updated_at = format_ms(now);
     sql::save(tx.conn(), &report, start_ms, now).await?;
@@ -472,7 +478,10 @@ pub async fn set_threshold(
         }
         Some(("corridor", slug)) => {
             if directory.corridor(slug).is_none() {
-                return Err(AppError::field("scope", format!("there is no corridor {slug}")));
+                return Err(AppError::field(
+                    "scope",
+                    format!("there is no corridor {slug}"),
+                ));
             }
             policy::may_tune(who, None, &directory.corridor_countries(slug))
         }

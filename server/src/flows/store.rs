@@ -288,14 +288,13 @@ pub async fn surge_on(
     day: &str,
     direction: &str,
 ) -> Result<Option<FlowSurge>> {
-    let row = sqlx::query(
-        "SELECT body FROM flow_surges WHERE post = $1 AND day = $2 AND direction = $3",
-    )
-    .bind(post)
-    .bind(day)
-    .bind(direction)
-    .fetch_optional(conn)
-    .await?;
+    let row =
+        sqlx::query("SELECT body FROM flow_surges WHERE post = $1 AND day = $2 AND direction = $3")
+            .bind(post)
+            .bind(day)
+            .bind(direction)
+            .fetch_optional(conn)
+            .await?;
     row.map(|r| decode(&r, "body")).transpose()
 }
 

@@ -63,9 +63,8 @@ pub async fn detect(
         #[allow(clippy::cast_precision_loss)]
         let observed = days.get(&day).copied().unwrap_or(0) as f64;
         #[allow(clippy::cast_precision_loss)]
-        let verdict = detector::test_day(&setting, day, observed, |d| {
-            days.get(&d).map(|n| *n as f64)
-        });
+        let verdict =
+            detector::test_day(&setting, day, observed, |d| days.get(&d).map(|n| *n as f64));
         let Some(verdict) = verdict.filter(|v| v.surge) else {
             continue;
         };
