@@ -37,7 +37,7 @@ pub struct Setting {
 
 /// The default setting, chosen from the evaluation in docs/flows.md.
 pub const DEFAULT: Setting = Setting {
-    threshold: 3.0,
+    threshold: 4.0,
     weeks: 4,
     min_excess: 30.0,
     weekly: true,
