@@ -4,13 +4,12 @@
 //! sensitivity, and exports (CSV with HXL, XLSX).
 
 use super::{export, queries, steps};
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::http::{idempotency_key, Authenticated};
-use crate::ws::check_rate;
+use crate::http::extract::{Authenticated, IdempotencyKey, Written};
+use crate::state::AppState;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -45,15 +44,6 @@ pub fn routes() -> Router<AppState> {
         .route("/export.xlsx", get(export_xlsx))
 }
 
-fn required_key(headers: &HeaderMap) -> AppResult<String> {
-    idempotency_key(headers)?.ok_or_else(|| {
-        AppError::field(
-            "Idempotency-Key",
-            "send a unique Idempotency-Key header (1–128 characters)",
-        )
-    })
-}
-
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> AppResult<T> {
     let text = std::str::from_utf8(body).map_err(|_| AppError::field("body", "must be UTF-8"))?;
     from_json_named(text).map_err(|e| AppError::invalid(vec![e]))
@@ -67,15 +57,6 @@ fn query<T>(query: Result<Query<T>, QueryRejection>) -> AppResult<T> {
                 .replace("Failed to deserialize query string: ", ""),
         )
     })
-}
-
-fn saved<T>(receipt: T, duplicate: bool) -> (StatusCode, Json<T>) {
-    let status = if duplicate {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    (status, Json(receipt))
 }
 
 async fn vocabulary(State(state): State<AppState>, _caller: Authenticated) -> Json<FlowVocabulary> {
@@ -94,26 +75,23 @@ async fn vocabulary(State(state): State<AppState>, _caller: Authenticated) -> Js
 async fn record(
     State(state): State<AppState>,
     caller: Authenticated,
-    headers: HeaderMap,
+    IdempotencyKey(key): IdempotencyKey,
     body: Bytes,
-) -> AppResult<(StatusCode, Json<FlowReceipt>)> {
-    let key = required_key(&headers)?;
-    check_rate(&state, caller.user.id)?;
+) -> AppResult<Written<FlowReceipt>> {
+    state.write_limiter.check(caller.user.id)?;
     let draft: FlowDraft = parse(&body)?;
     let receipt = steps::record(&state, &caller.principal, &key, draft).await?;
-    let duplicate = receipt.duplicate;
-    Ok(saved(receipt, duplicate))
+    Ok(Written(receipt))
 }
 
 async fn correct(
     State(state): State<AppState>,
     caller: Authenticated,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    IdempotencyKey(key): IdempotencyKey,
     body: Bytes,
 ) -> AppResult<(StatusCode, Json<FlowReceipt>)> {
-    let key = required_key(&headers)?;
-    check_rate(&state, caller.user.id)?;
+    state.write_limiter.check(caller.user.id)?;
     let correction: FlowCorrection = parse(&body)?;
     let receipt = steps::correct(&state, &caller.principal, &key, &id, correction).await?;
     Ok((StatusCode::OK, Json(receipt)))
@@ -205,10 +183,10 @@ async fn confirm(
     State(state): State<AppState>,
     caller: Authenticated,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    key: Option<IdempotencyKey>,
 ) -> AppResult<Json<FlowSurgeReceipt>> {
-    let key = idempotency_key(&headers)?.unwrap_or_else(|| format!("confirm:{id}"));
-    check_rate(&state, caller.user.id)?;
+    let key = key.map_or_else(|| format!("confirm:{id}"), |k| k.0);
+    state.write_limiter.check(caller.user.id)?;
     Ok(Json(
         steps::confirm(&state, &caller.principal, &key, &id).await?,
     ))
@@ -224,11 +202,11 @@ async fn dismiss(
     State(state): State<AppState>,
     caller: Authenticated,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    key: Option<IdempotencyKey>,
     body: Bytes,
 ) -> AppResult<Json<FlowSurgeReceipt>> {
-    let key = idempotency_key(&headers)?.unwrap_or_else(|| format!("dismiss:{id}"));
-    check_rate(&state, caller.user.id)?;
+    let key = key.map_or_else(|| format!("dismiss:{id}"), |k| k.0);
+    state.write_limiter.check(caller.user.id)?;
     let Reason { reason } = parse(&body)?;
     Ok(Json(
         steps::dismiss(&state, &caller.principal, &key, &id, &reason).await?,

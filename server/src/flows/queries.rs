@@ -5,8 +5,8 @@
 use super::policy::{self, Place};
 use super::store::{self as sql, Sums, Visible, DAY_MS};
 use crate::access::Principal;
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::store::{format_ms, now_ms, Directory};
 use mpaka_protocol::{
     FlowBucket, FlowChange, FlowFigures, FlowPoint, FlowQuery, FlowReport, FlowReportHistory,

@@ -4,16 +4,14 @@
 
 use super::{queries, steps};
 use crate::access::Principal;
-use crate::app::AppState;
-use crate::error::{AppError, AppResult};
-use crate::ws::check_rate;
-use mpaka_protocol::{ClientFrame, ErrorCode, ServerFrame};
-use std::sync::Arc;
+use crate::error::AppResult;
+use crate::state::AppState;
+use mpaka_protocol::{FlowRequest, ServerFrame};
 
 /// Answers one flow request with its reply or an `error` frame.
-pub async fn handle(state: AppState, who: Arc<Principal>, frame: ClientFrame) -> ServerFrame {
-    let id = frame.id().to_owned();
-    match answer(&state, &who, frame).await {
+pub async fn handle(state: &AppState, who: &Principal, request: FlowRequest) -> ServerFrame {
+    let id = request.id().to_owned();
+    match answer(state, who, request).await {
         Ok(reply) => reply,
         Err(error) => ServerFrame::Error {
             id: Some(id),
@@ -22,7 +20,7 @@ pub async fn handle(state: AppState, who: Arc<Principal>, frame: ClientFrame) ->
     }
 }
 
-async fn answer(state: &AppState, who: &Principal, frame: ClientFrame) -> AppResult<ServerFrame> {
+async fn answer(state: &AppState, who: &Principal, request: FlowRequest) -> AppResult<ServerFrame> {
     let saved = |id: String, receipt| ServerFrame::FlowSaved {
         id,
         receipt: Box::new(receipt),
@@ -31,44 +29,37 @@ async fn answer(state: &AppState, who: &Principal, frame: ClientFrame) -> AppRes
         id,
         receipt: Box::new(receipt),
     };
-    Ok(match frame {
-        ClientFrame::FlowRecord { id, report } => {
-            check_rate(state, who.user_id)?;
+    if request.is_write() {
+        state.write_limiter.check(who.user_id)?;
+    }
+    Ok(match request {
+        FlowRequest::Record { id, report } => {
             let receipt = steps::record(state, who, &id, report).await?;
             saved(id, receipt)
         }
-        ClientFrame::FlowCorrect {
+        FlowRequest::Correct {
             id,
             report_id,
             correction,
         } => {
-            check_rate(state, who.user_id)?;
             let receipt = steps::correct(state, who, &id, &report_id, correction).await?;
             saved(id, receipt)
         }
-        ClientFrame::FlowSeries { id, query } => ServerFrame::FlowSeries {
+        FlowRequest::Series { id, query } => ServerFrame::FlowSeries {
             id,
             series: Box::new(queries::series(state, who, query).await?),
         },
-        ClientFrame::FlowSurgeConfirm { id, surge_id } => {
-            check_rate(state, who.user_id)?;
+        FlowRequest::SurgeConfirm { id, surge_id } => {
             let receipt = steps::confirm(state, who, &id, &surge_id).await?;
             surge_saved(id, receipt)
         }
-        ClientFrame::FlowSurgeDismiss {
+        FlowRequest::SurgeDismiss {
             id,
             surge_id,
             reason,
         } => {
-            check_rate(state, who.user_id)?;
             let receipt = steps::dismiss(state, who, &id, &surge_id, &reason).await?;
             surge_saved(id, receipt)
-        }
-        other => {
-            return Err(AppError::new(
-                ErrorCode::BadFrame,
-                format!("`{}` is not a flow request", other.id()),
-            ))
         }
     })
 }

@@ -13,9 +13,9 @@ use super::policy::{self, Place};
 use super::store::{self as sql, DAY_MS};
 use super::surge;
 use crate::access::Principal;
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::once::Once;
+use crate::once::{Once, Opened};
+use crate::state::AppState;
 use crate::store::{format_ms, now_ms, AuditEntry, NewEvent, WriteTx};
 use mpaka_protocol::{
     ChannelId, ErrorCode, EventData, FlowCorrection, FlowDraft, FlowReceipt, FlowReport, FlowStep,
@@ -52,10 +52,10 @@ pub async fn record(
     }
     let (start_ms, end_ms) = period.unwrap_or_default();
     let once = Once::new(who, Some(key), "flow.record", &draft);
-    let mut tx = state.store.write().await?;
-    if let Some(receipt) = once.recall(&mut tx).await? {
-        return Ok(receipt);
-    }
+    let mut tx = match once.open(&state.store).await? {
+        Opened::Fresh(tx) => tx,
+        Opened::Repeat(reply) => return Ok(reply),
+    };
     let directory = state.hub.directory();
     let slug = match (&draft.post, who.role) {
         (Some(post), _) => post.clone(),
@@ -149,10 +149,10 @@ pub async fn correct(
         return Err(AppError::invalid(problems));
     }
     let once = Once::new(who, Some(key), "flow.correct", &(report_id, &correction));
-    let mut tx = state.store.write().await?;
-    if let Some(receipt) = once.recall(&mut tx).await? {
-        return Ok(receipt);
-    }
+    let mut tx = match once.open(&state.store).await? {
+        Opened::Fresh(tx) => tx,
+        Opened::Repeat(reply) => return Ok(reply),
+    };
     let missing = || AppError::not_found(format!("no flow report {report_id}"));
     let (mut report, start_ms) = sql::load(tx.conn(), report_id).await?.ok_or_else(missing)?;
     let directory = state.hub.directory();
@@ -266,8 +266,7 @@ async fn finish(
         duplicate: false,
         surges,
     };
-    once.remember(&mut tx, &receipt).await?;
-    tx.commit().await?;
+    let receipt = once.close(tx, receipt).await?;
     state.metrics.published(kind);
     Ok(receipt)
 }
@@ -292,10 +291,10 @@ pub async fn confirm(
     let once = Once::new(who, Some(key), "flow.surge_confirm", &surge_id);
     // 1. Claim.
     let surge = {
-        let mut tx = state.store.write().await?;
-        if let Some(receipt) = once.recall(&mut tx).await? {
-            return Ok(receipt);
-        }
+        let mut tx = match once.open::<FlowSurgeReceipt>(&state.store).await? {
+            Opened::Fresh(tx) => tx,
+            Opened::Repeat(reply) => return Ok(reply),
+        };
         let (surge, claimed_by) = load_verifiable(state, &mut tx, who, surge_id).await?;
         match (surge.state, claimed_by) {
             (FlowSurgeState::Suggested, None) => {
@@ -329,10 +328,10 @@ pub async fn confirm(
     )
     .await?;
     // 3. Close the surge.
-    let mut tx = state.store.write().await?;
-    if let Some(receipt) = once.recall(&mut tx).await? {
-        return Ok(receipt);
-    }
+    let mut tx = match once.open(&state.store).await? {
+        Opened::Fresh(tx) => tx,
+        Opened::Repeat(reply) => return Ok(reply),
+    };
     let (mut surge, claimed_by) = load_verifiable(state, &mut tx, who, surge_id).await?;
     if surge.state != FlowSurgeState::Suggested || claimed_by != Some(who.user_id) {
         return Err(AppError::new(
@@ -361,10 +360,10 @@ pub async fn dismiss(
 ) -> AppResult<FlowSurgeReceipt> {
     check_reason(reason).map_err(|e| AppError::invalid(vec![e]))?;
     let once = Once::new(who, Some(key), "flow.surge_dismiss", &(surge_id, reason));
-    let mut tx = state.store.write().await?;
-    if let Some(receipt) = once.recall(&mut tx).await? {
-        return Ok(receipt);
-    }
+    let mut tx = match once.open(&state.store).await? {
+        Opened::Fresh(tx) => tx,
+        Opened::Repeat(reply) => return Ok(reply),
+    };
     let (mut surge, claimed_by) = load_verifiable(state, &mut tx, who, surge_id).await?;
     if surge.state != FlowSurgeState::Suggested || claimed_by.is_some() {
         return Err(AppError::new(
@@ -419,8 +418,7 @@ async fn close_surge(
         seq: event.seq,
         duplicate: false,
     };
-    once.remember(&mut tx, &receipt).await?;
-    tx.commit().await?;
+    let receipt = once.close(tx, receipt).await?;
     state.metrics.published(kind);
     Ok(receipt)
 }

@@ -6,8 +6,8 @@
 
 use super::detector::{self, Setting, Verdict};
 use super::store::{self as sql, Visible, DAY_MS};
-use crate::app::AppState;
 use crate::error::AppResult;
+use crate::state::AppState;
 use crate::store::{format_ms, AuditEntry, NewEvent, WriteTx};
 use mpaka_protocol::{
     AlertDraft, AlertKind, AlertStatus, Certainty, ChannelId, Country, Direction, EventData,
