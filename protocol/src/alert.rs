@@ -17,7 +17,7 @@
 mod query;
 mod summary;
 mod validate;
-mod vocab;
+pub(crate) mod vocab;
 
 #[cfg(test)]
 mod tests;

@@ -3,8 +3,8 @@
 //! `seq`, delivered live and again on resume.
 
 use crate::{
-    AlertEscalationBody, AlertStepBody, ChannelId, Country, Role, SopAck, SopReminder, SopRetired,
-    SopVersion,
+    AlertEscalationBody, AlertStepBody, ChannelId, Country, FlowStepBody, FlowSurge, Role, SopAck,
+    SopReminder, SopRetired, SopVersion,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -105,6 +105,23 @@ pub enum EventData {
     /// follow live.
     #[serde(rename = "sop.acknowledged")]
     SopAcknowledged(SopAck),
+    /// A post recorded flow figures (on `corridor:{slug}` when joint,
+    /// `post:{slug}` when national).
+    #[serde(rename = "flow.recorded")]
+    FlowRecorded(Box<FlowStepBody>),
+    /// A flow report was corrected; the body holds the new version.
+    #[serde(rename = "flow.corrected")]
+    FlowCorrected(Box<FlowStepBody>),
+    /// The detector found a surge and suggests an alert (on `post:{slug}`:
+    /// the post and its country's coordinators).
+    #[serde(rename = "flow.surge_suggested")]
+    FlowSurgeSuggested(Box<FlowSurge>),
+    /// A suggested surge was confirmed into an alert.
+    #[serde(rename = "flow.surge_confirmed")]
+    FlowSurgeConfirmed(Box<FlowSurge>),
+    /// A suggested surge was dismissed with a reason.
+    #[serde(rename = "flow.surge_dismissed")]
+    FlowSurgeDismissed(Box<FlowSurge>),
 }
 
 impl EventData {
@@ -124,6 +141,11 @@ impl EventData {
             EventData::SopRetired(_) => "sop.retired",
             EventData::SopReminder(_) => "sop.reminder",
             EventData::SopAcknowledged(_) => "sop.acknowledged",
+            EventData::FlowRecorded(_) => "flow.recorded",
+            EventData::FlowCorrected(_) => "flow.corrected",
+            EventData::FlowSurgeSuggested(_) => "flow.surge_suggested",
+            EventData::FlowSurgeConfirmed(_) => "flow.surge_confirmed",
+            EventData::FlowSurgeDismissed(_) => "flow.surge_dismissed",
         }
     }
 
@@ -147,6 +169,17 @@ impl EventData {
                 by: ack.by.redacted(),
                 ..ack.clone()
             }),
+            EventData::FlowRecorded(b) => EventData::FlowRecorded(Box::new(b.redacted())),
+            EventData::FlowCorrected(b) => EventData::FlowCorrected(Box::new(b.redacted())),
+            EventData::FlowSurgeSuggested(s) => {
+                EventData::FlowSurgeSuggested(Box::new(s.redacted()))
+            }
+            EventData::FlowSurgeConfirmed(s) => {
+                EventData::FlowSurgeConfirmed(Box::new(s.redacted()))
+            }
+            EventData::FlowSurgeDismissed(s) => {
+                EventData::FlowSurgeDismissed(Box::new(s.redacted()))
+            }
             other => other.clone(),
         }
     }

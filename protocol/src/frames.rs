@@ -2,8 +2,9 @@
 
 use crate::{
     AlertDetail, AlertDraft, AlertPage, AlertPatch, AlertQuery, AlertReceipt, AlertSummary,
-    ChannelId, ErrorBody, Event, Sop, SopAckReceipt, SopCoverage, SopDiff, SopDraftInput,
-    SopDraftSaved, SopFormat, SopHistory, SopReading, SopReceipt, SopRemindReceipt, UserInfo,
+    ChannelId, ErrorBody, Event, FlowCorrection, FlowDraft, FlowQuery, FlowReceipt, FlowSeries,
+    FlowSurgeReceipt, Sop, SopAckReceipt, SopCoverage, SopDiff, SopDraftInput, SopDraftSaved,
+    SopFormat, SopHistory, SopReading, SopReceipt, SopRemindReceipt, UserInfo,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -188,6 +189,35 @@ pub enum ClientFrame {
     /// The alert picture per corridor. Answered by `alert.summaries`.
     #[serde(rename = "alert.summary")]
     AlertSummary { id: String },
+    /// Record flow figures for a period. Answered by `flow.saved`; the `id`
+    /// is the idempotency key.
+    #[serde(rename = "flow.record")]
+    FlowRecord { id: String, report: FlowDraft },
+    /// Replace a report's lines, with a reason; the earlier version is kept.
+    /// Answered by `flow.saved`.
+    #[serde(rename = "flow.correct")]
+    FlowCorrect {
+        id: String,
+        report_id: String,
+        correction: FlowCorrection,
+    },
+    /// A time series with totals and change. Answered by `flow.series`.
+    #[serde(rename = "flow.series")]
+    FlowSeries {
+        id: String,
+        #[serde(default)]
+        query: FlowQuery,
+    },
+    /// Confirm a suggested surge into an alert. Answered by `flow.surge_saved`.
+    #[serde(rename = "flow.surge_confirm")]
+    FlowSurgeConfirm { id: String, surge_id: String },
+    /// Dismiss a suggested surge with a reason. Answered by `flow.surge_saved`.
+    #[serde(rename = "flow.surge_dismiss")]
+    FlowSurgeDismiss {
+        id: String,
+        surge_id: String,
+        reason: String,
+    },
 }
 
 impl ClientFrame {
@@ -218,7 +248,12 @@ impl ClientFrame {
             | ClientFrame::AlertCancel { id, .. }
             | ClientFrame::AlertList { id, .. }
             | ClientFrame::AlertGet { id, .. }
-            | ClientFrame::AlertSummary { id } => id,
+            | ClientFrame::AlertSummary { id }
+            | ClientFrame::FlowRecord { id, .. }
+            | ClientFrame::FlowCorrect { id, .. }
+            | ClientFrame::FlowSeries { id, .. }
+            | ClientFrame::FlowSurgeConfirm { id, .. }
+            | ClientFrame::FlowSurgeDismiss { id, .. } => id,
         }
     }
 }
@@ -332,6 +367,23 @@ pub enum ServerFrame {
         id: String,
         corridors: Vec<AlertSummary>,
     },
+    /// The reply to `flow.record` and `flow.correct`.
+    #[serde(rename = "flow.saved")]
+    FlowSaved {
+        id: String,
+        #[serde(flatten)]
+        receipt: Box<FlowReceipt>,
+    },
+    /// The reply to `flow.series`.
+    #[serde(rename = "flow.series")]
+    FlowSeries { id: String, series: Box<FlowSeries> },
+    /// The reply to `flow.surge_confirm` and `flow.surge_dismiss`.
+    #[serde(rename = "flow.surge_saved")]
+    FlowSurgeSaved {
+        id: String,
+        #[serde(flatten)]
+        receipt: Box<FlowSurgeReceipt>,
+    },
     /// A request failed, or (without `id`) the connection has a problem. The
     /// connection stays open unless a close frame follows.
     Error {
@@ -366,7 +418,10 @@ impl ServerFrame {
             | ServerFrame::AlertSaved { id, .. }
             | ServerFrame::AlertPage { id, .. }
             | ServerFrame::AlertDetail { id, .. }
-            | ServerFrame::AlertSummaries { id, .. } => Some(id),
+            | ServerFrame::AlertSummaries { id, .. }
+            | ServerFrame::FlowSaved { id, .. }
+            | ServerFrame::FlowSeries { id, .. }
+            | ServerFrame::FlowSurgeSaved { id, .. } => Some(id),
             ServerFrame::Error { id, .. } => id.as_deref(),
             ServerFrame::Welcome(_) | ServerFrame::Event(_) => None,
         }

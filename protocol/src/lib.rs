@@ -15,6 +15,7 @@ mod alert;
 mod channel;
 mod error;
 mod event;
+mod flow;
 mod frames;
 mod openapi;
 mod principal;
@@ -26,6 +27,7 @@ pub use alert::*;
 pub use channel::{ChannelId, ParseChannelError};
 pub use error::{CloseCode, ErrorBody, ErrorCode, FieldError};
 pub use event::{Author, Event, EventData, MessageBody};
+pub use flow::*;
 pub use frames::{
     ChannelGrant, ClientFrame, Limits, PostStatus, PresenceUser, ServerFrame, Welcome,
 };
@@ -33,7 +35,8 @@ pub use openapi::{documented_operations, openapi};
 pub use principal::{Country, Role, UserInfo};
 pub use rest::{LoginRequest, RefreshRequest, TokenResponse};
 pub use route::{
-    payload_problem, AlertRequest, ConnectionRequest, MessagingRequest, Routed, SopRequest,
+    payload_problem, AlertRequest, ConnectionRequest, FlowRequest, MessagingRequest, Routed,
+    SopRequest,
 };
 pub use sop::*;
 

@@ -4,7 +4,10 @@
 //! matched exhaustively by that feature's socket adapter, so no frame can
 //! fall through to an "unknown request" answer at run time.
 
-use crate::{AlertDraft, AlertPatch, AlertQuery, ChannelId, ClientFrame, SopDraftInput, SopFormat};
+use crate::{
+    AlertDraft, AlertPatch, AlertQuery, ChannelId, ClientFrame, FlowCorrection, FlowDraft,
+    FlowQuery, SopDraftInput, SopFormat,
+};
 
 /// A client frame, grouped by the part of the hub that answers it.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +20,42 @@ pub enum Routed {
     Alert(AlertRequest),
     /// Standard operating procedures.
     Sop(SopRequest),
+    /// Flow figures and surges.
+    Flow(FlowRequest),
+}
+
+/// `flow.*`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FlowRequest {
+    Record {
+        id: String,
+        report: FlowDraft,
+    },
+    Correct {
+        id: String,
+        report_id: String,
+        correction: FlowCorrection,
+    },
+    Series {
+        id: String,
+        query: FlowQuery,
+    },
+    SurgeConfirm {
+        id: String,
+        surge_id: String,
+    },
+    SurgeDismiss {
+        id: String,
+        surge_id: String,
+        reason: String,
+    },
+}
+
+impl FlowRequest {
+    /// Whether the request changes anything (and counts against the write rate).
+    pub fn is_write(&self) -> bool {
+        !matches!(self, FlowRequest::Series { .. })
+    }
 }
 
 /// `auth`, `subscribe`, `unsubscribe`, `ping`.
@@ -282,6 +321,29 @@ impl ClientFrame {
                 to,
                 lang,
             }),
+            F::FlowRecord { id, report } => Routed::Flow(FlowRequest::Record { id, report }),
+            F::FlowCorrect {
+                id,
+                report_id,
+                correction,
+            } => Routed::Flow(FlowRequest::Correct {
+                id,
+                report_id,
+                correction,
+            }),
+            F::FlowSeries { id, query } => Routed::Flow(FlowRequest::Series { id, query }),
+            F::FlowSurgeConfirm { id, surge_id } => {
+                Routed::Flow(FlowRequest::SurgeConfirm { id, surge_id })
+            }
+            F::FlowSurgeDismiss {
+                id,
+                surge_id,
+                reason,
+            } => Routed::Flow(FlowRequest::SurgeDismiss {
+                id,
+                surge_id,
+                reason,
+            }),
         }
     }
 }
@@ -301,6 +363,8 @@ pub fn payload_problem(frame: &serde_json::Value) -> Option<crate::FieldError> {
         "alert.raise" => check::<AlertDraft>(frame.get("alert")),
         "alert.update" => check::<AlertPatch>(frame.get("patch")),
         "sop.draft" => check::<SopDraftInput>(frame.get("draft")),
+        "flow.record" => check::<crate::FlowDraft>(frame.get("report")),
+        "flow.correct" => check::<crate::FlowCorrection>(frame.get("correction")),
         _ => None,
     }
 }
@@ -350,6 +414,13 @@ request_id!(
         Remind,
         Diff
     },
+    FlowRequest {
+        Record,
+        Correct,
+        Series,
+        SurgeConfirm,
+        SurgeDismiss
+    }
 );
 
 impl AlertRequest {

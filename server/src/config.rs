@@ -35,6 +35,7 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub alerts: AlertSettings,
     pub sops: SopSettings,
+    pub flows: crate::flows::FlowSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -188,6 +189,7 @@ impl Default for Settings {
             sops: SopSettings {
                 fallback_languages: mpaka_protocol::Lang::ALL.to_vec(),
             },
+            flows: crate::flows::FlowSettings::default(),
         }
     }
 }

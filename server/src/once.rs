@@ -31,7 +31,9 @@ repeatable!(
     mpaka_protocol::SopDraftSaved,
     mpaka_protocol::SopReceipt,
     mpaka_protocol::SopAckReceipt,
-    mpaka_protocol::SopRemindReceipt
+    mpaka_protocol::SopRemindReceipt,
+    mpaka_protocol::FlowReceipt,
+    mpaka_protocol::FlowSurgeReceipt
 );
 
 /// Where a write step stands after [`Once::open`].

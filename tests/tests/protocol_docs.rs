@@ -30,6 +30,7 @@ fn frame_examples() -> Vec<(String, String)> {
         ("protocol.md", "json"),
         ("alerts.md", "json frame"),
         ("sops.md", "json frame"),
+        ("flows.md", "json frame"),
     ] {
         let Ok(text) = std::fs::read_to_string(docs().join(page)) else {
             continue;

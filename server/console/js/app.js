@@ -106,7 +106,7 @@ function start() {
   const retry = h('button', { type: 'button', class: 'link', id: 'reconnect',
     onclick: () => (link.held ? link.release() : link.connectNow()) }, t('status.reconnect'));
   const nav = h('nav', { class: 'tabs', 'aria-label': t('nav.main') },
-    [['alerts', t('nav.alerts')], ['sops', t('nav.sops')], ['channels', t('nav.channels')], ['posts', t('nav.posts')]]
+    [['alerts', t('nav.alerts')], ['flows', t('nav.flows')], ['sops', t('nav.sops')], ['channels', t('nav.channels')], ['posts', t('nav.posts')]]
       .map(([id, label]) => h('a', { href: '#/' + id, id: 'nav-' + id }, label)));
   put(root,
     h('a', { class: 'skip', href: '#main' }, t('nav.skip')),
@@ -143,6 +143,7 @@ const VIEWS = {
   posts: () => renderPosts,
   alerts: () => import('./alerts.js').then((m) => m.renderAlerts),
   sops: () => import('./sops.js').then((m) => m.renderSops),
+  flows: () => import('./flows.js').then((m) => m.renderFlows),
 };
 
 async function route() {

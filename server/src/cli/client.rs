@@ -55,6 +55,11 @@ enum ClientCommand {
         #[command(subcommand)]
         command: super::client_alerts::AlertCommand,
     },
+    /// Import paper tallies of flow figures from CSV (see docs/flows.md).
+    Flow {
+        #[command(subcommand)]
+        command: super::client_flows::FlowCommand,
+    },
 }
 
 type Socket =
@@ -209,6 +214,9 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
     if let ClientCommand::Alert { command } = args.command {
         return super::client_alerts::run(&server, &tokens.access_token, command, args.json).await;
     }
+    if let ClientCommand::Flow { command } = args.command {
+        return super::client_flows::run(&server, &tokens.access_token, command, args.json).await;
+    }
     if let ClientCommand::Sop(command) = args.command {
         return super::client_sops::run(&server, &tokens.access_token, command, args.json).await;
     }
@@ -309,7 +317,7 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
                 }
             }
         }
-        ClientCommand::Alert { .. } => {}
+        ClientCommand::Alert { .. } | ClientCommand::Flow { .. } => {}
     }
     let _ = socket.close(None).await;
     Ok(())

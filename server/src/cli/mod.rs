@@ -3,6 +3,7 @@
 
 mod client;
 mod client_alerts;
+pub mod client_flows;
 mod client_sops;
 mod data;
 mod manage;

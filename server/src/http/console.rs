@@ -43,6 +43,7 @@ const ASSETS: &[Asset] = &[
     asset!("/js/api.js", JS),
     asset!("/js/chat.js", JS),
     asset!("/js/dom.js", JS),
+    asset!("/js/flows.js", JS),
     asset!("/js/forms.js", JS),
     asset!("/js/i18n.js", JS),
     asset!("/js/link.js", JS),

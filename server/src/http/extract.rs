@@ -261,5 +261,6 @@ outcome!(
     mpaka_protocol::SopDraftSaved,
     mpaka_protocol::SopReceipt,
     mpaka_protocol::SopAckReceipt,
-    mpaka_protocol::SopRemindReceipt
+    mpaka_protocol::SopRemindReceipt,
+    mpaka_protocol::FlowReceipt
 );

@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::admin::http::routes())
         .merge(crate::alerts::http::routes())
         .nest("/sops", crate::sops::http::routes())
+        .nest("/flows", crate::flows::http::routes())
         .layer(axum::middleware::from_fn(errors::json_errors));
     Router::new()
         .nest("/api/v1", api)

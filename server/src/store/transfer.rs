@@ -64,6 +64,11 @@ pub const TABLES: &[Table] = &[
     Table::keyed("sops", "slug"),
     Table::keyed("sop_versions", "slug, version"),
     Table::keyed("sop_acks", "slug, version, user_id"),
+    Table::keyed("flow_reports", "id"),
+    Table::keyed("flow_lines", "report_id, idx"),
+    Table::keyed("flow_versions", "report_id, version"),
+    Table::keyed("flow_surges", "id"),
+    Table::keyed("flow_sensitivity", "scope"),
 ];
 
 /// The identifier of the export format, in the header line.

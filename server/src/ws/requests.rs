@@ -106,6 +106,13 @@ impl Session {
                 }));
                 Ok(None)
             }
+            Routed::Flow(request) => {
+                let (state, who) = (self.state.clone(), self.principal.clone());
+                self.pending.push(Box::pin(async move {
+                    crate::flows::socket::handle(&state, &who, request).await
+                }));
+                Ok(None)
+            }
         };
         match result {
             Ok(Some(reply)) => self.send(&reply).await,
