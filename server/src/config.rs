@@ -42,6 +42,11 @@ pub struct AuthSettings {
     pub access_ttl_secs: u64,
     /// Lifetime of a refresh token (rotated on every use).
     pub refresh_ttl_secs: u64,
+    /// Absolute lifetime of a login session: after this, whatever the
+    /// activity, its tokens are refused and the user logs in again.
+    pub session_max_secs: u64,
+    /// A session not refreshed for this long ends (idle lifetime).
+    pub session_idle_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -169,6 +174,8 @@ impl Default for Settings {
             auth: AuthSettings {
                 access_ttl_secs: 15 * 60,
                 refresh_ttl_secs: 30 * 24 * 3600,
+                session_max_secs: 30 * 24 * 3600,
+                session_idle_secs: 7 * 24 * 3600,
             },
             ws: WsSettings {
                 auth_timeout_secs: 5,

@@ -15,6 +15,7 @@ pub mod http;
 pub mod hub;
 pub mod metrics;
 pub mod once;
+pub mod sessions;
 pub mod sops;
 pub mod store;
 pub mod telemetry;

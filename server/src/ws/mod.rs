@@ -3,6 +3,7 @@
 //! connection's own task (`session`), never in the accept path.
 
 mod read_gate;
+mod reauth;
 mod requests;
 pub use requests::{check_rate, check_readable, check_writable, message_body, post_statuses};
 mod session;

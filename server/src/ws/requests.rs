@@ -160,6 +160,7 @@ impl Session {
             } => self.history(id, channel, before, limit).await,
             ClientFrame::Presence { id } => self.presence(id).await,
             ClientFrame::Ping { id } => Ok(Some(ServerFrame::Pong { id })),
+            ClientFrame::Reauth { id, token } => self.reauth(id, token).await,
             alert if crate::alerts::socket::is_alert_request(&alert) => {
                 self.alert_request(alert);
                 Ok(None)
