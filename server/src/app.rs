@@ -100,6 +100,7 @@ impl App {
             tracker,
         };
         crate::alerts::escalation::start(&state);
+        crate::logins::start(&state);
         Ok(App { listener, state })
     }
 

@@ -47,6 +47,15 @@ pub struct AuthSettings {
     pub session_max_secs: u64,
     /// A session not refreshed for this long ends (idle lifetime).
     pub session_idle_secs: u64,
+    /// Failed logins of one account before logins for it are slowed down.
+    pub login_free_failures_per_account: u32,
+    /// Failed logins from one client address before it is slowed down.
+    pub login_free_failures_per_address: u32,
+    /// Longest wait imposed after failed logins (the wait doubles from 1 s).
+    pub login_backoff_max_secs: u64,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers are
+    /// believed; from anyone else they are ignored.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -176,6 +185,10 @@ impl Default for Settings {
                 refresh_ttl_secs: 30 * 24 * 3600,
                 session_max_secs: 30 * 24 * 3600,
                 session_idle_secs: 7 * 24 * 3600,
+                login_free_failures_per_account: 5,
+                login_free_failures_per_address: 20,
+                login_backoff_max_secs: 15 * 60,
+                trusted_proxies: Vec::new(),
             },
             ws: WsSettings {
                 auth_timeout_secs: 5,

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod hub;
+pub mod logins;
 pub mod metrics;
 pub mod once;
 pub mod sessions;

@@ -16,7 +16,10 @@ use jwt::{TokenError, TokenKeys};
 use mpaka_protocol::{ErrorCode, TokenResponse};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use std::net::IpAddr;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Issues and checks tokens. Cheap to clone.
 #[derive(Clone)]
@@ -27,6 +30,7 @@ pub struct Auth {
     refresh_ttl_secs: u64,
     session_max_secs: u64,
     session_idle_secs: u64,
+    guard: Arc<crate::logins::LoginGuard>,
 }
 
 /// A checked access token: the account as it is now and the login session
@@ -60,6 +64,18 @@ impl Auth {
             refresh_ttl_secs: settings.auth.refresh_ttl_secs,
             session_max_secs: settings.auth.session_max_secs,
             session_idle_secs: settings.auth.session_idle_secs,
+            guard: Arc::new(crate::logins::LoginGuard::new(
+                crate::logins::policy::Backoff {
+                    free: settings.auth.login_free_failures_per_account,
+                    base: Duration::from_secs(1),
+                    max: Duration::from_secs(settings.auth.login_backoff_max_secs.max(1)),
+                },
+                crate::logins::policy::Backoff {
+                    free: settings.auth.login_free_failures_per_address,
+                    base: Duration::from_secs(1),
+                    max: Duration::from_secs(settings.auth.login_backoff_max_secs.max(1)),
+                },
+            )),
         }
     }
 
@@ -67,28 +83,47 @@ impl Auth {
         &self.keys
     }
 
-    /// Checks a username and password and issues a token pair.
+    /// The login throttle of this node.
+    pub fn guard(&self) -> &Arc<crate::logins::LoginGuard> {
+        &self.guard
+    }
+
+    /// Checks a username and password from `client` and issues a token pair.
     ///
     /// # Errors
-    /// `invalid_credentials` (wrong name or password, indistinguishably),
-    /// `account_disabled`, or a storage failure.
-    pub async fn login(&self, username: &str, password: String) -> AppResult<TokenResponse> {
+    /// `too_many_attempts` (with `retry_after_ms`) while the account or the
+    /// address is throttled, whatever the password; `invalid_credentials`
+    /// (wrong name or password, indistinguishably); `account_disabled`; or a
+    /// storage failure.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: String,
+        client: IpAddr,
+    ) -> AppResult<TokenResponse> {
+        if let Err(wait) = self.guard.check(username, client) {
+            tracing::info!(username, %client, wait_ms = wait.as_millis(), "login throttled");
+            return Err(AppError::too_many_attempts(
+                u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
+            ));
+        }
         let user = self.store.user_by_name(username).await?;
         let hash = user
             .as_ref()
             .map_or_else(|| password::DECOY_HASH.clone(), |u| u.password_hash.clone());
         let matches = password::verify(password, hash).await;
         let Some(user) = user.filter(|_| matches) else {
-            self.audit_failure(username, "wrong username or password")
-                .await?;
-            tracing::info!(username, "login failed");
+            // Counted and queued for the audit trail: no write here.
+            self.guard
+                .failed(username, client, "wrong username or password");
+            tracing::info!(username, %client, "login failed");
             return Err(AppError::new(
                 ErrorCode::InvalidCredentials,
                 "wrong username or password",
             ));
         };
         if user.disabled {
-            self.audit_failure(username, "account disabled").await?;
+            self.guard.failed(username, client, "account disabled");
             return Err(AppError::new(
                 ErrorCode::AccountDisabled,
                 "this account is disabled",
@@ -98,7 +133,16 @@ impl Auth {
         let session = uuid::Uuid::new_v4().to_string();
         let now = now_ms();
         let session_end = now.saturating_add(secs_to_ms(self.session_max_secs));
-        sessions::store::insert(tx.conn(), &session, user.id, now, session_end, None).await?;
+        let client_text = client.to_string();
+        sessions::store::insert(
+            tx.conn(),
+            &session,
+            user.id,
+            now,
+            session_end,
+            Some(&client_text),
+        )
+        .await?;
         let tokens = self
             .issue_pair(&mut tx, &user, &session, session_end)
             .await?;
@@ -106,11 +150,12 @@ impl Auth {
             Some((user.id, &user.username)),
             "auth.login",
             format!("user:{}", user.id),
-            serde_json::json!({ "session": session }),
+            serde_json::json!({ "session": session, "client": client_text }),
         ))
         .await?;
         tx.commit().await?;
-        tracing::info!(username, user_id = user.id, "login");
+        self.guard.succeeded(username, client);
+        tracing::info!(username, user_id = user.id, %client, "login");
         Ok(tokens)
     }
 
@@ -346,20 +391,6 @@ impl Auth {
             refresh_token,
             user: user.info(),
         })
-    }
-
-    async fn audit_failure(&self, username: &str, reason: &str) -> AppResult<()> {
-        let mut tx = self.store.write().await?;
-        let username: String = username.chars().take(64).collect();
-        tx.audit(AuditEntry::new(
-            None,
-            "auth.login_failed",
-            format!("username:{username}"),
-            serde_json::json!({ "reason": reason }),
-        ))
-        .await?;
-        tx.commit().await?;
-        Ok(())
     }
 }
 

@@ -4,16 +4,23 @@ use super::ApiJson;
 use super::Authenticated;
 use crate::app::AppState;
 use crate::error::AppResult;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use mpaka_protocol::{LoginRequest, RefreshRequest, TokenResponse, UserInfo};
+use std::net::SocketAddr;
 
 pub async fn login(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> AppResult<Json<TokenResponse>> {
-    let result = state.auth.login(&request.username, request.password).await;
+    let client = crate::logins::client_addr(peer, &headers, &state.settings.auth.trusted_proxies);
+    let result = state
+        .auth
+        .login(&request.username, request.password, client)
+        .await;
     if let Err(error) = &result {
         state.metrics.auth_failed(error.body().code);
     }
