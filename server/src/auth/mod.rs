@@ -111,7 +111,15 @@ impl Auth {
         let hash = user
             .as_ref()
             .map_or_else(|| password::DECOY_HASH.clone(), |u| u.password_hash.clone());
-        let matches = password::verify(password, hash).await;
+        let Ok(matches) = password::verify(password, hash).await else {
+            tracing::warn!(%client, "login refused: the password hashing queue is full");
+            let mut body = mpaka_protocol::ErrorBody::new(
+                ErrorCode::Unavailable,
+                "too many logins at once; try again in a moment",
+            );
+            body.retry_after_ms = Some(1000);
+            return Err(AppError::Client(body));
+        };
         let Some(user) = user.filter(|_| matches) else {
             // Counted and queued for the audit trail: no write here.
             self.guard
