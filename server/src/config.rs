@@ -56,6 +56,9 @@ pub struct AuthSettings {
     /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers are
     /// believed; from anyone else they are ignored.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// When set, `GET /metrics` needs `Authorization: Bearer <this>`;
+    /// unset, `/metrics` is open (keep it off the public proxy then).
+    pub metrics_token: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -189,6 +192,7 @@ impl Default for Settings {
                 login_free_failures_per_address: 20,
                 login_backoff_max_secs: 15 * 60,
                 trusted_proxies: Vec::new(),
+                metrics_token: None,
             },
             ws: WsSettings {
                 auth_timeout_secs: 5,

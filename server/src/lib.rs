@@ -16,6 +16,7 @@ pub mod hub;
 pub mod logins;
 pub mod metrics;
 pub mod once;
+pub mod private_files;
 pub mod sessions;
 pub mod sops;
 pub mod store;

@@ -10,8 +10,10 @@ mod session;
 pub use extract::{idempotency_key, ApiJson, Authenticated};
 
 use crate::app::AppState;
+use axum::http::{header, HeaderValue};
 use axum::routing::{get, post};
 use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 /// Largest REST request body accepted.
@@ -44,7 +46,17 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi))
         .merge(crate::alerts::http::routes())
         .merge(crate::logins::http::routes())
-        .nest("/sops", crate::sops::http::routes());
+        .nest("/sops", crate::sops::http::routes())
+        // API answers carry tokens and personal data: never cached (a route
+        // may say otherwise), never sniffed into another content type.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ));
     Router::new()
         .nest("/api/v1", api)
         .route("/ws", get(crate::ws::upgrade))
