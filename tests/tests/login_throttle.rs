@@ -5,6 +5,7 @@
 //! `X-Forwarded-For` is believed only from `trusted_proxies`; failed logins
 //! reach the audit trail, with the client's address, in batches.
 
+use mpaka_server::config::Seconds;
 use mpaka_tests::{TestHub, PATIENCE};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -39,7 +40,7 @@ async fn login_as(
 async fn a_guessed_account_waits_even_with_the_right_password_but_never_forever() {
     let hub = TestHub::start_with(|s| {
         s.auth.login_free_failures_per_account = 3;
-        s.auth.login_backoff_max_secs = 2;
+        s.auth.login_backoff_max_secs = Seconds::of(2);
     })
     .await;
     let right = hub.password("mugina.officer");
@@ -102,7 +103,7 @@ async fn a_sprayer_is_slowed_down_by_address_and_forwarded_headers_count_only_fr
 {
     let hub = TestHub::start_with(|s| {
         s.auth.login_free_failures_per_address = 4;
-        s.auth.login_backoff_max_secs = 60;
+        s.auth.login_backoff_max_secs = Seconds::of(60);
         s.auth.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
     })
     .await;

@@ -6,6 +6,7 @@
 //! behaviour (two nodes) is in `server/tests/sessions_nodes.rs`.
 
 use mpaka_protocol::{ClientFrame, ServerFrame, TokenResponse};
+use mpaka_server::config::Seconds;
 use mpaka_tests::{uuid_like, Backend, Ending, TestHub};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -215,7 +216,7 @@ async fn a_refresh_token_from_before_a_role_change_no_longer_refreshes() {
 
 #[tokio::test]
 async fn a_socket_closes_when_its_token_expires_unless_it_reauthenticates() {
-    let hub = TestHub::start_with(|s| s.auth.access_ttl_secs = 4).await;
+    let hub = TestHub::start_with(|s| s.auth.access_ttl_secs = Seconds::of(4)).await;
     let first = hub.login("mugina.officer").await;
     assert!(first.expires_in <= 4);
     let mut idle = hub.connect_with_token(&first.access_token).await.unwrap();
@@ -267,7 +268,7 @@ async fn a_socket_closes_when_its_token_expires_unless_it_reauthenticates() {
 
 #[tokio::test]
 async fn an_idle_session_ends_and_refreshing_cannot_revive_it() {
-    let hub = TestHub::start_with(|s| s.auth.session_idle_secs = 1).await;
+    let hub = TestHub::start_with(|s| s.auth.session_idle_secs = Seconds::of(1)).await;
     let tokens = hub.login("mugina.officer").await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let (status, body) = refresh(&hub, &tokens.refresh_token).await;
@@ -280,7 +281,7 @@ async fn an_idle_session_ends_and_refreshing_cannot_revive_it() {
 
 #[tokio::test]
 async fn an_active_session_still_ends_at_its_absolute_lifetime() {
-    let hub = TestHub::start_with(|s| s.auth.session_max_secs = 3).await;
+    let hub = TestHub::start_with(|s| s.auth.session_max_secs = Seconds::of(3)).await;
     let tokens = hub.login("mugina.officer").await;
     // Neither token outlives the session.
     assert!(tokens.expires_in <= 3, "{}", tokens.expires_in);

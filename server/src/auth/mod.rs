@@ -60,20 +60,20 @@ impl Auth {
         Auth {
             store,
             keys: TokenKeys::new(secret),
-            access_ttl_secs: settings.auth.access_ttl_secs,
-            refresh_ttl_secs: settings.auth.refresh_ttl_secs,
-            session_max_secs: settings.auth.session_max_secs,
-            session_idle_secs: settings.auth.session_idle_secs,
+            access_ttl_secs: settings.auth.access_ttl_secs.get(),
+            refresh_ttl_secs: settings.auth.refresh_ttl_secs.get(),
+            session_max_secs: settings.auth.session_max_secs.get(),
+            session_idle_secs: settings.auth.session_idle_secs.get(),
             guard: Arc::new(crate::logins::LoginGuard::new(
                 crate::logins::policy::Backoff {
                     free: settings.auth.login_free_failures_per_account,
                     base: Duration::from_secs(1),
-                    max: Duration::from_secs(settings.auth.login_backoff_max_secs.max(1)),
+                    max: settings.auth.login_backoff_max_secs.duration(),
                 },
                 crate::logins::policy::Backoff {
                     free: settings.auth.login_free_failures_per_address,
                     base: Duration::from_secs(1),
-                    max: Duration::from_secs(settings.auth.login_backoff_max_secs.max(1)),
+                    max: settings.auth.login_backoff_max_secs.duration(),
                 },
             )),
         }

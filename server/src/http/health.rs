@@ -2,7 +2,7 @@
 //! shutting down) and `/metrics` (Prometheus text format; behind a bearer
 //! token when `auth.metrics_token` is set).
 
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -1,9 +1,8 @@
 //! Logging in and out, refreshing tokens, and who am I.
 
-use super::ApiJson;
-use super::Authenticated;
-use crate::app::AppState;
+use super::extract::{Authenticated, Body};
 use crate::error::AppResult;
+use crate::state::AppState;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -14,7 +13,7 @@ pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    ApiJson(request): ApiJson<LoginRequest>,
+    Body(request): Body<LoginRequest>,
 ) -> AppResult<Json<TokenResponse>> {
     let client = crate::logins::client_addr(peer, &headers, &state.settings.auth.trusted_proxies);
     let result = state
@@ -29,14 +28,14 @@ pub async fn login(
 
 pub async fn refresh(
     State(state): State<AppState>,
-    ApiJson(request): ApiJson<RefreshRequest>,
+    Body(request): Body<RefreshRequest>,
 ) -> AppResult<Json<TokenResponse>> {
     state.auth.refresh(&request.refresh_token).await.map(Json)
 }
 
 pub async fn logout(
     State(state): State<AppState>,
-    ApiJson(request): ApiJson<RefreshRequest>,
+    Body(request): Body<RefreshRequest>,
 ) -> AppResult<StatusCode> {
     state.auth.logout(&request.refresh_token).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -4,9 +4,9 @@
 //! `account` or `address`), audited as `auth.login_block_cleared`.
 
 use super::guard::Block;
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::http::Authenticated;
+use crate::http::extract::Authenticated;
+use crate::state::AppState;
 use crate::store::AuditEntry;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

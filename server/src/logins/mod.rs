@@ -19,7 +19,7 @@ pub mod policy;
 pub use client::client_addr;
 pub use guard::{FailedLogin, LoginGuard};
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::store::{AuditEntry, Store};
 use std::sync::Arc;
 use std::time::Duration;
