@@ -6,6 +6,7 @@
 
 mod chart;
 mod driver;
+mod flood;
 mod payload;
 mod procstat;
 mod report;
@@ -131,6 +132,10 @@ struct RunArgs {
     /// Stop waiting for deliveries after this long without progress.
     #[arg(long, default_value_t = 10.0)]
     drain_timeout_secs: f64,
+    /// mpaka: this many clients flood the login route with wrong passwords
+    /// during the run (see `flood.rs`).
+    #[arg(long, default_value_t = 0)]
+    login_flood: usize,
 }
 
 impl Scenario {
@@ -241,7 +246,13 @@ async fn run(args: RunArgs) -> Result<()> {
                 .clone()
                 .context("--credentials is required for mpaka")?;
             let driver = MpakaDriver::prepare(&args.url, &credentials, plan.spread).await?;
-            run_with(driver, &args, plan).await
+            let flood =
+                (args.login_flood > 0).then(|| flood::Flood::start(&args.url, args.login_flood));
+            let result = run_with(driver, &args, plan).await;
+            if let Some(flood) = flood {
+                flood.stop().await;
+            }
+            result
         }
         Target::Nats => {
             let driver = NatsDriver::new(&args.url, plan.spread);

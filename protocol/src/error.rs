@@ -39,6 +39,10 @@ pub enum ErrorCode {
     ValidationFailed,
     /// Too many requests: wait `retry_after_ms` and try again.
     RateLimited,
+    /// Too many failed logins for this account or from this address: no
+    /// login (not even with the right password) until `retry_after_ms` has
+    /// passed. A back-off, never a permanent lock.
+    TooManyAttempts,
     /// The idempotency key was used before for a different request.
     IdempotencyConflict,
     /// The request is valid but the target's state does not allow it.
@@ -71,6 +75,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::ValidationFailed => "validation_failed",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::IdempotencyConflict => "idempotency_conflict",
             ErrorCode::InvalidState => "invalid_state",
             ErrorCode::AlreadyExists => "already_exists",
@@ -93,7 +98,7 @@ impl ErrorCode {
             | ErrorCode::InvalidCredentials => 401,
             ErrorCode::AccountDisabled | ErrorCode::Forbidden => 403,
             ErrorCode::UnknownChannel | ErrorCode::NotFound => 404,
-            ErrorCode::RateLimited => 429,
+            ErrorCode::RateLimited | ErrorCode::TooManyAttempts => 429,
             ErrorCode::IdempotencyConflict | ErrorCode::InvalidState | ErrorCode::AlreadyExists => {
                 409
             }

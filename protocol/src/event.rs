@@ -67,6 +67,16 @@ pub enum EventData {
     /// never delivered to clients, it closes the account's sessions).
     #[serde(rename = "account.changed")]
     AccountChanged { user_id: i64 },
+    /// A login session ended (logout, refresh-token reuse, expiry, an
+    /// account change); `session` is absent when every session of the user
+    /// ended. On `system`; never delivered to clients: every node closes the
+    /// session's sockets with 4003.
+    #[serde(rename = "session.ended")]
+    SessionEnded {
+        user_id: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<String>,
+    },
     /// Posts, corridors or users were added or changed (on `system`).
     #[serde(rename = "directory.changed")]
     DirectoryChanged {},
@@ -130,6 +140,7 @@ impl EventData {
         match self {
             EventData::Message(_) => "message",
             EventData::AccountChanged { .. } => "account.changed",
+            EventData::SessionEnded { .. } => "session.ended",
             EventData::DirectoryChanged {} => "directory.changed",
             EventData::AlertRaised(_) => "alert.raised",
             EventData::AlertAcknowledged(_) => "alert.acknowledged",

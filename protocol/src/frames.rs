@@ -25,6 +25,12 @@ pub enum ClientFrame {
         /// An access token from `POST /api/v1/auth/login` or `/refresh`.
         token: String,
     },
+    /// Replace the connection's access token with a fresh one of the same
+    /// login session, before the current one expires (a socket whose token
+    /// expires is closed with `token_expired` and 4001). Answered by
+    /// `reauthed`, or by `error` (the connection stays open until the old
+    /// token expires).
+    Reauth { id: String, token: String },
     /// Start receiving events of these channels. With `since`, first every
     /// stored event with `seq > since` on them is replayed in order; then
     /// the `subscribed` reply marks the end of the replay; then live events
@@ -225,6 +231,7 @@ impl ClientFrame {
     pub fn id(&self) -> &str {
         match self {
             ClientFrame::Auth { id, .. }
+            | ClientFrame::Reauth { id, .. }
             | ClientFrame::Subscribe { id, .. }
             | ClientFrame::Unsubscribe { id, .. }
             | ClientFrame::Publish { id, .. }
@@ -297,6 +304,9 @@ pub enum ServerFrame {
     Presence { id: String, posts: Vec<PostStatus> },
     /// The reply to `ping`.
     Pong { id: String },
+    /// The reply to `reauth`: the connection now runs on the new token,
+    /// which expires in `expires_in` seconds.
+    Reauthed { id: String, expires_in: u64 },
     /// The reply to `sop.list`.
     #[serde(rename = "sop.list")]
     SopList { id: String, sops: Vec<Sop> },
@@ -405,6 +415,7 @@ impl ServerFrame {
             | ServerFrame::History { id, .. }
             | ServerFrame::Presence { id, .. }
             | ServerFrame::Pong { id }
+            | ServerFrame::Reauthed { id, .. }
             | ServerFrame::SopList { id, .. }
             | ServerFrame::SopGet { id, .. }
             | ServerFrame::SopHistory { id, .. }

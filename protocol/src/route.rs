@@ -58,7 +58,7 @@ impl FlowRequest {
     }
 }
 
-/// `auth`, `subscribe`, `unsubscribe`, `ping`.
+/// `auth`, `reauth`, `subscribe`, `unsubscribe`, `ping`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConnectionRequest {
     Auth {
@@ -77,6 +77,10 @@ pub enum ConnectionRequest {
     },
     Ping {
         id: String,
+    },
+    Reauth {
+        id: String,
+        token: String,
     },
 }
 
@@ -216,6 +220,7 @@ impl ClientFrame {
                 Routed::Connection(ConnectionRequest::Unsubscribe { id, channels })
             }
             F::Ping { id } => Routed::Connection(ConnectionRequest::Ping { id }),
+            F::Reauth { id, token } => Routed::Connection(ConnectionRequest::Reauth { id, token }),
             F::Publish {
                 id,
                 channel,
@@ -385,7 +390,8 @@ request_id!(
         Auth,
         Subscribe,
         Unsubscribe,
-        Ping
+        Ping,
+        Reauth
     },
     MessagingRequest {
         Publish,

@@ -86,6 +86,7 @@ impl App {
             &state.tracker,
             state.shutdown.clone(),
         );
+        crate::logins::start(&state);
         Ok(App { listener, state })
     }
 

@@ -45,6 +45,23 @@ pub struct AuthSettings {
     pub access_ttl_secs: Seconds,
     /// Lifetime of a refresh token (rotated on every use).
     pub refresh_ttl_secs: Seconds,
+    /// Absolute lifetime of a login session: after this, whatever the
+    /// activity, its tokens are refused and the user logs in again.
+    pub session_max_secs: Seconds,
+    /// A session not refreshed for this long ends (idle lifetime).
+    pub session_idle_secs: Seconds,
+    /// Failed logins of one account before logins for it are slowed down.
+    pub login_free_failures_per_account: u32,
+    /// Failed logins from one client address before it is slowed down.
+    pub login_free_failures_per_address: u32,
+    /// Longest wait imposed after failed logins (the wait doubles from 1 s).
+    pub login_backoff_max_secs: Seconds,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers are
+    /// believed; from anyone else they are ignored.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// When set, `GET /metrics` needs `Authorization: Bearer <this>`;
+    /// unset, `/metrics` is open (keep it off the public proxy then).
+    pub metrics_token: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -163,6 +180,13 @@ impl Default for Settings {
             auth: AuthSettings {
                 access_ttl_secs: Seconds::of(15 * 60),
                 refresh_ttl_secs: Seconds::of(30 * 24 * 3600),
+                session_max_secs: Seconds::of(30 * 24 * 3600),
+                session_idle_secs: Seconds::of(7 * 24 * 3600),
+                login_free_failures_per_account: 5,
+                login_free_failures_per_address: 20,
+                login_backoff_max_secs: Seconds::of(15 * 60),
+                trusted_proxies: Vec::new(),
+                metrics_token: None,
             },
             ws: WsSettings {
                 auth_timeout_secs: Seconds::of(5),

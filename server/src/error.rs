@@ -50,6 +50,16 @@ impl AppError {
         }])
     }
 
+    /// `too_many_attempts` with `retry_after_ms` (and, over HTTP, `Retry-After`).
+    pub fn too_many_attempts(retry_after_ms: u64) -> AppError {
+        let mut body = ErrorBody::new(
+            ErrorCode::TooManyAttempts,
+            "too many failed logins; wait before trying again",
+        );
+        body.retry_after_ms = Some(retry_after_ms);
+        AppError::Client(body)
+    }
+
     pub fn rate_limited(retry_after_ms: u64) -> AppError {
         let mut body = ErrorBody::new(ErrorCode::RateLimited, "too many requests; slow down");
         body.retry_after_ms = Some(retry_after_ms);
@@ -93,7 +103,15 @@ impl IntoResponse for AppError {
         let body = self.body();
         let status = StatusCode::from_u16(body.code.http_status())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, axum::Json(body)).into_response()
+        // RFC 9110 Retry-After, in whole seconds, beside the body's milliseconds.
+        let retry_after = body.retry_after_ms.map(|ms| ms.div_ceil(1000).to_string());
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(Ok(value)) = retry_after.map(|s| axum::http::HeaderValue::from_str(&s)) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 

@@ -192,15 +192,15 @@ async fn refresh_tokens_rotate_once_and_a_replay_revokes_the_family(backend: Bac
             family: "fam".into()
         }
     );
-    assert_eq!(
+    assert!(matches!(
         tx.spend_refresh_token("h1").await.unwrap(),
-        RefreshOutcome::Reused
-    );
+        RefreshOutcome::Reused { .. }
+    ));
     // The replay revoked the family: the unspent sibling is dead too.
-    assert_eq!(
+    assert!(matches!(
         tx.spend_refresh_token("h2").await.unwrap(),
-        RefreshOutcome::Reused
-    );
+        RefreshOutcome::Reused { .. }
+    ));
     assert_eq!(
         tx.spend_refresh_token("old").await.unwrap(),
         RefreshOutcome::Expired

@@ -214,6 +214,15 @@ pub async fn set_disabled(
 ) -> AppResult<()> {
     let mut tx = store.write().await?;
     tx.set_user_disabled(user_id, disabled).await?;
+    if disabled {
+        crate::sessions::steps::end_all(
+            &mut tx,
+            user_id,
+            None,
+            crate::sessions::EndReason::AccountDisabled,
+        )
+        .await?;
+    }
     tx.append(account_changed(user_id)).await?;
     tx.audit(AuditEntry::new(
         actor.audit(),
@@ -249,6 +258,13 @@ pub async fn set_role(
     check_placement(store, role, country, user.org.as_deref(), post).await?;
     let mut tx = store.write().await?;
     tx.set_user_role(user_id, role, country, post).await?;
+    crate::sessions::steps::end_all(
+        &mut tx,
+        user_id,
+        None,
+        crate::sessions::EndReason::RoleChanged,
+    )
+    .await?;
     tx.append(account_changed(user_id)).await?;
     tx.audit(AuditEntry::new(
         actor.audit(),

@@ -1,5 +1,8 @@
 //! Access tokens: short-lived HS256 JWTs. Only HS256 is accepted, so
-//! `alg: none` and algorithm-confusion tokens fail validation.
+//! `alg: none` and algorithm-confusion tokens fail validation; `exp` and,
+//! when present, `nbf` are checked (with 5 s of leeway for clock skew).
+//! Each token names its login session (`sid`), which the hub checks on
+//! every use.
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -16,7 +19,14 @@ pub struct Claims {
     pub role: String,
     /// The account's token version when issued; a mismatch means revoked.
     pub ver: i64,
+    /// The login session (refresh family); empty in tokens from before
+    /// sessions existed, which are refused.
+    #[serde(default)]
+    pub sid: String,
     pub iat: i64,
+    /// Not valid before (seconds since the epoch); the issue time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
     pub exp: i64,
     pub iss: String,
     pub jti: String,
@@ -43,6 +53,7 @@ impl TokenKeys {
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "sub", "iss"]);
         validation.leeway = 5;
+        validation.validate_nbf = true;
         TokenKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -50,7 +61,8 @@ impl TokenKeys {
         }
     }
 
-    /// Issues a token for `user_id` valid for `ttl_secs`.
+    /// Issues a token for `user_id` in session `sid`, expiring at `exp`
+    /// (seconds since the epoch).
     ///
     /// # Errors
     /// Only if encoding fails, which it does not for these claims.
@@ -60,7 +72,8 @@ impl TokenKeys {
         name: &str,
         role: &str,
         ver: i64,
-        ttl_secs: u64,
+        sid: &str,
+        exp: i64,
     ) -> Result<String, jsonwebtoken::errors::Error> {
         let now = crate::store::now_ms() / 1000;
         let claims = Claims {
@@ -68,15 +81,17 @@ impl TokenKeys {
             name: name.to_owned(),
             role: role.to_owned(),
             ver,
+            sid: sid.to_owned(),
             iat: now,
-            exp: now + i64::try_from(ttl_secs).unwrap_or(i64::MAX / 2),
+            nbf: Some(now),
+            exp,
             iss: ISSUER.to_owned(),
             jti: uuid::Uuid::new_v4().to_string(),
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
     }
 
-    /// Checks signature, algorithm, issuer and expiry.
+    /// Checks signature, algorithm, issuer, expiry and not-before.
     ///
     /// # Errors
     /// [`TokenError::Expired`] or [`TokenError::Invalid`].
@@ -87,5 +102,52 @@ impl TokenKeys {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> TokenKeys {
+        TokenKeys::new(b"a test key that is long enough for hs256")
+    }
+
+    fn forge(keys: &TokenKeys, nbf: Option<i64>, exp: i64) -> String {
+        let now = crate::store::now_ms() / 1000;
+        let claims = Claims {
+            sub: "1".into(),
+            name: "n".into(),
+            role: "officer".into(),
+            ver: 0,
+            sid: "s".into(),
+            iat: now,
+            nbf,
+            exp,
+            iss: ISSUER.into(),
+            jti: "j".into(),
+        };
+        encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding).unwrap()
+    }
+
+    #[test]
+    fn a_token_not_yet_valid_is_refused() {
+        let keys = keys();
+        let now = crate::store::now_ms() / 1000;
+        let future = forge(&keys, Some(now + 3600), now + 7200);
+        assert_eq!(keys.check(&future).unwrap_err(), TokenError::Invalid);
+        let current = forge(&keys, Some(now), now + 600);
+        assert_eq!(keys.check(&current).unwrap().sid, "s");
+    }
+
+    #[test]
+    fn issued_tokens_carry_their_session_and_expiry() {
+        let keys = keys();
+        let now = crate::store::now_ms() / 1000;
+        let token = keys.issue(7, "u", "admin", 3, "sess", now + 60).unwrap();
+        let claims = keys.check(&token).unwrap();
+        assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("7", "sess"));
+        assert_eq!(claims.exp, now + 60);
+        assert_eq!(claims.nbf, Some(now));
     }
 }

@@ -1,19 +1,25 @@
 //! Authentication: logins, token issue and rotation, and checking a token
-//! against the account as it is now (disabled accounts and changed roles
-//! invalidate tokens at once through the account's token version).
+//! against the account and its login session as they are now (disabled
+//! accounts and changed roles invalidate tokens at once through the
+//! account's token version; logout and refresh-token reuse through the
+//! session, see `crate::sessions`).
 
 pub mod jwt;
 pub mod password;
 
 use crate::config::Settings;
 use crate::error::{AppError, AppResult};
-use crate::store::{AuditEntry, RefreshOutcome, Store, User};
+use crate::sessions::{self, EndReason, Refusal};
+use crate::store::{now_ms, AuditEntry, RefreshOutcome, Store, User};
 use base64::Engine;
 use jwt::{TokenError, TokenKeys};
 use mpaka_protocol::{ErrorCode, TokenResponse};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use std::net::IpAddr;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Issues and checks tokens. Cheap to clone.
 #[derive(Clone)]
@@ -22,6 +28,31 @@ pub struct Auth {
     keys: TokenKeys,
     access_ttl_secs: u64,
     refresh_ttl_secs: u64,
+    session_max_secs: u64,
+    session_idle_secs: u64,
+    guard: Arc<crate::logins::LoginGuard>,
+}
+
+/// A checked access token: the account as it is now and the login session
+/// the token belongs to.
+#[derive(Debug, Clone)]
+pub struct SessionToken {
+    pub user: User,
+    /// The session (refresh family) id, the token's `sid`.
+    pub session: String,
+    /// When the token expires, in Unix ms.
+    pub expires_at_ms: i64,
+}
+
+fn secs_to_ms(secs: u64) -> i64 {
+    i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+}
+
+fn session_ended() -> AppError {
+    AppError::new(
+        ErrorCode::InvalidToken,
+        "the session has ended; log in again",
+    )
 }
 
 impl Auth {
@@ -31,6 +62,20 @@ impl Auth {
             keys: TokenKeys::new(secret),
             access_ttl_secs: settings.auth.access_ttl_secs.get(),
             refresh_ttl_secs: settings.auth.refresh_ttl_secs.get(),
+            session_max_secs: settings.auth.session_max_secs.get(),
+            session_idle_secs: settings.auth.session_idle_secs.get(),
+            guard: Arc::new(crate::logins::LoginGuard::new(
+                crate::logins::policy::Backoff {
+                    free: settings.auth.login_free_failures_per_account,
+                    base: Duration::from_secs(1),
+                    max: settings.auth.login_backoff_max_secs.duration(),
+                },
+                crate::logins::policy::Backoff {
+                    free: settings.auth.login_free_failures_per_address,
+                    base: Duration::from_secs(1),
+                    max: settings.auth.login_backoff_max_secs.duration(),
+                },
+            )),
         }
     }
 
@@ -38,70 +83,134 @@ impl Auth {
         &self.keys
     }
 
-    /// Checks a username and password and issues a token pair.
+    /// The login throttle of this node.
+    pub fn guard(&self) -> &Arc<crate::logins::LoginGuard> {
+        &self.guard
+    }
+
+    /// Checks a username and password from `client` and issues a token pair.
     ///
     /// # Errors
-    /// `invalid_credentials` (wrong name or password, indistinguishably),
-    /// `account_disabled`, or a storage failure.
-    pub async fn login(&self, username: &str, password: String) -> AppResult<TokenResponse> {
+    /// `too_many_attempts` (with `retry_after_ms`) while the account or the
+    /// address is throttled, whatever the password; `invalid_credentials`
+    /// (wrong name or password, indistinguishably); `account_disabled`; or a
+    /// storage failure.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: String,
+        client: IpAddr,
+    ) -> AppResult<TokenResponse> {
+        if let Err(wait) = self.guard.check(username, client) {
+            tracing::info!(username, %client, wait_ms = wait.as_millis(), "login throttled");
+            return Err(AppError::too_many_attempts(
+                u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
+            ));
+        }
         let user = self.store.user_by_name(username).await?;
         let hash = user
             .as_ref()
             .map_or_else(|| password::DECOY_HASH.clone(), |u| u.password_hash.clone());
-        let matches = password::verify(password, hash).await;
+        let Ok(matches) = password::verify(password, hash).await else {
+            tracing::warn!(%client, "login refused: the password hashing queue is full");
+            let mut body = mpaka_protocol::ErrorBody::new(
+                ErrorCode::Unavailable,
+                "too many logins at once; try again in a moment",
+            );
+            body.retry_after_ms = Some(1000);
+            return Err(AppError::Client(body));
+        };
         let Some(user) = user.filter(|_| matches) else {
-            self.audit_failure(username, "wrong username or password")
-                .await?;
-            tracing::info!(username, "login failed");
+            // Counted and queued for the audit trail: no write here.
+            self.guard
+                .failed(username, client, "wrong username or password");
+            tracing::info!(username, %client, "login failed");
             return Err(AppError::new(
                 ErrorCode::InvalidCredentials,
                 "wrong username or password",
             ));
         };
         if user.disabled {
-            self.audit_failure(username, "account disabled").await?;
+            self.guard.failed(username, client, "account disabled");
             return Err(AppError::new(
                 ErrorCode::AccountDisabled,
                 "this account is disabled",
             ));
         }
         let mut tx = self.store.write().await?;
+        let session = uuid::Uuid::new_v4().to_string();
+        let now = now_ms();
+        let session_end = now.saturating_add(secs_to_ms(self.session_max_secs));
+        let client_text = client.to_string();
+        sessions::store::insert(
+            tx.conn(),
+            &session,
+            user.id,
+            now,
+            session_end,
+            Some(&client_text),
+        )
+        .await?;
         let tokens = self
-            .issue_pair(&mut tx, &user, &uuid::Uuid::new_v4().to_string())
+            .issue_pair(&mut tx, &user, &session, session_end)
             .await?;
         tx.audit(AuditEntry::new(
             Some((user.id, &user.username)),
             "auth.login",
             format!("user:{}", user.id),
-            serde_json::json!({}),
+            serde_json::json!({ "session": session, "client": client_text }),
         ))
         .await?;
         tx.commit().await?;
-        tracing::info!(username, user_id = user.id, "login");
+        self.guard.succeeded(username, client);
+        tracing::info!(username, user_id = user.id, %client, "login");
         Ok(tokens)
     }
 
     /// Exchanges a refresh token for a new pair; the old one is spent.
     ///
     /// # Errors
-    /// `invalid_token` for an unknown, spent (the family is then revoked)
-    /// or expired token; `account_disabled`.
+    /// `invalid_token` for an unknown token or one of an ended session; a
+    /// spent token presented again ends its session everywhere (theft or
+    /// replay) and gets `invalid_token`; `token_expired` for an expired
+    /// token or session (absolute or idle lifetime); `account_disabled`.
     pub async fn refresh(&self, refresh_token: &str) -> AppResult<TokenResponse> {
         let mut tx = self.store.write().await?;
         let outcome = tx.spend_refresh_token(&hash_token(refresh_token)).await?;
         let (user_id, family) = match outcome {
             RefreshOutcome::Valid { user_id, family } => (user_id, family),
-            RefreshOutcome::Reused => {
-                // Commit the family's revocation before refusing.
+            RefreshOutcome::Reused { user_id, family } => {
+                // A disabled account's tokens were revoked with it: that is
+                // no theft, and the answer says what happened.
+                let user = self.store.user_by_id(user_id).await?;
+                if user.as_ref().is_some_and(|u| u.disabled) {
+                    return Err(AppError::new(
+                        ErrorCode::AccountDisabled,
+                        "this account is disabled",
+                    ));
+                }
+                let row = sessions::store::get(tx.conn(), &family).await?;
+                if row.as_ref().is_some_and(|r| r.ended_at.is_some()) {
+                    // The session already ended (logout, an account change):
+                    // its tokens are dead anyway; nothing more to end.
+                    tx.commit().await?;
+                    return Err(session_ended());
+                }
+                sessions::steps::end(&mut tx, user_id, &family, EndReason::RefreshReused).await?;
+                let actor = user.as_ref().map(|u| (u.id, u.username.as_str()));
                 tx.audit(AuditEntry::new(
-                    None,
+                    actor,
                     "auth.refresh_reused",
-                    "refresh",
-                    serde_json::json!({}),
+                    format!("user:{user_id}"),
+                    serde_json::json!({ "session": family }),
                 ))
                 .await?;
                 tx.commit().await?;
-                tracing::warn!("a spent refresh token was presented again; its family is revoked");
+                tracing::warn!(
+                    user_id,
+                    session = family,
+                    "a spent refresh token was presented again; its session is ended"
+                );
                 return Err(AppError::new(
                     ErrorCode::InvalidToken,
                     "refresh token is no longer valid",
@@ -131,25 +240,51 @@ impl Auth {
                 "this account is disabled",
             ));
         }
-        let tokens = self.issue_pair(&mut tx, &user, &family).await?;
+        let now = now_ms();
+        let row = sessions::store::get(tx.conn(), &family)
+            .await?
+            .ok_or_else(session_ended)?;
+        match sessions::policy::check_refresh(&row, now, secs_to_ms(self.session_idle_secs)) {
+            Ok(()) => {}
+            Err(Refusal::Ended(_)) => return Err(session_ended()),
+            Err(refusal) => {
+                let reason = if refusal == Refusal::Idle {
+                    "idle"
+                } else {
+                    "expired"
+                };
+                sessions::store::end(tx.conn(), &family, reason, now).await?;
+                tx.commit().await?;
+                return Err(AppError::new(
+                    ErrorCode::TokenExpired,
+                    "the session has expired; log in again",
+                ));
+            }
+        }
+        sessions::store::touch(tx.conn(), &family, now).await?;
+        let tokens = self
+            .issue_pair(&mut tx, &user, &family, row.expires_at)
+            .await?;
         tx.commit().await?;
         Ok(tokens)
     }
 
-    /// Revokes the family of a refresh token (logout). Unknown tokens are ignored.
+    /// Ends the session of a refresh token (logout): its access tokens are
+    /// refused and its sockets closed on every node. Unknown tokens are ignored.
     ///
     /// # Errors
     /// A storage failure.
     pub async fn logout(&self, refresh_token: &str) -> AppResult<()> {
         let mut tx = self.store.write().await?;
-        if let RefreshOutcome::Valid { user_id, .. } =
+        if let RefreshOutcome::Valid { user_id, family } =
             tx.spend_refresh_token(&hash_token(refresh_token)).await?
         {
+            sessions::steps::end(&mut tx, user_id, &family, EndReason::Logout).await?;
             tx.audit(AuditEntry::new(
                 None,
                 "auth.logout",
                 format!("user:{user_id}"),
-                serde_json::json!({}),
+                serde_json::json!({ "session": family }),
             ))
             .await?;
         }
@@ -160,9 +295,19 @@ impl Auth {
     /// Checks an access token and returns the account it belongs to, as it is now.
     ///
     /// # Errors
-    /// `token_expired`, `invalid_token` (bad signature or algorithm, unknown
-    /// user, revoked by a role change) or `account_disabled`.
+    /// As [`Auth::authenticate_session`].
     pub async fn authenticate(&self, token: &str) -> AppResult<User> {
+        self.authenticate_session(token).await.map(|t| t.user)
+    }
+
+    /// Checks an access token against the account and its session as they
+    /// are now.
+    ///
+    /// # Errors
+    /// `token_expired` (the token or its session), `invalid_token` (bad
+    /// signature or algorithm, not yet valid, unknown user, revoked by a role
+    /// change, no session or an ended one) or `account_disabled`.
+    pub async fn authenticate_session(&self, token: &str) -> AppResult<SessionToken> {
         let claims = self.keys.check(token).map_err(|e| match e {
             TokenError::Expired => {
                 AppError::new(ErrorCode::TokenExpired, "access token has expired")
@@ -186,15 +331,46 @@ impl Auth {
                 "access token was revoked; log in again",
             ));
         }
-        Ok(user)
+        if claims.sid.is_empty() {
+            return Err(AppError::new(
+                ErrorCode::InvalidToken,
+                "access token names no session; refresh or log in again",
+            ));
+        }
+        let row = self
+            .store
+            .session(&claims.sid)
+            .await?
+            .filter(|row| row.user_id == user.id)
+            .ok_or_else(invalid)?;
+        match sessions::policy::check_access(&row, now_ms()) {
+            Ok(()) => {}
+            Err(Refusal::Ended(_)) => return Err(session_ended()),
+            Err(_) => {
+                return Err(AppError::new(
+                    ErrorCode::TokenExpired,
+                    "the session has expired; log in again",
+                ))
+            }
+        }
+        Ok(SessionToken {
+            user,
+            session: claims.sid,
+            expires_at_ms: claims.exp.saturating_mul(1000),
+        })
     }
 
+    /// A new pair in session `family`, neither outliving `session_end` (ms).
     async fn issue_pair(
         &self,
         tx: &mut crate::store::WriteTx,
         user: &User,
         family: &str,
+        session_end: i64,
     ) -> AppResult<TokenResponse> {
+        let now = now_ms();
+        let access_exp =
+            sessions::policy::token_expiry(session_end, now, secs_to_ms(self.access_ttl_secs));
         let access_token = self
             .keys
             .issue(
@@ -202,34 +378,27 @@ impl Auth {
                 &user.username,
                 user.role.as_str(),
                 user.token_version,
-                self.access_ttl_secs,
+                family,
+                access_exp / 1000,
             )
             .map_err(|e| anyhow::anyhow!("signing failed: {e}"))?;
         let refresh_token = random_token();
-        let ttl_ms = i64::try_from(self.refresh_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
-        tx.insert_refresh_token(&hash_token(&refresh_token), family, user.id, ttl_ms)
-            .await?;
+        let refresh_exp =
+            sessions::policy::token_expiry(session_end, now, secs_to_ms(self.refresh_ttl_secs));
+        tx.insert_refresh_token(
+            &hash_token(&refresh_token),
+            family,
+            user.id,
+            refresh_exp - now,
+        )
+        .await?;
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer".into(),
-            expires_in: self.access_ttl_secs,
+            expires_in: u64::try_from((access_exp - now) / 1000).unwrap_or(0),
             refresh_token,
             user: user.info(),
         })
-    }
-
-    async fn audit_failure(&self, username: &str, reason: &str) -> AppResult<()> {
-        let mut tx = self.store.write().await?;
-        let username: String = username.chars().take(64).collect();
-        tx.audit(AuditEntry::new(
-            None,
-            "auth.login_failed",
-            format!("username:{username}"),
-            serde_json::json!({ "reason": reason }),
-        ))
-        .await?;
-        tx.commit().await?;
-        Ok(())
     }
 }
 

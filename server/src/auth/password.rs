@@ -1,5 +1,7 @@
 //! Password hashing with argon2id (the `argon2` crate's defaults: 19 MiB,
-//! 2 passes), run off the async workers because it is deliberately slow.
+//! 2 passes), run off the async workers because it is deliberately slow, on
+//! a bounded pool with a bounded queue: a login flood gets fast `unavailable`
+//! answers instead of queueing without end, and leaves cores to the hub.
 
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
@@ -10,11 +12,31 @@ use std::sync::LazyLock;
 /// Shortest password accepted when creating or changing an account.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
-/// Hashes computed at once. Each takes 19 MiB and a core for tens of
-/// milliseconds; when a thousand posts log in together after a power cut,
-/// they queue here instead of exhausting memory. Process-wide because the
-/// memory and cores are.
-static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+/// Logins waiting for a hashing thread beyond those hashing. When a
+/// thousand posts log in together after a power cut, the first ones queue
+/// here (a verification takes tens of milliseconds); the rest are told to
+/// retry in a second rather than piling up for minutes.
+pub const VERIFY_QUEUE: usize = 32;
+
+/// Hashes computed at once: half the cores (at least one). Each takes 19 MiB
+/// and a core; the other half stays with event delivery, so that a login
+/// flood does not slow publishing. Process-wide because memory and cores are.
+static HASHING: LazyLock<tokio::sync::Semaphore> =
+    LazyLock::new(|| tokio::sync::Semaphore::new(hashing_threads()));
+
+/// Verifications admitted at once: hashing plus queued.
+static ADMITTED: LazyLock<tokio::sync::Semaphore> =
+    LazyLock::new(|| tokio::sync::Semaphore::new(hashing_threads() + VERIFY_QUEUE));
+
+fn hashing_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| (n.get() / 2).max(1))
+        .unwrap_or(1)
+}
+
+/// The hashing pool and its queue are full: try again shortly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy;
 
 /// Hashes a password into a PHC string.
 ///
@@ -33,11 +55,17 @@ pub async fn hash(password: String) -> anyhow::Result<String> {
 }
 
 /// Checks a password against a PHC string. A malformed hash never matches.
-pub async fn verify(password: String, phc: String) -> bool {
-    let Ok(_permit) = HASHING.acquire().await else {
-        return false;
+///
+/// # Errors
+/// [`Busy`] at once, without hashing, when the pool and its queue are full.
+pub async fn verify(password: String, phc: String) -> Result<bool, Busy> {
+    let Ok(_admitted) = ADMITTED.try_acquire() else {
+        return Err(Busy);
     };
-    tokio::task::spawn_blocking(move || {
+    let Ok(_permit) = HASHING.acquire().await else {
+        return Ok(false);
+    };
+    Ok(tokio::task::spawn_blocking(move || {
         PasswordHash::new(&phc)
             .map(|parsed| {
                 Argon2::default()
@@ -47,7 +75,7 @@ pub async fn verify(password: String, phc: String) -> bool {
             .unwrap_or(false)
     })
     .await
-    .unwrap_or(false)
+    .unwrap_or(false))
 }
 
 /// A hash of nothing anyone knows: verifying against it for unknown

@@ -9,8 +9,10 @@ mod health;
 mod session;
 
 use crate::state::AppState;
+use axum::http::{header, HeaderValue};
 use axum::routing::{get, post};
 use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 /// Largest REST request body accepted.
@@ -31,9 +33,20 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::messaging::http::routes())
         .merge(crate::admin::http::routes())
         .merge(crate::alerts::http::routes())
+        .merge(crate::logins::http::routes())
         .nest("/sops", crate::sops::http::routes())
         .nest("/flows", crate::flows::http::routes())
-        .layer(axum::middleware::from_fn(errors::json_errors));
+        .layer(axum::middleware::from_fn(errors::json_errors))
+        // API answers carry tokens and personal data: never cached (a route
+        // may say otherwise), never sniffed into another content type.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ));
     Router::new()
         .nest("/api/v1", api)
         .route("/ws", get(crate::ws::upgrade))

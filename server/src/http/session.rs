@@ -3,16 +3,23 @@
 use super::extract::{Authenticated, Body};
 use crate::error::AppResult;
 use crate::state::AppState;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use mpaka_protocol::{LoginRequest, RefreshRequest, TokenResponse, UserInfo};
+use std::net::SocketAddr;
 
 pub async fn login(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Body(request): Body<LoginRequest>,
 ) -> AppResult<Json<TokenResponse>> {
-    let result = state.auth.login(&request.username, request.password).await;
+    let client = crate::logins::client_addr(peer, &headers, &state.settings.auth.trusted_proxies);
+    let result = state
+        .auth
+        .login(&request.username, request.password, client)
+        .await;
     if let Err(error) = &result {
         state.metrics.auth_failed(error.body().code);
     }

@@ -344,6 +344,23 @@ impl Dispatcher {
                     self.drop_session(id, Some(CloseCode::AccountChanged));
                 }
             }
+            EventData::SessionEnded { user_id, session } => {
+                let affected: Vec<SessionId> = self
+                    .sessions
+                    .iter()
+                    .filter(|(_, s)| {
+                        s.link.principal.user_id == *user_id
+                            && session
+                                .as_deref()
+                                .is_none_or(|ended| *s.link.login_session == *ended)
+                    })
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in affected {
+                    tracing::info!(session = id, user_id, "login session ended: closing socket");
+                    self.drop_session(id, Some(CloseCode::AccountChanged));
+                }
+            }
             EventData::DirectoryChanged {} => match self.store.directory().await {
                 Ok(directory) => {
                     *crate::sync::write(&self.directory) = Arc::new(directory);

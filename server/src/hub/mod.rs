@@ -51,6 +51,8 @@ pub type SessionId = u64;
 pub struct SessionLink {
     pub id: SessionId,
     pub principal: Arc<Principal>,
+    /// The login session (token `sid`) the connection authenticated with.
+    pub login_session: Arc<str>,
     /// Encoded event frames; bounded: a full queue means a slow consumer.
     pub outbound: mpsc::Sender<Utf8Bytes>,
     /// Fired once, with the close code, when the hub drops the session.

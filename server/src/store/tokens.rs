@@ -13,7 +13,10 @@ pub enum RefreshOutcome {
         family: String,
     },
     /// Already spent or revoked: the family has been revoked.
-    Reused,
+    Reused {
+        user_id: i64,
+        family: String,
+    },
     Expired,
     Unknown,
 }
@@ -64,7 +67,7 @@ impl WriteTx {
                 .bind(&family)
                 .execute(self.conn())
                 .await?;
-            return Ok(RefreshOutcome::Reused);
+            return Ok(RefreshOutcome::Reused { user_id, family });
         }
         let now = now_ms();
         if expires_at <= now {

@@ -57,6 +57,7 @@ pub const TABLES: &[Table] = &[
     Table::generated("events", "seq"),
     Table::keyed("idempotency", "user_id, key"),
     Table::keyed("refresh_tokens", "token_hash"),
+    Table::keyed("sessions", "id"),
     Table::generated("audit", "id"),
     Table::keyed("alerts", "id"),
     Table::keyed("alert_acks", "alert_id, user_id"),

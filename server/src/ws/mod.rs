@@ -5,6 +5,7 @@
 //! outbound queue; features answer the frames routed to them.
 
 mod read_gate;
+mod reauth;
 mod requests;
 mod session;
 

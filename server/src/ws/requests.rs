@@ -137,6 +137,7 @@ impl Session {
             } => self.subscribe(id, channels, since).await,
             ConnectionRequest::Unsubscribe { id, channels } => self.unsubscribe(id, channels).await,
             ConnectionRequest::Ping { id } => Ok(Some(ServerFrame::Pong { id })),
+            ConnectionRequest::Reauth { id, token } => self.reauth(id, token).await,
         }
     }
     async fn subscribe(

@@ -41,6 +41,18 @@ pub(super) struct Session {
     pub(super) sink: Sink,
     pub(super) subscribed: HashSet<mpaka_protocol::ChannelId>,
     pub(super) pending: FuturesUnordered<PendingReply>,
+    /// The login session (token `sid`); a `reauth` must name the same one.
+    pub(super) login_session: Arc<str>,
+    /// Fires when the connection's access token expires, unless a `reauth`
+    /// has moved it on.
+    pub(super) token_expiry: Pin<Box<tokio::time::Sleep>>,
+}
+
+/// The monotonic instant at which a token expiring at `expires_at_ms`
+/// (Unix ms) stops being valid.
+pub(super) fn deadline(expires_at_ms: i64) -> tokio::time::Instant {
+    let left = expires_at_ms.saturating_sub(crate::store::now_ms()).max(0);
+    tokio::time::Instant::now() + Duration::from_millis(u64::try_from(left).unwrap_or(0))
 }
 
 /// Unregisters the session from the hub and presence however the task ends.
@@ -65,10 +77,12 @@ pub(super) async fn run(state: AppState, socket: WebSocket, peer: SocketAddr) {
 
 async fn serve(state: AppState, socket: WebSocket, id: SessionId) {
     let (mut sink, mut stream) = socket.split();
-    let user = match authenticate(&state, &mut sink, &mut stream).await {
-        Some(user) => user,
+    let token = match authenticate(&state, &mut sink, &mut stream).await {
+        Some(token) => token,
         None => return,
     };
+    let user = token.user;
+    let login_session: Arc<str> = token.session.into();
     tracing::Span::current().record("user", user.username.as_str());
     let principal = Arc::new(Principal::new(&user, &state.hub.directory()));
     let (outbound_tx, mut outbound) =
@@ -79,6 +93,7 @@ async fn serve(state: AppState, socket: WebSocket, id: SessionId) {
         .register(SessionLink {
             id,
             principal: principal.clone(),
+            login_session: login_session.clone(),
             outbound: outbound_tx,
             kick: kick_tx,
         })
@@ -92,6 +107,14 @@ async fn serve(state: AppState, socket: WebSocket, id: SessionId) {
         id,
         user_id: principal.user_id,
     };
+    // The session may have ended between the token check and the
+    // registration, when its `session.ended` found nothing to close here.
+    if !matches!(state.store.session(&login_session).await, Ok(Some(row)) if row.ended_at.is_none())
+    {
+        tracing::info!("login session ended while connecting");
+        close_with(&mut sink, CloseCode::AccountChanged).await;
+        return;
+    }
     let head_seq = state.store.head_seq().await.unwrap_or(0);
     let mut session = Session {
         state: state.clone(),
@@ -100,6 +123,8 @@ async fn serve(state: AppState, socket: WebSocket, id: SessionId) {
         sink,
         subscribed: HashSet::new(),
         pending: FuturesUnordered::new(),
+        login_session,
+        token_expiry: Box::pin(tokio::time::sleep_until(deadline(token.expires_at_ms))),
     };
     let welcome = ServerFrame::Welcome(Welcome {
         v: PROTOCOL_VERSION,
@@ -141,6 +166,16 @@ async fn serve(state: AppState, socket: WebSocket, id: SessionId) {
             biased;
             () = &mut cancelled => break Some(CloseCode::GoingAway),
             code = &mut kick => break Some(code.unwrap_or(CloseCode::GoingAway)),
+            () = &mut session.token_expiry => {
+                tracing::info!("access token expired; closing");
+                state.metrics.auth_failed(ErrorCode::TokenExpired);
+                let error = ErrorBody::new(
+                    ErrorCode::TokenExpired,
+                    "access token has expired; refresh, then reconnect or send reauth before expiry",
+                );
+                let _ = session.send(&ServerFrame::Error { id: None, error }).await;
+                break Some(CloseCode::AuthFailed);
+            }
             frame = outbound.recv() => {
                 let Some(frame) = frame else { break Some(CloseCode::GoingAway) };
                 let written = tokio::time::timeout(WRITE_TIMEOUT, session.write_batch(frame, &mut outbound)).await;
@@ -241,7 +276,7 @@ async fn authenticate(
     state: &AppState,
     sink: &mut Sink,
     stream: &mut SplitStream<WebSocket>,
-) -> Option<crate::store::User> {
+) -> Option<crate::auth::SessionToken> {
     let deadline = tokio::time::sleep(state.settings.ws.auth_timeout_secs.duration());
     tokio::pin!(deadline);
     loop {
@@ -311,8 +346,8 @@ async fn authenticate(
             close_with(sink, CloseCode::AuthFailed).await;
             return None;
         }
-        return match state.auth.authenticate(&token).await {
-            Ok(user) => Some(user),
+        return match state.auth.authenticate_session(&token).await {
+            Ok(token) => Some(token),
             Err(error) => {
                 let body = error.body();
                 state.metrics.auth_failed(body.code);
