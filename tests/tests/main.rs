@@ -12,6 +12,7 @@
 mod access_matrix;
 mod alerts;
 mod auth;
+mod client;
 mod console;
 mod data_tools;
 mod hub_backends;
