@@ -7,8 +7,9 @@ use crate::store::Store;
 use mpaka_protocol::{Country, Role};
 use std::path::Path;
 
-/// Name of the credentials file in the data directory.
-pub const CREDENTIALS_FILE: &str = "demo-credentials.tsv";
+/// Name of the credentials file in the data directory; its format belongs
+/// to `mpaka_client`, which reads it back.
+pub use mpaka_client::CREDENTIALS_FILE;
 
 struct DemoPost {
     slug: &'static str,
@@ -71,14 +72,7 @@ const POSTS: [DemoPost; 6] = [
 ];
 
 /// One demo account as written to the credentials file.
-#[derive(Debug, Clone)]
-pub struct DemoCredential {
-    pub username: String,
-    pub password: String,
-    pub role: Role,
-    pub country: Option<Country>,
-    pub post: Option<String>,
-}
+pub use mpaka_client::DemoAccount as DemoCredential;
 
 /// A demo account without its password.
 struct DemoUser {
@@ -227,17 +221,7 @@ pub async fn seed(store: &Store, data_dir: &Path) -> anyhow::Result<Option<Vec<D
             post: user.post,
         });
     }
-    let mut file = String::from("username\tpassword\trole\tcountry\tpost\n");
-    for c in &credentials {
-        file.push_str(&format!(
-            "{}\t{}\t{}\t{}\t{}\n",
-            c.username,
-            c.password,
-            c.role,
-            c.country.map(|c| c.to_string()).unwrap_or_default(),
-            c.post.clone().unwrap_or_default()
-        ));
-    }
+    let file = mpaka_client::DemoCredentials::new(credentials.clone()).to_tsv();
     crate::auth::write_private(&data_dir.join(CREDENTIALS_FILE), file.as_bytes())?;
     Ok(Some(credentials))
 }

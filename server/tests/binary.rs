@@ -2,147 +2,36 @@
 //! account commands against a running hub, SIGTERM, and a power cut
 //! (SIGKILL) in the middle of publishing.
 
-use futures_util::{SinkExt, StreamExt};
-use mpaka_protocol::{ClientFrame, ServerFrame, TokenResponse, PROTOCOL_VERSION};
-use std::io::{BufRead, BufReader, Write};
+use mpaka_client::HubClient;
+use mpaka_tests::nodes::{Accounts, Node};
+use mpaka_tests::{ch, Client, Ending};
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-use tokio_tungstenite::tungstenite::Message;
+use std::process::{Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mpaka");
 
-struct Hub {
-    child: Child,
-    url: String,
-}
-
-impl Hub {
-    /// Starts `mpaka serve --demo` on a free port and waits until it listens.
-    fn start(dir: &Path) -> Hub {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir)
-            .env("MPAKA_LIMITS__POLL_MS", "50")
-            .env("MPAKA_LIMITS__PUBLISH_PER_SEC", "1000")
-            .env("MPAKA_LIMITS__PUBLISH_BURST", "1000")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mpaka starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let url = loop {
-            let line = lines
-                .next()
-                .expect("mpaka printed its address")
-                .expect("line");
-            if let Some(url) = line.strip_prefix("mpaka listening on ") {
-                break url.to_owned();
-            }
-        };
-        // Keep draining stdout so the hub never blocks on it.
-        std::thread::spawn(move || for _ in lines {});
-        Hub { child, url }
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success());
-    }
-
-    fn wait(&mut self) -> std::process::ExitStatus {
-        for _ in 0..300 {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("mpaka did not exit");
-    }
-}
-
-impl Drop for Hub {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn password(dir: &Path, user: &str) -> String {
-    std::fs::read_to_string(dir.join("demo-credentials.tsv"))
-        .expect("credentials")
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(&format!("{user}\t"))
-                .map(|rest| rest.split('\t').next().unwrap().to_owned())
-        })
-        .expect("demo user")
-}
-
-async fn login(url: &str, user: &str, password: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(format!("{url}/api/v1/auth/login"))
-        .json(&serde_json::json!({ "username": user, "password": password }))
-        .send()
-        .await
-        .expect("login request")
-}
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect(url: &str, token: &str) -> Socket {
-    let (mut socket, _) =
-        tokio_tungstenite::connect_async(format!("{}/ws", url.replace("http", "ws")))
-            .await
-            .expect("connects");
-    let auth = ClientFrame::Auth {
-        id: "a".into(),
-        v: PROTOCOL_VERSION,
-        token: token.into(),
-    };
-    socket
-        .send(Message::Text(serde_json::to_string(&auth).unwrap().into()))
-        .await
-        .unwrap();
-    assert!(matches!(
-        next(&mut socket).await,
-        Some(ServerFrame::Welcome(_))
-    ));
-    socket
-}
-
-async fn next(socket: &mut Socket) -> Option<ServerFrame> {
-    loop {
-        match tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .ok()??
-        {
-            Ok(Message::Text(text)) => return serde_json::from_str(&text).ok(),
-            Ok(Message::Close(_)) | Err(_) => return None,
-            Ok(_) => continue,
-        }
-    }
-}
-
-fn close_code(
-    message: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
-) -> Option<u16> {
-    match message {
-        Some(Ok(Message::Close(Some(frame)))) => Some(frame.code.into()),
-        _ => None,
-    }
+/// Starts `mpaka serve --demo` on a free port with `dir` as its data
+/// directory and waits until it listens.
+async fn start(dir: &Path) -> Node {
+    Node::start_alone(
+        Path::new(BIN),
+        dir,
+        &[
+            ("MPAKA_LIMITS__POLL_MS", "50"),
+            ("MPAKA_LIMITS__PUBLISH_PER_SEC", "1000"),
+            ("MPAKA_LIMITS__PUBLISH_BURST", "1000"),
+        ],
+    )
+    .await
+    .expect("mpaka starts")
 }
 
 #[tokio::test]
 async fn demo_start_login_and_graceful_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let mut hub = Hub::start(dir.path());
+    let mut hub = start(dir.path()).await;
     for secret in ["demo-credentials.tsv", "jwt.key"] {
         let mode = std::fs::metadata(dir.path().join(secret))
             .unwrap()
@@ -154,34 +43,20 @@ async fn demo_start_login_and_graceful_sigterm() {
             "{secret} must be readable by the owner only"
         );
     }
-    let response = login(
-        &hub.url,
-        "mugina.officer",
-        &password(dir.path(), "mugina.officer"),
-    )
-    .await;
-    assert!(response.status().is_success());
-    let tokens: TokenResponse = response.json().await.unwrap();
-    let mut socket = connect(&hub.url, &tokens.access_token).await;
-    hub.signal("TERM");
-    let code = loop {
-        match tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .unwrap()
-        {
-            Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
-            Some(Ok(_)) => continue,
-            other => panic!("connection ended without a close frame: {other:?}"),
-        }
-    };
-    assert_eq!(code, Some(1001));
-    assert!(hub.wait().success(), "mpaka must exit 0 on SIGTERM");
+    let accounts = Accounts::from_data_dir(dir.path());
+    let mut socket = accounts
+        .connect(hub.addr, "mugina.officer")
+        .await
+        .expect("the demo officer logs in and connects");
+    hub.signal_term();
+    assert_eq!(socket.ending().await, Ending::Closed(Some(1001)));
+    assert!(hub.wait().await, "mpaka must exit 0 on SIGTERM");
 }
 
 #[tokio::test]
 async fn account_commands_work_against_a_running_hub() {
     let dir = tempfile::tempdir().unwrap();
-    let hub = Hub::start(dir.path());
+    let hub = start(dir.path()).await;
     let cli = |args: &[&str], stdin: &str| {
         let mut child = Command::new(BIN)
             .args(args)
@@ -280,109 +155,64 @@ async fn account_commands_work_against_a_running_hub() {
 
     // The new officer connects; disabling them from the CLI (another
     // process) closes the session within moments.
-    let tokens: TokenResponse = login(&hub.url, "amani.officer", "a long enough password")
+    let rest = HubClient::new(&hub.url());
+    let tokens = rest
+        .login("amani.officer", "a long enough password")
         .await
-        .json()
-        .await
-        .unwrap();
-    let mut socket = connect(&hub.url, &tokens.access_token).await;
+        .expect("the new officer logs in");
+    let mut socket = Client::connect(hub.addr).await.expect("connects");
+    socket.auth(&tokens.access_token).await.expect("welcome");
     let (ok, out) = cli(&["user", "disable", "amani.officer"], "");
     assert!(ok, "{out}");
     let started = std::time::Instant::now();
-    let code = loop {
-        match tokio::time::timeout(Duration::from_secs(5), socket.next())
-            .await
-            .expect("closed in time")
-        {
-            Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
-            Some(Ok(_)) => continue,
-            other => break close_code(other),
-        }
-    };
-    assert_eq!(code, Some(4003));
+    assert_eq!(socket.ending().await, Ending::Closed(Some(4003)));
     eprintln!(
         "closed {:?} after the CLI disabled the account",
         started.elapsed()
     );
-    assert_eq!(
-        login(&hub.url, "amani.officer", "a long enough password")
-            .await
-            .status(),
-        403
-    );
+    let refused = rest
+        .login("amani.officer", "a long enough password")
+        .await
+        .expect_err("a disabled account cannot log in");
+    assert_eq!(refused.status(), Some(403), "{refused}");
 }
 
 #[tokio::test]
 async fn a_power_cut_loses_no_acknowledged_event() {
     let dir = tempfile::tempdir().unwrap();
-    let mut hub = Hub::start(dir.path());
-    let tokens: TokenResponse = login(
-        &hub.url,
-        "bi.coordinator",
-        &password(dir.path(), "bi.coordinator"),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let mut socket = connect(&hub.url, &tokens.access_token).await;
+    let mut hub = start(dir.path()).await;
+    let accounts = Accounts::from_data_dir(dir.path());
+    let mut socket = accounts
+        .connect(hub.addr, "bi.coordinator")
+        .await
+        .expect("coordinator connects");
     let mut acked = Vec::new();
     for i in 0..200 {
-        let publish = ClientFrame::Publish {
-            id: format!("p{i}"),
-            channel: "national:BI".parse().unwrap(),
-            text: format!("{i}"),
-            lang: None,
-        };
-        if socket
-            .send(Message::Text(
-                serde_json::to_string(&publish).unwrap().into(),
-            ))
+        match socket
+            .try_publish_with_id(&format!("p{i}"), &ch("national:BI"), &format!("{i}"))
             .await
-            .is_err()
         {
-            break;
-        }
-        if let Some(ServerFrame::Published { seq, .. }) = next(&mut socket).await {
-            acked.push(seq);
+            Ok(Ok((seq, _duplicate))) => acked.push(seq),
+            Ok(Err(refused)) => panic!("publish {i} refused: {refused:?}"),
+            // The connection broke: the hub is gone.
+            Err(_) => break,
         }
         if i == 150 {
             // Pull the plug with publishes in flight.
-            hub.child.kill().unwrap();
+            hub.kill().await;
         }
     }
-    let _ = hub.child.wait();
     assert!(acked.len() >= 150, "only {} acknowledged", acked.len());
-    let hub = Hub::start(dir.path());
-    let tokens: TokenResponse = login(
-        &hub.url,
-        "gisuru.officer",
-        &password(dir.path(), "gisuru.officer"),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let mut socket = connect(&hub.url, &tokens.access_token).await;
-    let subscribe = ClientFrame::Subscribe {
-        id: "s".into(),
-        channels: vec!["national:BI".parse().unwrap()],
-        since: Some(0),
-    };
-    socket
-        .send(Message::Text(
-            serde_json::to_string(&subscribe).unwrap().into(),
-        ))
+    let hub = start(dir.path()).await;
+    let mut socket = accounts
+        .connect(hub.addr, "gisuru.officer")
         .await
-        .unwrap();
-    let mut stored = Vec::new();
-    while let Some(frame) = next(&mut socket).await {
-        match frame {
-            ServerFrame::Event(event) => stored.push(event.seq),
-            ServerFrame::Subscribed { .. } => break,
-            _ => {}
-        }
-    }
+        .expect("officer connects after the restart");
+    let (replayed, _) = socket
+        .subscribe(&[ch("national:BI")], Some(0))
+        .await
+        .expect("subscribed");
+    let stored: Vec<u64> = replayed.iter().map(|event| event.seq).collect();
     for seq in &acked {
         assert!(
             stored.contains(seq),

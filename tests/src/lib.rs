@@ -12,14 +12,13 @@ pub use db::{Backend, TestDb};
 
 pub mod browser;
 
-use anyhow::{anyhow, bail, Context};
-use futures_util::{SinkExt, StreamExt};
+use anyhow::{bail, Context};
+use mpaka_client::{DemoCredentials, HubClient, Socket};
 use mpaka_protocol::{
-    ChannelId, ClientFrame, ErrorBody, Event, LoginRequest, ServerFrame, TokenResponse, Welcome,
-    PROTOCOL_VERSION,
+    ChannelId, ClientFrame, ErrorBody, Event, ServerFrame, TokenResponse, Welcome,
 };
 use mpaka_server::{App, AppState, Settings};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -37,7 +36,7 @@ pub struct TestHub {
     pub state: AppState,
     pub data_dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
-    passwords: HashMap<String, String>,
+    credentials: DemoCredentials,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
     http: reqwest::Client,
@@ -102,7 +101,7 @@ impl TestHub {
         mpaka_server::demo::seed(&app.state().store, dir)
             .await
             .expect("demo data");
-        let passwords = read_credentials(dir);
+        let credentials = read_credentials(dir);
         let addr = app.local_addr();
         let state = app.state().clone();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -114,7 +113,7 @@ impl TestHub {
             state,
             data_dir: dir.to_owned(),
             _temp: None,
-            passwords,
+            credentials,
             stop: Some(stop),
             task: Some(task),
             http: reqwest::Client::new(),
@@ -152,14 +151,14 @@ impl TestHub {
     }
 
     pub fn password(&self, username: &str) -> String {
-        self.passwords
-            .get(username)
+        self.credentials
+            .password(username)
             .unwrap_or_else(|| panic!("no demo user {username}"))
-            .clone()
+            .to_owned()
     }
 
     pub fn usernames(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.passwords.keys().cloned().collect();
+        let mut names: Vec<String> = self.credentials.usernames().map(String::from).collect();
         names.sort();
         names
     }
@@ -275,42 +274,21 @@ pub async fn login_at(
     username: &str,
     password: &str,
 ) -> anyhow::Result<TokenResponse> {
-    let response = http
-        .post(format!("http://{addr}/api/v1/auth/login"))
-        .json(&LoginRequest {
-            username: username.into(),
-            password: password.into(),
-        })
-        .send()
+    HubClient::with_http(&format!("http://{addr}"), http.clone())
+        .login(username, password)
         .await
-        .context("login request")?;
-    anyhow::ensure!(
-        response.status().is_success(),
-        "login of {username} failed: {}",
-        response.status()
-    );
-    Ok(response.json().await?)
+        .with_context(|| format!("login of {username} failed"))
 }
 
-/// The demo users' passwords written by `--demo` into `dir`.
-pub fn read_credentials(dir: &Path) -> HashMap<String, String> {
-    let text = std::fs::read_to_string(dir.join(mpaka_server::demo::CREDENTIALS_FILE))
-        .expect("credentials file");
-    text.lines()
-        .skip(1)
-        .filter_map(|line| {
-            let mut cols = line.split('\t');
-            Some((cols.next()?.to_owned(), cols.next()?.to_owned()))
-        })
-        .collect()
+/// The demo users' credentials written by `--demo` into `dir`.
+pub fn read_credentials(dir: &Path) -> DemoCredentials {
+    DemoCredentials::from_data_dir(dir).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// A WebSocket client that keeps frames it was not waiting for.
+/// A WebSocket client that keeps frames it was not waiting for: the
+/// [`mpaka_client::Socket`] with the test suite's patience and panics.
 pub struct Client {
-    socket: tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-    inbox: VecDeque<ServerFrame>,
+    socket: Socket,
 }
 
 /// How a connection ended.
@@ -320,83 +298,59 @@ pub enum Ending {
     Dropped,
 }
 
+/// `what` within [`PATIENCE`], else an error.
+async fn patiently<T>(
+    what: impl std::future::Future<Output = Result<T, mpaka_client::Error>>,
+) -> anyhow::Result<T> {
+    Ok(tokio::time::timeout(PATIENCE, what)
+        .await
+        .context("timed out waiting for a frame")??)
+}
+
 impl Client {
     /// A raw, unauthenticated socket to the hub listening on `addr`.
     ///
     /// # Errors
     /// The connection or the upgrade fails.
     pub async fn connect(addr: SocketAddr) -> anyhow::Result<Client> {
-        let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await?;
         Ok(Client {
-            socket,
-            inbox: VecDeque::new(),
+            socket: Socket::connect(&format!("ws://{addr}/ws")).await?,
         })
     }
 
     pub async fn auth(&mut self, token: &str) -> anyhow::Result<Welcome> {
-        self.send(&ClientFrame::Auth {
-            id: "auth".into(),
-            v: PROTOCOL_VERSION,
-            token: token.into(),
-        })
-        .await;
-        match self.recv().await? {
-            ServerFrame::Welcome(welcome) => Ok(welcome),
-            ServerFrame::Error { error, .. } => bail!("{}: {}", error.code, error.message),
-            other => bail!("unexpected {other:?}"),
-        }
+        patiently(self.socket.auth(token)).await
     }
 
     pub async fn send(&mut self, frame: &ClientFrame) {
-        self.send_text(&serde_json::to_string(frame).expect("encodes"))
-            .await;
+        self.socket.send(frame).await.expect("send");
     }
 
     pub async fn send_text(&mut self, text: &str) {
         self.socket
-            .send(Message::Text(text.to_owned().into()))
+            .send_message(Message::text(text))
             .await
             .expect("send");
     }
 
     pub async fn send_message(&mut self, message: Message) -> anyhow::Result<()> {
-        Ok(self.socket.send(message).await?)
+        Ok(self.socket.send_message(message).await?)
     }
 
     /// The next frame from the server (buffered ones first).
     pub async fn recv(&mut self) -> anyhow::Result<ServerFrame> {
-        if let Some(frame) = self.inbox.pop_front() {
-            return Ok(frame);
-        }
-        self.read().await
+        patiently(self.socket.recv()).await
     }
 
     async fn read(&mut self) -> anyhow::Result<ServerFrame> {
-        loop {
-            let message = tokio::time::timeout(PATIENCE, self.socket.next())
-                .await
-                .context("timed out waiting for a frame")?;
-            match message {
-                Some(Ok(Message::Text(text))) => {
-                    return serde_json::from_str(&text)
-                        .with_context(|| format!("undecodable frame {text}"))
-                }
-                Some(Ok(Message::Close(frame))) => {
-                    bail!("closed: {:?}", frame.map(|f| u16::from(f.code)))
-                }
-                Some(Ok(_)) => continue,
-                Some(Err(e)) => return Err(anyhow!("socket error: {e}")),
-                None => bail!("connection ended"),
-            }
-        }
+        patiently(self.socket.read()).await
     }
 
     /// Sends a request and waits for the reply carrying its id; other
     /// frames (events) stay in the inbox.
     pub async fn request(&mut self, frame: &ClientFrame) -> ServerFrame {
-        let id = frame.id().to_owned();
         self.send(frame).await;
-        self.reply_to(&id).await
+        self.reply_to(frame.id()).await
     }
 
     /// Like [`Client::request`], but a broken connection is an error rather
@@ -405,19 +359,7 @@ impl Client {
     /// # Errors
     /// The connection failed before the reply arrived.
     pub async fn try_request(&mut self, frame: &ClientFrame) -> anyhow::Result<ServerFrame> {
-        let id = frame.id().to_owned();
-        let text = serde_json::to_string(frame)?;
-        self.socket.send(Message::Text(text.into())).await?;
-        let mut skipped = VecDeque::new();
-        let reply = loop {
-            match self.read().await {
-                Ok(frame) if frame.reply_id() == Some(id.as_str()) => break Ok(frame),
-                Ok(frame) => skipped.push_back(frame),
-                Err(error) => break Err(error),
-            }
-        };
-        self.inbox.extend(skipped);
-        reply
+        patiently(self.socket.request(frame)).await
     }
 
     /// Publishes with a chosen id; `Err` when the connection broke, so the
@@ -446,19 +388,9 @@ impl Client {
 
     /// Waits for the reply to request `id`.
     pub async fn reply_to(&mut self, id: &str) -> ServerFrame {
-        let mut skipped = VecDeque::new();
-        let reply = loop {
-            let frame = self
-                .read()
-                .await
-                .unwrap_or_else(|e| panic!("waiting for reply to {id}: {e}"));
-            if frame.reply_id() == Some(id) {
-                break frame;
-            }
-            skipped.push_back(frame);
-        };
-        self.inbox.extend(skipped);
-        reply
+        patiently(self.socket.reply_to(id))
+            .await
+            .unwrap_or_else(|e| panic!("waiting for reply to {id}: {e}"))
     }
 
     /// Subscribes and returns the replayed events and `through_seq`.
@@ -487,7 +419,7 @@ impl Client {
                     id: Some(got),
                     error,
                 } if got == id => bail!("{}: {}", error.code, error.message),
-                other => self.inbox.push_back(other),
+                other => self.socket.inbox_mut().push_back(other),
             }
         }
     }
@@ -533,7 +465,8 @@ impl Client {
     /// Events arriving within `window`, after the buffered ones.
     pub async fn events_within(&mut self, window: Duration) -> Vec<Event> {
         let mut events: Vec<Event> = self
-            .inbox
+            .socket
+            .inbox_mut()
             .drain(..)
             .filter_map(|f| match f {
                 ServerFrame::Event(e) => Some(e),
@@ -542,7 +475,7 @@ impl Client {
             .collect();
         let deadline = tokio::time::Instant::now() + window;
         while let Ok(Some(Ok(message))) =
-            tokio::time::timeout_at(deadline, self.socket.next()).await
+            tokio::time::timeout_at(deadline, self.socket.next_message()).await
         {
             if let Message::Text(text) = message {
                 if let Ok(ServerFrame::Event(event)) = serde_json::from_str(&text) {
@@ -556,14 +489,14 @@ impl Client {
     /// Reads until the connection ends and reports how.
     pub async fn ending(&mut self) -> Ending {
         loop {
-            match tokio::time::timeout(PATIENCE, self.socket.next()).await {
+            match tokio::time::timeout(PATIENCE, self.socket.next_message()).await {
                 Err(_) => panic!("connection did not end in time"),
                 Ok(Some(Ok(Message::Close(frame)))) => {
                     return Ending::Closed(frame.map(|f: CloseFrame| u16::from(f.code)))
                 }
                 Ok(Some(Ok(Message::Text(text)))) => {
                     if let Ok(frame) = serde_json::from_str(&text) {
-                        self.inbox.push_back(frame);
+                        self.socket.inbox_mut().push_back(frame);
                     }
                 }
                 Ok(Some(Ok(_))) => continue,
@@ -574,11 +507,11 @@ impl Client {
 
     /// Frames received so far and not yet consumed.
     pub fn inbox(&self) -> &VecDeque<ServerFrame> {
-        &self.inbox
+        self.socket.inbox()
     }
 
-    pub async fn close(mut self) {
-        let _ = self.socket.close(None).await;
+    pub async fn close(self) {
+        self.socket.close().await;
     }
 }
 

@@ -8,8 +8,8 @@
 
 use crate::{login_at, read_credentials, Client};
 use anyhow::{bail, Context};
+use mpaka_client::DemoCredentials;
 use mpaka_protocol::TokenResponse;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -45,13 +45,8 @@ impl Node {
     /// # Errors
     /// The process fails to start or exits before listening.
     pub async fn start(spec: &ClusterSpec, id: &str, demo: bool) -> anyhow::Result<Node> {
-        let mut command = Command::new(&spec.binary);
+        let mut command = serve_command(&spec.binary, &spec.data_dir);
         command
-            .arg("serve")
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .arg("--data-dir")
-            .arg(&spec.data_dir)
             .arg("--database-url")
             .arg(&spec.database_url)
             .env("MPAKA_JWT_SECRET", &spec.jwt_secret)
@@ -59,19 +54,32 @@ impl Node {
             // Tests publish fast; the rate limit has its own test.
             .env("MPAKA_LIMITS__PUBLISH_PER_SEC", "100000")
             .env("MPAKA_LIMITS__PUBLISH_BURST", "100000")
-            .envs(spec.env.iter().map(|(k, v)| (k, v)))
-            .env_remove("MPAKA_CONFIG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(if std::env::var_os("TEST_LOG").is_some() {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            })
-            .kill_on_drop(true);
+            .envs(spec.env.iter().map(|(k, v)| (k, v)));
         if demo {
             command.arg("--demo");
         }
+        Node::spawn(command, id).await
+    }
+
+    /// Starts `mpaka serve --demo` alone on its default SQLite database in
+    /// `data_dir`, with its own signing key (as an operator first runs it),
+    /// plus `env` settings, and waits until it listens.
+    ///
+    /// # Errors
+    /// The process fails to start or exits before listening.
+    pub async fn start_alone(
+        binary: &Path,
+        data_dir: &Path,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Node> {
+        let mut command = serve_command(binary, data_dir);
+        command.arg("--demo").envs(env.iter().copied());
+        Node::spawn(command, "alone").await
+    }
+
+    /// Runs `command` (an `mpaka serve`) and waits until it prints the
+    /// address it listens on.
+    async fn spawn(mut command: Command, id: &str) -> anyhow::Result<Node> {
         let mut child = command.spawn().context("spawning mpaka")?;
         let stdout = child.stdout.take().context("stdout")?;
         let mut lines = BufReader::new(stdout).lines();
@@ -94,6 +102,30 @@ impl Node {
         })
     }
 
+    /// The node's base URL, `http://{addr}`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Sends SIGTERM without waiting (see [`Node::wait`]).
+    pub fn signal_term(&self) {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status();
+        }
+    }
+
+    /// Waits (up to 20 s) for the process to exit; returns whether it
+    /// exited 0.
+    pub async fn wait(&mut self) -> bool {
+        matches!(
+            tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await,
+            Ok(Ok(status)) if status.success()
+        )
+    }
+
     /// SIGKILL: the process dies at once, without closing anything.
     pub async fn kill(&mut self) {
         let _ = self.child.kill().await;
@@ -101,22 +133,36 @@ impl Node {
 
     /// SIGTERM and wait for a clean exit; returns whether it exited 0.
     pub async fn terminate(&mut self) -> bool {
-        if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill")
-                .arg("-TERM")
-                .arg(pid.to_string())
-                .status();
-        }
-        matches!(
-            tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await,
-            Ok(Ok(status)) if status.success()
-        )
+        self.signal_term();
+        self.wait().await
     }
+}
+
+/// `mpaka serve` on a loopback port with `data_dir`, without a configuration
+/// file, its stdout piped (for the address) and killed when dropped.
+fn serve_command(binary: &Path, data_dir: &Path) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .arg("serve")
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("MPAKA_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(if std::env::var_os("TEST_LOG").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
+        .kill_on_drop(true);
+    command
 }
 
 /// Logs in and connects demo users to any node of a cluster.
 pub struct Accounts {
-    passwords: HashMap<String, String>,
+    credentials: DemoCredentials,
     http: reqwest::Client,
 }
 
@@ -124,7 +170,7 @@ impl Accounts {
     /// The demo credentials written into `data_dir` by a `--demo` node.
     pub fn from_data_dir(data_dir: &Path) -> Accounts {
         Accounts {
-            passwords: read_credentials(data_dir),
+            credentials: read_credentials(data_dir),
             http: reqwest::Client::new(),
         }
     }
@@ -133,8 +179,8 @@ impl Accounts {
     /// The node is unreachable or refuses the login.
     pub async fn login(&self, node: SocketAddr, username: &str) -> anyhow::Result<TokenResponse> {
         let password = self
-            .passwords
-            .get(username)
+            .credentials
+            .password(username)
             .with_context(|| format!("no demo user {username}"))?;
         login_at(&self.http, node, username, password).await
     }

@@ -1,5 +1,6 @@
-//! The mpaka driver: logs in over REST, then speaks the hub's JSON frames
-//! over `GET /ws` with tokio-tungstenite.
+//! The mpaka driver: logs in and opens sockets with `mpaka_client`, then
+//! reads the hub's JSON frames itself (borrowing from each frame instead of
+//! decoding a whole `ServerFrame`, so the load generator stays cheap).
 //!
 //! Subscribers are spread over the users who may read the benchmark
 //! corridor without redaction (both posts' officers and both coordinators);
@@ -10,17 +11,16 @@ use anyhow::{anyhow, bail, Context, Result};
 use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use mpaka_protocol::{ChannelId, ClientFrame, PROTOCOL_VERSION};
+use mpaka_client::{DemoCredentials, HubClient, Socket};
+use mpaka_protocol::{ChannelId, ClientFrame};
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Ws = mpaka_client::WebSocket;
 
 /// Client socket buffers: events are about 1 KiB, so small buffers keep
 /// ten thousand connections cheap for the harness.
@@ -53,11 +53,6 @@ pub struct MpakaDriver {
     writers: Vec<Writer>,
     /// Makes publish ids unique across runs against the same data directory.
     run_tag: String,
-}
-
-#[derive(Deserialize)]
-struct LoginReply {
-    access_token: String,
 }
 
 /// The parts of a server frame the benchmark looks at, borrowed from the
@@ -94,34 +89,6 @@ impl Peek<'_> {
     }
 }
 
-fn read_credentials(path: &Path) -> Result<HashMap<String, String>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading credentials {}", path.display()))?;
-    Ok(text
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let mut cols = line.split('\t');
-            Some((cols.next()?.to_owned(), cols.next()?.to_owned()))
-        })
-        .collect())
-}
-
-async fn login(http: &reqwest::Client, base: &str, user: &str, password: &str) -> Result<String> {
-    let reply = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({ "username": user, "password": password }))
-        .send()
-        .await
-        .with_context(|| format!("logging in {user}"))?;
-    let status = reply.status();
-    if !status.is_success() {
-        let body = reply.text().await.unwrap_or_default();
-        bail!("login of {user} answered {status}: {body}");
-    }
-    Ok(reply.json::<LoginReply>().await?.access_token)
-}
-
 impl MpakaDriver {
     /// Logs in the users the benchmark needs, from the `demo-credentials.tsv`
     /// that `mpaka serve --demo` wrote. With `spread`, publishers rotate over
@@ -130,17 +97,21 @@ impl MpakaDriver {
     /// # Errors
     /// When the file cannot be read or a login fails.
     pub async fn prepare(http_base: &str, credentials: &Path, spread: bool) -> Result<Self> {
-        let passwords = read_credentials(credentials)?;
-        let http = reqwest::Client::new();
+        let passwords = DemoCredentials::read(credentials)?;
+        let hub = HubClient::new(http_base);
         let mut tokens: HashMap<String, String> = HashMap::new();
         let mut token_of = async |user: &str| -> Result<Option<String>> {
             if let Some(t) = tokens.get(user) {
                 return Ok(Some(t.clone()));
             }
-            let Some(password) = passwords.get(user) else {
+            let Some(password) = passwords.password(user) else {
                 return Ok(None);
             };
-            let token = login(&http, http_base, user, password).await?;
+            let token = hub
+                .login(user, password)
+                .await
+                .with_context(|| format!("logging in {user}"))?
+                .access_token;
             tokens.insert(user.to_owned(), token.clone());
             Ok(Some(token))
         };
@@ -189,12 +160,7 @@ impl MpakaDriver {
             bail!("no publishing user found in {}", credentials.display());
         }
 
-        let ws_url = format!(
-            "{}/ws",
-            http_base
-                .replacen("https://", "wss://", 1)
-                .replacen("http://", "ws://", 1)
-        );
+        let ws_url = hub.ws_url();
         let run_tag = format!(
             "b{}",
             std::process::id() ^ (crate::payload::now_ns() as u32)
@@ -212,33 +178,12 @@ impl MpakaDriver {
         let config = WebSocketConfig::default()
             .read_buffer_size(READ_BUFFER_BYTES)
             .write_buffer_size(WRITE_BUFFER_BYTES);
-        let (mut ws, _) =
-            tokio_tungstenite::connect_async_with_config(&self.ws_url, Some(config), true)
-                .await
-                .with_context(|| format!("connecting to {}", self.ws_url))?;
-        let auth = ClientFrame::Auth {
-            id: "a1".into(),
-            v: PROTOCOL_VERSION,
-            token: token.to_owned(),
-        };
-        ws.send(Message::text(serde_json::to_string(&auth)?))
-            .await?;
-        loop {
-            match ws.next().await {
-                Some(Ok(Message::Text(text))) => {
-                    let peek: Peek = serde_json::from_str(text.as_str())?;
-                    match &*peek.kind {
-                        "welcome" => return Ok(ws),
-                        "error" => bail!("auth refused: {}", peek.describe_error()),
-                        _ => {}
-                    }
-                }
-                Some(Ok(Message::Close(frame))) => bail!("closed during auth: {frame:?}"),
-                Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(e.into()),
-                None => bail!("closed during auth"),
-            }
-        }
+        let mut socket = Socket::connect_with_config(&self.ws_url, config)
+            .await
+            .with_context(|| format!("connecting to {}", self.ws_url))?;
+        socket.auth(token).await.context("auth refused")?;
+        // From here the benchmark reads frames its own, cheaper way.
+        Ok(socket.into_inner())
     }
 }
 

@@ -3,11 +3,8 @@
 //! any other client.
 
 use clap::{Args, Subcommand};
-use futures_util::{SinkExt, StreamExt};
-use mpaka_protocol::{
-    ChannelId, ClientFrame, EventData, LoginRequest, ServerFrame, TokenResponse, PROTOCOL_VERSION,
-};
-use tokio_tungstenite::tungstenite::Message;
+use mpaka_client::HubClient;
+use mpaka_protocol::{ChannelId, ClientFrame, EventData, ServerFrame, TokenResponse};
 
 #[derive(Debug, Args)]
 pub struct ClientArgs {
@@ -62,69 +59,16 @@ enum ClientCommand {
     },
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn login(server: &str, username: &str) -> anyhow::Result<TokenResponse> {
+/// Logs in over REST with a password read from the prompt or stdin.
+async fn login(hub: &HubClient, username: &str) -> anyhow::Result<TokenResponse> {
     let password = super::read_password(&format!("Password for {username}: "), false)?;
-    let response = reqwest::Client::new()
-        .post(format!("{server}/api/v1/auth/login"))
-        .json(&LoginRequest {
-            username: username.to_owned(),
-            password,
-        })
-        .send()
-        .await?;
-    if !response.status().is_success() {
-        let body: serde_json::Value = response.json().await.unwrap_or_default();
-        anyhow::bail!(
+    match hub.login(username, &password).await {
+        Ok(tokens) => Ok(tokens),
+        Err(mpaka_client::Error::Refused { error, .. }) => anyhow::bail!(
             "login failed: {}",
-            body["message"].as_str().unwrap_or("unknown error")
-        );
-    }
-    Ok(response.json().await?)
-}
-
-async fn connect(server: &str, token: &str) -> anyhow::Result<(Socket, mpaka_protocol::Welcome)> {
-    let url = format!("{}/ws", server.replacen("http", "ws", 1));
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
-    send(
-        &mut socket,
-        &ClientFrame::Auth {
-            id: "auth".into(),
-            v: PROTOCOL_VERSION,
-            token: token.to_owned(),
-        },
-    )
-    .await?;
-    match next(&mut socket).await? {
-        ServerFrame::Welcome(welcome) => Ok((socket, welcome)),
-        ServerFrame::Error { error, .. } => anyhow::bail!("{}: {}", error.code, error.message),
-        other => anyhow::bail!("unexpected frame {other:?}"),
-    }
-}
-
-async fn send(socket: &mut Socket, frame: &ClientFrame) -> anyhow::Result<()> {
-    socket
-        .send(Message::Text(serde_json::to_string(frame)?.into()))
-        .await?;
-    Ok(())
-}
-
-async fn next(socket: &mut Socket) -> anyhow::Result<ServerFrame> {
-    loop {
-        match socket.next().await {
-            Some(Ok(Message::Text(text))) => return Ok(serde_json::from_str(&text)?),
-            Some(Ok(Message::Close(frame))) => anyhow::bail!(
-                "connection closed{}",
-                frame
-                    .map(|f| format!(": {} {}", f.code, f.reason))
-                    .unwrap_or_default()
-            ),
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => return Err(e.into()),
-            None => anyhow::bail!("connection closed"),
-        }
+            error.map_or_else(|| "unknown error".into(), |e| e.message)
+        ),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -209,8 +153,9 @@ fn print(frame: &ServerFrame, json: bool) {
 }
 
 pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
-    let server = args.server.trim_end_matches('/').to_owned();
-    let tokens = login(&server, &args.user).await?;
+    let hub = HubClient::new(&args.server);
+    let server = hub.base_url().to_owned();
+    let tokens = login(&hub, &args.user).await?;
     if let ClientCommand::Alert { command } = args.command {
         return super::client_alerts::run(&server, &tokens.access_token, command, args.json).await;
     }
@@ -220,7 +165,7 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
     if let ClientCommand::Sop(command) = args.command {
         return super::client_sops::run(&server, &tokens.access_token, command, args.json).await;
     }
-    let (mut socket, welcome) = connect(&server, &tokens.access_token).await?;
+    let (mut socket, welcome) = hub.connect(&tokens.access_token).await?;
     match args.command {
         ClientCommand::Channels => {
             for grant in welcome.channels {
@@ -247,17 +192,15 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
                 welcome.user.username,
                 channels.len()
             );
-            send(
-                &mut socket,
-                &ClientFrame::Subscribe {
+            socket
+                .send(&ClientFrame::Subscribe {
                     id: "sub".into(),
                     channels,
                     since,
-                },
-            )
-            .await?;
+                })
+                .await?;
             loop {
-                let frame = next(&mut socket).await?;
+                let frame = socket.recv().await?;
                 print(&frame, args.json);
             }
         }
@@ -266,41 +209,27 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
             lang,
             text,
         } => {
-            let id = uuid::Uuid::new_v4().to_string();
-            send(
-                &mut socket,
-                &ClientFrame::Publish {
-                    id,
-                    channel,
-                    text,
-                    lang,
-                },
-            )
-            .await?;
-            loop {
-                match next(&mut socket).await? {
-                    frame @ ServerFrame::Published { .. } => {
-                        print(&frame, args.json);
-                        break;
-                    }
-                    ServerFrame::Error { error, .. } => {
-                        anyhow::bail!("{}: {}", error.code, error.message)
-                    }
-                    _ => continue,
+            let publish = ClientFrame::Publish {
+                id: uuid::Uuid::new_v4().to_string(),
+                channel,
+                text,
+                lang,
+            };
+            match socket.request(&publish).await? {
+                frame @ ServerFrame::Published { .. } => print(&frame, args.json),
+                ServerFrame::Error { error, .. } => {
+                    anyhow::bail!("{}: {}", error.code, error.message)
                 }
+                other => anyhow::bail!("unexpected frame {other:?}"),
             }
         }
         ClientCommand::Sop(_) => unreachable!("answered over REST above"),
         ClientCommand::Presence => {
-            send(
-                &mut socket,
-                &ClientFrame::Presence {
-                    id: "presence".into(),
-                },
-            )
-            .await?;
-            loop {
-                if let ServerFrame::Presence { posts, .. } = next(&mut socket).await? {
+            let presence = ClientFrame::Presence {
+                id: "presence".into(),
+            };
+            match socket.request(&presence).await? {
+                ServerFrame::Presence { posts, .. } => {
                     for post in posts {
                         let users: Vec<String> =
                             post.users.iter().map(|u| u.username.clone()).collect();
@@ -313,12 +242,15 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
                             users.join(", ")
                         );
                     }
-                    break;
                 }
+                ServerFrame::Error { error, .. } => {
+                    anyhow::bail!("{}: {}", error.code, error.message)
+                }
+                other => anyhow::bail!("unexpected frame {other:?}"),
             }
         }
         ClientCommand::Alert { .. } | ClientCommand::Flow { .. } => {}
     }
-    let _ = socket.close(None).await;
+    socket.close().await;
     Ok(())
 }

@@ -1,0 +1,52 @@
+//! mpaka's end-to-end tests, linked into one test binary: each file in
+//! this folder is a module here (`cargo test -p mpaka-tests --test main
+//! alerts::` runs one file's tests).
+//!
+//! Why one binary: every test file used to be its own executable, each
+//! linking the whole hub, so linking dominated `cargo test`. The files stay
+//! where they were (tests/Cargo.toml sets `autotests = false` and names
+//! this file as the only test target), which keeps their history and lets
+//! parallel edits merge. A new test file needs one `mod` line below; the
+//! test at the end fails when it is missing.
+
+mod access_matrix;
+mod alerts;
+mod auth;
+mod client;
+mod client_author;
+mod console;
+mod data_tools;
+mod flows;
+mod flows_console;
+mod hardening;
+mod hub_backends;
+mod login_flood;
+mod login_throttle;
+mod messaging;
+mod openapi;
+mod protocol_docs;
+mod robustness;
+mod sessions;
+mod sops;
+mod storage;
+
+/// With `autotests = false` Cargo no longer builds every file in this
+/// folder on its own, so a file nobody declared above would silently never
+/// run: refuse that.
+#[test]
+fn every_test_file_in_the_folder_is_a_module_of_this_binary() {
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let main = std::fs::read_to_string(folder.join("main.rs")).expect("main.rs");
+    for entry in std::fs::read_dir(&folder).expect("tests folder") {
+        let path = entry.expect("entry").path();
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        if path.extension().is_some_and(|e| e == "rs") && stem != "main" {
+            assert!(
+                main.lines().any(|l| l.trim() == format!("mod {stem};")),
+                "tests/{stem}.rs is not declared in tests/main.rs: add `mod {stem};`"
+            );
+        }
+    }
+}
