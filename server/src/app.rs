@@ -60,6 +60,7 @@ impl App {
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         std::fs::create_dir_all(&settings.data_dir)?;
         let store = Store::open(&settings.database_url()).await?;
+        store.guard_free_space(settings.storage.min_free_bytes);
         let secret = auth::signing_key(&settings)?;
         let metrics = Arc::new(Metrics::new());
         let shutdown = CancellationToken::new();

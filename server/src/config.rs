@@ -33,6 +33,17 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub alerts: AlertSettings,
     pub sops: SopSettings,
+    pub storage: StorageSettings,
+}
+
+/// Storage safety margins (`[storage]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSettings {
+    /// SQLite: writes are refused with `unavailable` while the database's
+    /// file system has fewer free bytes than this (0: never refuse), so
+    /// the database never has to fail a write half-way for lack of space.
+    pub min_free_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -155,6 +166,7 @@ const SECTIONS: &[&str] = &[
     "limits",
     "alerts",
     "sops",
+    "storage",
 ];
 
 impl Default for Settings {
@@ -194,6 +206,9 @@ impl Default for Settings {
             },
             sops: SopSettings {
                 fallback_languages: mpaka_protocol::Lang::ALL.to_vec(),
+            },
+            storage: StorageSettings {
+                min_free_bytes: 64 * 1024 * 1024,
             },
         }
     }

@@ -6,6 +6,7 @@
 //! database ([`db`]); [`nodes`] runs real `mpaka serve` processes.
 
 pub mod db;
+pub mod disk;
 pub mod nodes;
 
 pub use db::{Backend, TestDb};
