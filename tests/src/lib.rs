@@ -8,6 +8,7 @@
 pub mod db;
 pub mod disk;
 pub mod nodes;
+pub mod proxy;
 
 pub use db::{Backend, TestDb};
 

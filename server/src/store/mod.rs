@@ -95,8 +95,35 @@ pub enum Backend {
     Postgres,
 }
 
-/// Key of the PostgreSQL advisory lock every write transaction takes.
-const WRITE_LOCK_KEY: i64 = 0x006d_7061_6b61; // "mpaka"
+/// Starts a PostgreSQL write transaction and takes the advisory lock that
+/// serialises writers (key 0x6d70616b61, "mpaka").
+const PG_BEGIN: &str = "BEGIN; SELECT pg_advisory_xact_lock(470036867937)";
+
+/// Bounded waits on every PostgreSQL session (see docs/reliability.md).
+///
+/// - `idle_in_transaction_session_timeout`: a node whose link stalls while
+///   it holds the write lock is cut off by the server after 2 s; its
+///   transaction rolls back, its `COMMIT` fails, so it acknowledges
+///   nothing, and the lock passes to the healthy nodes. This is the
+///   "fencing": a stalled holder cannot commit late, because its session is
+///   gone. Our write transactions never idle for more than milliseconds.
+/// - `lock_timeout`: a writer waits at most 4 s for the write lock (longer
+///   than the idle cut-off, so a stalled holder is evicted before healthy
+///   waiters give up), then answers `unavailable`.
+/// - `statement_timeout`: no statement runs longer than 60 s (exports
+///   stream whole tables, hence generous).
+/// - server-side TCP keepalives: a peer that vanished (partition, power
+///   cut) is noticed in about 25 s instead of the kernel's two hours.
+const PG_SESSION_LIMITS: &str = "SET idle_in_transaction_session_timeout = 2000; \
+     SET lock_timeout = 4000; \
+     SET statement_timeout = 60000; \
+     SET tcp_keepalives_idle = 10; \
+     SET tcp_keepalives_interval = 5; \
+     SET tcp_keepalives_count = 3;";
+
+/// How long a rollback may take before its connection is closed instead
+/// (a stalled link must not hold a pool connection forever).
+const ROLLBACK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Events committed by this process, in commit order, for the hub's fan-out.
 pub type CommitSender = mpsc::Sender<Vec<StoredEvent>>;
@@ -166,6 +193,12 @@ impl Store {
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute(PG_SESSION_LIMITS).await?;
+                            Ok(())
+                        })
+                    })
                     .connect_with(options)
                     .await?;
                 sqlx::migrate!("./migrations/postgres").run(&pool).await?;
@@ -232,29 +265,21 @@ impl Store {
         // from reader to writer at its first write and fail at once
         // with "database is locked" if another process (the CLI, a
         // second hub on the same file) committed in between.
+        // On PostgreSQL the lock is taken in the same round trip as BEGIN.
         let begin = match self.inner.backend {
             Backend::Sqlite => "BEGIN IMMEDIATE",
-            Backend::Postgres => "BEGIN",
+            Backend::Postgres => PG_BEGIN,
         };
-        if let Err(error) = conn.execute(begin).await {
-            self.note_failure(&error);
-            conn.close_on_drop();
-            return Err(error.into());
-        }
-        let mut tx = WriteTx {
+        let begun = conn.execute(begin).await;
+        let tx = WriteTx {
             conn: Some(conn),
             store: self.clone(),
             appended: Vec::new(),
         };
-        if self.inner.backend == Backend::Postgres {
-            let locked = sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(WRITE_LOCK_KEY)
-                .execute(tx.conn())
-                .await;
-            if let Err(error) = locked {
-                self.note_failure(&error);
-                return Err(error.into());
-            }
+        if let Err(error) = begun {
+            // Dropping `tx` rolls back whatever part of BEGIN took effect.
+            self.note_failure(&error);
+            return Err(error.into());
         }
         Ok(tx)
     }
@@ -474,13 +499,23 @@ impl Drop for WriteTx {
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
                 runtime.spawn(async move {
-                    if let Err(error) = conn.execute("ROLLBACK").await {
-                        // SQLite rolls back by itself after a full disk or
-                        // an I/O error; either way this connection's state
-                        // is unknown, so it is replaced.
-                        tracing::warn!(%error, "rollback failed; closing the writer connection");
-                        store.inner.health.failed_unclassified();
-                        conn.close_on_drop();
+                    let rollback =
+                        tokio::time::timeout(ROLLBACK_TIMEOUT, conn.execute("ROLLBACK")).await;
+                    match rollback {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(error)) => {
+                            // SQLite rolls back by itself after a full disk
+                            // or an I/O error; either way this connection's
+                            // state is unknown, so it is replaced.
+                            tracing::warn!(%error, "rollback failed; closing the writer connection");
+                            store.inner.health.failed_unclassified();
+                            conn.close_on_drop();
+                        }
+                        Err(_) => {
+                            tracing::warn!("rollback timed out; closing the writer connection");
+                            store.inner.health.failed("database link stalled");
+                            conn.close_on_drop();
+                        }
                     }
                 });
             }
