@@ -9,7 +9,6 @@ use crate::config::Settings;
 use crate::hub::{Committer, Hub};
 use crate::metrics::Metrics;
 use crate::store::Store;
-use axum::serve::ListenerExt;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -126,26 +125,13 @@ impl App {
         let App { listener, state } = self;
         let router = crate::http::router(state.clone());
         let token = state.shutdown.clone();
-        // Events are small frames written as they commit: without
-        // TCP_NODELAY, Nagle's algorithm holds a frame back until the
-        // previous one is acknowledged, and a delayed ACK stretches that to
-        // tens of milliseconds.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(error) = tcp.set_nodelay(true) {
-                tracing::debug!(%error, "cannot set TCP_NODELAY");
-            }
-        });
-        let serve = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        tokio::spawn(async move {
             shutdown.await;
             tracing::info!("shutting down: closing sessions");
             token.cancel();
         });
         tracing::info!(node = state.hub.presence.node_id(), "mpaka is serving");
-        serve.await?;
+        crate::http::serve(listener, router, state.shutdown.clone(), SHUTDOWN_GRACE).await;
         state.shutdown.cancel();
         state.tracker.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, state.tracker.wait())

@@ -5,7 +5,10 @@ mod channels;
 pub mod console;
 mod extract;
 mod health;
+mod serve;
 mod session;
+
+pub use serve::{serve, HEADER_READ_TIMEOUT};
 
 pub use extract::{idempotency_key, ApiJson, Authenticated};
 
