@@ -1,4 +1,4 @@
-//! SIGTERM with awkward clients, against the built binary: a client that
+//! Faults against the built binary. SIGTERM with awkward clients: a client that
 //! sent half an HTTP request and stopped, a client holding an idle
 //! keep-alive connection, and a WebSocket subscriber that stopped reading
 //! while events pile up. The hub must still exit 0 within its documented
@@ -166,4 +166,69 @@ async fn sigterm_exits_cleanly_whatever_the_clients_do() {
     eprintln!("exited {status} {:?} after SIGTERM", started.elapsed());
     assert!(status.success(), "mpaka must exit 0 on SIGTERM: {status}");
     drop(half);
+}
+
+/// Power cut (SIGKILL) at many moments of the first `serve --demo`: every
+/// next start must end with a complete credentials file whose passwords
+/// log every demo account in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_seeding_survives_a_kill_at_any_moment() {
+    let cycles: u64 = std::env::var("MPAKA_FAULT_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let mut with_file = 0;
+    for cycle in 0..cycles {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(BIN)
+            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mpaka starts");
+        // Spread the kill over start-up: migrations, seeding, listening.
+        std::thread::sleep(Duration::from_millis(15 + cycle * 45));
+        let _ = child.kill();
+        let _ = child.wait();
+        if dir.path().join("demo-credentials.tsv").exists() {
+            with_file += 1;
+        }
+        let hub = Hub::start(dir.path());
+        let creds = std::fs::read_to_string(dir.path().join("demo-credentials.tsv"))
+            .expect("a credentials file after the second start");
+        let users: Vec<&str> = creds
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split('\t').next())
+            .collect();
+        assert_eq!(
+            users.len(),
+            11,
+            "every demo account is listed (cycle {cycle})"
+        );
+        for user in users {
+            let status = reqwest::Client::new()
+                .post(format!("{}/api/v1/auth/login", hub.url))
+                .json(&serde_json::json!({ "username": user, "password": password(dir.path(), user) }))
+                .send()
+                .await
+                .expect("login")
+                .status();
+            assert!(
+                status.is_success(),
+                "{user} logs in (cycle {cycle}): {status}"
+            );
+        }
+        assert!(
+            std::fs::read_dir(dir.path())
+                .unwrap()
+                .filter_map(Result::ok)
+                .all(|e| !e.file_name().to_string_lossy().ends_with(".tmp")),
+            "no temporary file is left behind"
+        );
+    }
+    eprintln!(
+        "{cycles} kills during the first start ({with_file} after the credentials file was written); all recovered"
+    );
 }
