@@ -2,7 +2,7 @@
 //! write its storage and is not shutting down) and `/metrics` (Prometheus
 //! text format).
 
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
