@@ -11,7 +11,6 @@ use crate::limits::WriteLimiter;
 use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::store::Store;
-use axum::serve::ListenerExt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -41,6 +40,7 @@ impl App {
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         std::fs::create_dir_all(&settings.data_dir)?;
         let store = Store::open(&settings.database_url()).await?;
+        store.guard_free_space(settings.storage.min_free_bytes);
         let secret = auth::signing_key(&settings)?;
         let metrics = Arc::new(Metrics::new());
         let shutdown = CancellationToken::new();
@@ -112,26 +112,13 @@ impl App {
         let App { listener, state } = self;
         let router = crate::http::router(state.clone());
         let token = state.shutdown.clone();
-        // Events are small frames written as they commit: without
-        // TCP_NODELAY, Nagle's algorithm holds a frame back until the
-        // previous one is acknowledged, and a delayed ACK stretches that to
-        // tens of milliseconds.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(error) = tcp.set_nodelay(true) {
-                tracing::debug!(%error, "cannot set TCP_NODELAY");
-            }
-        });
-        let serve = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        tokio::spawn(async move {
             shutdown.await;
             tracing::info!("shutting down: closing sessions");
             token.cancel();
         });
         tracing::info!(node = state.hub.presence.node_id(), "mpaka is serving");
-        serve.await?;
+        crate::http::serve(listener, router, state.shutdown.clone(), SHUTDOWN_GRACE).await;
         state.shutdown.cancel();
         state.tracker.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, state.tracker.wait())

@@ -36,6 +36,17 @@ pub struct Settings {
     pub alerts: AlertSettings,
     pub sops: SopSettings,
     pub flows: crate::flows::FlowSettings,
+    pub storage: StorageSettings,
+}
+
+/// Storage safety margins (`[storage]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSettings {
+    /// SQLite: writes are refused with `unavailable` while the database's
+    /// file system has fewer free bytes than this (0: never refuse), so
+    /// the database never has to fail a write half-way for lack of space.
+    pub min_free_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -166,6 +177,8 @@ const SECTIONS: &[&str] = &[
     "limits",
     "alerts",
     "sops",
+    "flows",
+    "storage",
 ];
 
 impl Default for Settings {
@@ -214,6 +227,9 @@ impl Default for Settings {
                 fallback_languages: mpaka_protocol::Lang::ALL.to_vec(),
             },
             flows: crate::flows::FlowSettings::default(),
+            storage: StorageSettings {
+                min_free_bytes: 64 * 1024 * 1024,
+            },
         }
     }
 }

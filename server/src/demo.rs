@@ -170,15 +170,63 @@ fn random_password() -> String {
 }
 
 /// Seeds the demo data unless it is already there. Returns the credentials
-/// when it created them.
+/// when it created (or completed) them.
+///
+/// Crash-safe without one big transaction: the credentials file is written
+/// first, atomically (see [`crate::files`]), with every password; posts and
+/// users are then created one by one, skipping those that exist. A kill or
+/// power cut at any moment leaves either nothing, or a complete credentials
+/// file and part of the accounts, and the next start finishes the job with
+/// the same passwords. Demo data counts as present only when every demo
+/// account exists and the credentials file is there.
 ///
 /// # Errors
 /// Storage failures or an unwritable data directory.
 pub async fn seed(store: &Store, data_dir: &Path) -> anyhow::Result<Option<Vec<DemoCredential>>> {
-    if store.directory().await?.post("mugina").is_some() {
+    let path = data_dir.join(CREDENTIALS_FILE);
+    let users = demo_users();
+    let mut complete = path.exists();
+    for user in &users {
+        if !complete {
+            break;
+        }
+        complete = store.user_by_name(&user.username).await?.is_some();
+    }
+    if complete {
         return Ok(None);
     }
+    if !path.exists() && store.user_by_name(&users[0].username).await?.is_some() {
+        // Created by a version that wrote the file last; the passwords
+        // are lost and new ones would not match the accounts.
+        tracing::warn!(
+            file = %path.display(),
+            "demo accounts exist but their credentials file is missing; start on an empty data directory for new demo accounts"
+        );
+        return Ok(None);
+    }
+    // Reuse the passwords of an interrupted earlier run: some accounts may
+    // already have them.
+    let earlier = read_passwords(&path);
+    let credentials: Vec<DemoCredential> = users
+        .iter()
+        .map(|user| DemoCredential {
+            username: user.username.clone(),
+            password: earlier
+                .get(&user.username)
+                .cloned()
+                .unwrap_or_else(random_password),
+            role: user.role,
+            country: user.country,
+            post: user.post.clone(),
+        })
+        .collect();
+    let file = mpaka_client::DemoCredentials::new(credentials.clone()).to_tsv();
+    crate::files::write_private(&path, file.as_bytes())?;
+    let directory = store.directory().await?;
     for post in &POSTS {
+        if directory.post(post.slug).is_some() {
+            continue;
+        }
         admin::create_post(
             store,
             Actor::Operator,
@@ -194,9 +242,10 @@ pub async fn seed(store: &Store, data_dir: &Path) -> anyhow::Result<Option<Vec<D
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
-    let mut credentials = Vec::new();
-    for user in demo_users() {
-        let password = random_password();
+    for (user, credential) in users.into_iter().zip(&credentials) {
+        if store.user_by_name(&user.username).await?.is_some() {
+            continue;
+        }
         admin::create_user(
             store,
             Actor::Operator,
@@ -208,20 +257,24 @@ pub async fn seed(store: &Store, data_dir: &Path) -> anyhow::Result<Option<Vec<D
                 org: user.org,
                 post: user.post.clone(),
                 language: Some(user.language.into()),
-                password: password.clone(),
+                password: credential.password.clone(),
             },
         )
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-        credentials.push(DemoCredential {
-            username: user.username,
-            password,
-            role: user.role,
-            country: user.country,
-            post: user.post,
-        });
     }
-    let file = mpaka_client::DemoCredentials::new(credentials.clone()).to_tsv();
-    crate::auth::write_private(&data_dir.join(CREDENTIALS_FILE), file.as_bytes())?;
     Ok(Some(credentials))
+}
+
+/// Username → password from an existing credentials file (empty if none
+/// or unreadable: the accounts then get new passwords).
+fn read_passwords(path: &Path) -> std::collections::HashMap<String, String> {
+    mpaka_client::DemoCredentials::read(path)
+        .map(|file| {
+            file.accounts()
+                .iter()
+                .map(|a| (a.username.clone(), a.password.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -81,13 +81,18 @@ impl AppError {
             AppError::Store(StoreError::Duplicate(what)) => {
                 ErrorBody::new(ErrorCode::AlreadyExists, format!("{what} already exists"))
             }
-            AppError::Store(StoreError::Database(
-                e @ (sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)),
-            )) => {
-                tracing::error!(error = %e, "storage unavailable");
+            AppError::Store(StoreError::Unavailable(reason)) => ErrorBody::new(
+                ErrorCode::Unavailable,
+                format!("storage unavailable: {reason}; retry later"),
+            ),
+            AppError::Store(StoreError::Database(e))
+                if crate::store::unavailable_reason(e).is_some() =>
+            {
+                let reason = crate::store::unavailable_reason(e).unwrap_or("unavailable");
+                tracing::error!(error = %e, reason, "storage unavailable");
                 ErrorBody::new(
                     ErrorCode::Unavailable,
-                    "storage is unavailable; retry later",
+                    format!("storage unavailable: {reason}; retry later"),
                 )
             }
             other => {

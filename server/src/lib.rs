@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod files;
 pub mod flows;
 pub mod http;
 pub mod hub;

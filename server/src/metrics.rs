@@ -20,6 +20,10 @@ pub struct Metrics {
     pub auth_failures: Family<Vec<(String, String)>, Counter>,
     pub frame_errors: Family<Vec<(String, String)>, Counter>,
     pub commit_batch_size: Histogram,
+    storage_free_bytes: Gauge,
+    storage_writable: Gauge,
+    storage_write_refusals: Counter,
+    storage_write_failures: Counter,
 }
 
 impl Metrics {
@@ -80,7 +84,35 @@ impl Metrics {
             "Publishes committed per group-commit transaction",
             commit_batch_size.clone(),
         );
+        let storage_free_bytes = Gauge::default();
+        let storage_writable = Gauge::default();
+        let storage_write_refusals = Counter::default();
+        let storage_write_failures = Counter::default();
+        registry.register(
+            "storage_free_bytes",
+            "Bytes free on the SQLite database's file system (absent guard: 0)",
+            storage_free_bytes.clone(),
+        );
+        registry.register(
+            "storage_writable",
+            "1 when this node can write, 0 while writes are refused or failing",
+            storage_writable.clone(),
+        );
+        registry.register(
+            "storage_write_refusals",
+            "Writes refused early because free space was below storage.min_free_bytes",
+            storage_write_refusals.clone(),
+        );
+        registry.register(
+            "storage_write_failures",
+            "Write transactions that failed for a storage reason (disk full, I/O, link)",
+            storage_write_failures.clone(),
+        );
         Metrics {
+            storage_free_bytes,
+            storage_writable,
+            storage_write_refusals,
+            storage_write_failures,
             registry,
             connections,
             subscriptions,
@@ -100,6 +132,19 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = encode(&mut out, &self.registry);
         out
+    }
+
+    /// Brings the storage gauges up to date (called before rendering).
+    pub fn storage(&self, free_bytes: Option<u64>, writable: bool, refusals: u64, failures: u64) {
+        self.storage_free_bytes
+            .set(free_bytes.map_or(0, |b| i64::try_from(b).unwrap_or(i64::MAX)));
+        self.storage_writable.set(i64::from(writable));
+        for (counter, total) in [
+            (&self.storage_write_refusals, refusals),
+            (&self.storage_write_failures, failures),
+        ] {
+            counter.inc_by(total.saturating_sub(counter.get()));
+        }
     }
 
     pub fn auth_failed(&self, code: mpaka_protocol::ErrorCode) {

@@ -12,6 +12,7 @@
 
 mod binary;
 mod data_cli;
+mod faults;
 mod nodes;
 mod private_files;
 mod sessions_nodes;

@@ -6,7 +6,9 @@
 //! database ([`db`]); [`nodes`] runs real `mpaka serve` processes.
 
 pub mod db;
+pub mod disk;
 pub mod nodes;
+pub mod proxy;
 
 pub use db::{Backend, TestDb};
 

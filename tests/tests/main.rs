@@ -16,6 +16,7 @@ mod client;
 mod client_author;
 mod console;
 mod data_tools;
+mod faults;
 mod flows;
 mod flows_console;
 mod hardening;

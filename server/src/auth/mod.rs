@@ -436,19 +436,11 @@ pub fn signing_key(settings: &Settings) -> anyhow::Result<Vec<u8>> {
     Ok(key.into_bytes())
 }
 
-/// Writes a file readable and writable by its owner only (mode 0600).
+/// Writes a file readable and writable by its owner only (mode 0600),
+/// atomically and durably (see [`crate::files`]).
 ///
 /// # Errors
-/// The file cannot be created.
+/// The file cannot be written.
 pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(contents)?;
-    file.sync_all()
+    crate::files::write_private(path, contents)
 }

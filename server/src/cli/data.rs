@@ -65,17 +65,36 @@ fn progress_printer() -> impl FnMut(Progress<'_>) + Send {
 pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let settings = args.store.settings()?;
     let store = Store::open(&settings.database_url()).await?;
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&args.to)
-        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", args.to.display()))?;
+    if args.to.exists() {
+        anyhow::bail!("cannot create {}: it already exists", args.to.display());
+    }
+    // Written beside the target and renamed into place once complete and
+    // synced: a crash never leaves a truncated export under the real name.
+    let temp = crate::files::temp_path(&args.to);
+    let file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", args.to.display()))?
+    };
     let mut out = BufWriter::new(file);
     eprintln!("exporting to {}", args.to.display());
-    let header = store.export(&mut out, &mut progress_printer()).await?;
-    out.into_inner()
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.to.display()))?
-        .sync_all()?;
+    let written = async {
+        let header = store.export(&mut out, &mut progress_printer()).await?;
+        out.into_inner()
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.to.display()))?
+            .sync_all()?;
+        crate::files::publish(&temp, &args.to)?;
+        anyhow::Ok(header)
+    }
+    .await;
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    let header = written?;
     store.close().await;
     println!("exported from {}:", header.source);
     for table in &header.tables {

@@ -6,7 +6,10 @@ pub mod console;
 pub mod errors;
 pub mod extract;
 mod health;
+mod serve;
 mod session;
+
+pub use serve::{serve, HEADER_READ_TIMEOUT};
 
 use crate::state::AppState;
 use axum::http::{header, HeaderValue};

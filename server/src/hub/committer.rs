@@ -17,6 +17,11 @@ use tokio_util::sync::CancellationToken;
 const QUEUE: usize = 8192;
 /// Publishes stored in one transaction at most.
 const MAX_BATCH: usize = 512;
+/// The longest a batch may take to commit before its publishers are told
+/// `unavailable` (a stalled database link must not leave them without an
+/// answer). A batch that did commit after all is found by the retry's
+/// idempotency key, so a retry neither loses nor duplicates it.
+const COMMIT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(8);
 
 /// One publish to store.
 pub struct PublishJob {
@@ -129,7 +134,7 @@ fn fingerprint(job: &PublishJob) -> String {
 
 async fn commit_batch(store: &Store, metrics: &Metrics, jobs: Vec<PublishJob>) {
     let mut results: Vec<AppResult<Published>> = Vec::with_capacity(jobs.len());
-    let outcome: Result<(), StoreError> = async {
+    let outcome = tokio::time::timeout(COMMIT_DEADLINE, async {
         let mut tx = store.write().await?;
         for job in &jobs {
             let user = job.principal.user_id;
@@ -169,8 +174,14 @@ async fn commit_batch(store: &Store, metrics: &Metrics, jobs: Vec<PublishJob>) {
         }
         tx.commit().await?;
         Ok(())
-    }
-    .await;
+    })
+    .await
+    .unwrap_or_else(|_| {
+        tracing::error!("a publish batch did not commit within {COMMIT_DEADLINE:?}");
+        Err(StoreError::Unavailable(
+            "database did not answer in time".into(),
+        ))
+    });
     match outcome {
         Ok(()) => {
             for (job, result) in jobs.into_iter().zip(results) {

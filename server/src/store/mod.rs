@@ -29,6 +29,7 @@
 mod audit;
 mod directory;
 mod events;
+mod health;
 mod idempotency;
 mod notify;
 mod presence;
@@ -40,6 +41,7 @@ mod users;
 pub use audit::{AuditEntry, AuditVerification};
 pub use directory::{Corridor, Directory, Post};
 pub use events::{NewEvent, StoredEvent};
+pub use health::unavailable_reason;
 pub use presence::PresenceRow;
 pub use retention::IDEMPOTENCY_RETENTION_MS;
 pub use tokens::RefreshOutcome;
@@ -47,7 +49,9 @@ pub use transfer::{ExportHeader, Progress, Table, TableCount, TABLES};
 pub use users::{NewUser, User};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyConnection, AnyPool, Connection, Executor, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::{AnyConnection, AnyPool, Connection, Executor};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -70,6 +74,10 @@ pub enum StoreError {
     IdempotencyConflict,
     #[error("unsupported database URL (expected sqlite:// or postgres://)")]
     UnsupportedUrl,
+    /// Writes are refused before they start (free space below the
+    /// threshold); the reason is safe to show to clients.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl StoreError {
@@ -87,8 +95,35 @@ pub enum Backend {
     Postgres,
 }
 
-/// Key of the PostgreSQL advisory lock every write transaction takes.
-const WRITE_LOCK_KEY: i64 = 0x006d_7061_6b61; // "mpaka"
+/// Starts a PostgreSQL write transaction and takes the advisory lock that
+/// serialises writers (key 0x6d70616b61, "mpaka").
+const PG_BEGIN: &str = "BEGIN; SELECT pg_advisory_xact_lock(470036867937)";
+
+/// Bounded waits on every PostgreSQL session (see docs/reliability.md).
+///
+/// - `idle_in_transaction_session_timeout`: a node whose link stalls while
+///   it holds the write lock is cut off by the server after 2 s; its
+///   transaction rolls back, its `COMMIT` fails, so it acknowledges
+///   nothing, and the lock passes to the healthy nodes. This is the
+///   "fencing": a stalled holder cannot commit late, because its session is
+///   gone. Our write transactions never idle for more than milliseconds.
+/// - `lock_timeout`: a writer waits at most 4 s for the write lock (longer
+///   than the idle cut-off, so a stalled holder is evicted before healthy
+///   waiters give up), then answers `unavailable`.
+/// - `statement_timeout`: no statement runs longer than 60 s (exports
+///   stream whole tables, hence generous).
+/// - server-side TCP keepalives: a peer that vanished (partition, power
+///   cut) is noticed in about 25 s instead of the kernel's two hours.
+const PG_SESSION_LIMITS: &str = "SET idle_in_transaction_session_timeout = 2000; \
+     SET lock_timeout = 4000; \
+     SET statement_timeout = 60000; \
+     SET tcp_keepalives_idle = 10; \
+     SET tcp_keepalives_interval = 5; \
+     SET tcp_keepalives_count = 3;";
+
+/// How long a rollback may take before its connection is closed instead
+/// (a stalled link must not hold a pool connection forever).
+const ROLLBACK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Events committed by this process, in commit order, for the hub's fan-out.
 pub type CommitSender = mpsc::Sender<Vec<StoredEvent>>;
@@ -106,6 +141,20 @@ struct Inner {
     read: AnyPool,
     write: AnyPool,
     commits: OnceLock<CommitSender>,
+    health: health::WriteHealth,
+}
+
+/// What `/readyz` and the metrics say about this node's ability to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteReadiness {
+    /// Bytes free on the data directory's file system (SQLite), when guarded.
+    pub free_bytes: Option<u64>,
+    /// Why this node cannot write now; `None` when it can.
+    pub problem: Option<String>,
+    /// Writes refused early for lack of space since start.
+    pub refusals: u64,
+    /// Write transactions that failed for a storage reason since start.
+    pub failures: u64,
 }
 
 impl Store {
@@ -144,6 +193,12 @@ impl Store {
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute(PG_SESSION_LIMITS).await?;
+                            Ok(())
+                        })
+                    })
                     .connect_with(options)
                     .await?;
                 sqlx::migrate!("./migrations/postgres").run(&pool).await?;
@@ -157,6 +212,7 @@ impl Store {
                 read,
                 write,
                 commits: OnceLock::new(),
+                health: health::WriteHealth::default(),
             }),
         })
     }
@@ -170,31 +226,108 @@ impl Store {
         let _ = self.inner.commits.set(sender);
     }
 
+    /// Refuses writes while the file system holding the SQLite database has
+    /// fewer than `min_free_bytes` bytes free (SQLite only: PostgreSQL's
+    /// disk is the server's, which reports a full disk itself). Set once;
+    /// 0 disables the guard.
+    pub fn guard_free_space(&self, min_free_bytes: u64) {
+        if self.inner.backend != Backend::Sqlite || min_free_bytes == 0 {
+            return;
+        }
+        let path = self.inner.url.trim_start_matches("sqlite:");
+        let path = path.strip_prefix("//").unwrap_or(path);
+        let path = path.split('?').next().unwrap_or(path);
+        let dir = match PathBuf::from(path).parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        self.inner.health.guard_space(dir, min_free_bytes);
+    }
+
     /// Starts a write transaction; writers are serialised (see module docs).
     ///
+    /// The transaction is driven with plain `BEGIN`/`COMMIT`/`ROLLBACK`
+    /// statements on a pooled connection rather than sqlx's `Transaction`:
+    /// when SQLite rolls a transaction back by itself (disk full, I/O
+    /// error), sqlx's own bookkeeping still believes one is open and every
+    /// later `begin` on that connection fails, wedging the hub. Here a
+    /// transaction that fails or cannot be rolled back cleanly closes its
+    /// connection, and the pool opens a fresh one for the next writer.
+    ///
     /// # Errors
-    /// The database is unreachable.
+    /// [`StoreError::Unavailable`] when free space is below the threshold;
+    /// the database is unreachable.
     pub async fn write(&self) -> Result<WriteTx> {
-        let mut tx = match self.inner.backend {
-            // IMMEDIATE takes SQLite's write lock now, waiting (busy_timeout)
-            // for another process's writer. A deferred BEGIN would upgrade
-            // from reader to writer at its first write and fail at once
-            // with "database is locked" if another process (the CLI, a
-            // second hub on the same file) committed in between.
-            Backend::Sqlite => self.inner.write.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.inner.write.begin().await?,
+        self.inner.health.admit().map_err(StoreError::Unavailable)?;
+        let mut conn = self.inner.write.acquire().await?;
+        // IMMEDIATE takes SQLite's write lock now, waiting (busy_timeout)
+        // for another process's writer. A deferred BEGIN would upgrade
+        // from reader to writer at its first write and fail at once
+        // with "database is locked" if another process (the CLI, a
+        // second hub on the same file) committed in between.
+        // On PostgreSQL the lock is taken in the same round trip as BEGIN.
+        let begin = match self.inner.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => PG_BEGIN,
         };
-        if self.inner.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(WRITE_LOCK_KEY)
-                .execute(&mut *tx)
-                .await?;
-        }
-        Ok(WriteTx {
-            tx,
+        let begun = conn.execute(begin).await;
+        let tx = WriteTx {
+            conn: Some(conn),
             store: self.clone(),
             appended: Vec::new(),
-        })
+        };
+        if let Err(error) = begun {
+            // Dropping `tx` rolls back whatever part of BEGIN took effect.
+            self.note_failure(&error);
+            return Err(error.into());
+        }
+        Ok(tx)
+    }
+
+    fn note_failure(&self, error: &sqlx::Error) {
+        if let Some(reason) = unavailable_reason(error) {
+            self.inner.health.failed(reason);
+        }
+    }
+
+    /// This node's ability to write, for `/readyz` and metrics. Cheap: no
+    /// database round trip.
+    pub fn write_readiness(&self) -> WriteReadiness {
+        let health = &self.inner.health;
+        let problem = match health.admit_quietly() {
+            Err(reason) => Some(reason),
+            Ok(()) => health
+                .failing()
+                .map(|reason| format!("last write failed: {reason}")),
+        };
+        WriteReadiness {
+            free_bytes: health.free_bytes(),
+            problem,
+            refusals: health.refusals.load(std::sync::atomic::Ordering::Relaxed),
+            failures: health.failures.load(std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+
+    /// Tries a write transaction that changes nothing but takes the write
+    /// lock (and on SQLite writes the database header), so that a node
+    /// whose last write failed finds out, without client traffic, when it
+    /// can write again.
+    ///
+    /// # Errors
+    /// The write failed.
+    pub async fn probe_write(&self) -> Result<()> {
+        let mut tx = self.write().await?;
+        if self.inner.backend == Backend::Sqlite {
+            // A real page write: fails on a full disk or a failing device.
+            let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+                .fetch_one(tx.conn())
+                .await?;
+            tx.conn()
+                .execute(format!("PRAGMA user_version = {version}").as_str())
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// A pooled connection for reads.
@@ -238,16 +371,31 @@ fn sqlite_pool(max: u32) -> AnyPoolOptions {
 
 /// One serialised write transaction. Events appended through it reach the
 /// hub only after [`WriteTx::commit`] has made them durable.
+///
+/// Dropped without [`WriteTx::commit`] (an error, a cancelled request), it
+/// is rolled back by a spawned task that owns the connection until the
+/// rollback is done; a connection whose rollback fails is closed.
 pub struct WriteTx {
-    tx: Transaction<'static, sqlx::Any>,
+    /// `None` only once committed or dropped.
+    conn: Option<PoolConnection<sqlx::Any>>,
     store: Store,
     appended: Vec<StoredEvent>,
 }
 
 impl WriteTx {
+    /// Records a storage failure of one of this transaction's statements.
+    fn watch<T>(&self, result: Result<T>) -> Result<T> {
+        if let Err(StoreError::Database(error)) = &result {
+            self.store.note_failure(error);
+        }
+        result
+    }
+
     /// The connection, for domain modules' own statements.
     pub fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.tx
+        self.conn
+            .as_deref_mut()
+            .expect("a write transaction has its connection until commit")
     }
 
     /// Appends an event to the log; its `seq` is final once committed.
@@ -255,7 +403,8 @@ impl WriteTx {
     /// # Errors
     /// A database failure.
     pub async fn append(&mut self, event: NewEvent) -> Result<StoredEvent> {
-        let stored = events::insert(&mut self.tx, event).await?;
+        let result = events::insert(self.conn(), event).await;
+        let stored = self.watch(result)?;
         self.appended.push(stored.clone());
         Ok(stored)
     }
@@ -265,7 +414,8 @@ impl WriteTx {
     /// # Errors
     /// A database failure.
     pub async fn audit(&mut self, entry: AuditEntry) -> Result<()> {
-        audit::append(&mut self.tx, entry).await
+        let result = audit::append(self.conn(), entry).await;
+        self.watch(result)
     }
 
     /// The stored reply of an earlier request with this idempotency key.
@@ -279,7 +429,8 @@ impl WriteTx {
         key: &str,
         fingerprint: &str,
     ) -> Result<Option<serde_json::Value>> {
-        idempotency::recall(&mut self.tx, user_id, key, fingerprint).await
+        let result = idempotency::recall(self.conn(), user_id, key, fingerprint).await;
+        self.watch(result)
     }
 
     /// Records the reply of a request so that a retry gets the same answer.
@@ -293,7 +444,8 @@ impl WriteTx {
         fingerprint: &str,
         reply: &serde_json::Value,
     ) -> Result<()> {
-        idempotency::remember(&mut self.tx, user_id, key, fingerprint, reply).await
+        let result = idempotency::remember(self.conn(), user_id, key, fingerprint, reply).await;
+        self.watch(result)
     }
 
     /// Commits durably, then hands the appended events to the hub.
@@ -301,13 +453,32 @@ impl WriteTx {
     /// # Errors
     /// The commit failed: nothing was stored and nothing is delivered.
     pub async fn commit(mut self) -> Result<Vec<StoredEvent>> {
-        if self.store.inner.backend == Backend::Postgres {
-            if let Some(last) = self.appended.last() {
-                // Queued now, delivered by PostgreSQL only after the commit.
-                notify::announce(&mut self.tx, last.seq).await?;
+        let mut conn = self
+            .conn
+            .take()
+            .expect("a write transaction has its connection until commit");
+        let committed = async {
+            if self.store.inner.backend == Backend::Postgres {
+                if let Some(last) = self.appended.last() {
+                    // Queued now, delivered by PostgreSQL only after the commit.
+                    notify::announce(&mut conn, last.seq).await?;
+                }
             }
+            conn.execute("COMMIT").await?;
+            Ok::<_, StoreError>(())
         }
-        self.tx.commit().await?;
+        .await;
+        if let Err(error) = committed {
+            if let StoreError::Database(e) = &error {
+                self.store.note_failure(e);
+            }
+            // Whatever state the connection is in, it is not reused.
+            let _ = conn.execute("ROLLBACK").await;
+            conn.close_on_drop();
+            return Err(error);
+        }
+        drop(conn);
+        self.store.inner.health.succeeded();
         if !self.appended.is_empty() {
             if let Some(sender) = self.store.inner.commits.get() {
                 // The hub also polls the log, so a closed channel (shutdown)
@@ -315,7 +486,42 @@ impl WriteTx {
                 let _ = sender.send(self.appended.clone()).await;
             }
         }
-        Ok(self.appended)
+        Ok(std::mem::take(&mut self.appended))
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        let store = self.store.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    let rollback =
+                        tokio::time::timeout(ROLLBACK_TIMEOUT, conn.execute("ROLLBACK")).await;
+                    match rollback {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(error)) => {
+                            // SQLite rolls back by itself after a full disk
+                            // or an I/O error; either way this connection's
+                            // state is unknown, so it is replaced.
+                            tracing::warn!(%error, "rollback failed; closing the writer connection");
+                            store.inner.health.failed_unclassified();
+                            conn.close_on_drop();
+                        }
+                        Err(_) => {
+                            tracing::warn!("rollback timed out; closing the writer connection");
+                            store.inner.health.failed("database link stalled");
+                            conn.close_on_drop();
+                        }
+                    }
+                });
+            }
+            // No runtime (process exit): closing the connection rolls back.
+            Err(_) => conn.close_on_drop(),
+        }
     }
 }
 

@@ -419,6 +419,7 @@ impl Store {
             .await?;
         std::fs::File::open(to)
             .and_then(|f| f.sync_all())
+            .and_then(|()| crate::files::sync_dir(to))
             .map_err(io_error)?;
         Ok(())
     }
