@@ -32,6 +32,8 @@ pub struct AppState {
     pub auth: Auth,
     pub committer: Committer,
     pub metrics: Arc<Metrics>,
+    /// The verifiable log's signer and witness.
+    pub log: crate::vlog::Log,
     /// Writes per user (publishes, alert and SOP steps).
     pub write_limiter: Arc<DefaultKeyedRateLimiter<i64>>,
     /// Sessions end when this is cancelled.
@@ -58,6 +60,10 @@ impl App {
             .alerts
             .check()
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        settings
+            .log
+            .check()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         std::fs::create_dir_all(&settings.data_dir)?;
         let store = Store::open(&settings.database_url()).await?;
         let secret = auth::signing_key(&settings)?;
@@ -80,6 +86,9 @@ impl App {
         .await?;
         let committer =
             Committer::start(store.clone(), metrics.clone(), &tracker, shutdown.clone());
+        let log =
+            crate::vlog::Log::open(store.clone(), settings.log.clone(), &settings.data_dir).await?;
+        log.start(&tracker, shutdown.clone());
         let quota = Quota::per_second(
             NonZeroU32::new(settings.limits.publish_per_sec.max(1)).unwrap_or(NonZeroU32::MIN),
         )
@@ -95,6 +104,7 @@ impl App {
             hub,
             committer,
             metrics,
+            log,
             write_limiter: Arc::new(RateLimiter::keyed(quota)),
             shutdown,
             tracker,
@@ -152,6 +162,10 @@ impl App {
             .is_err()
         {
             tracing::warn!("some sessions did not finish within the grace period");
+        }
+        // Every write has finished: sign what the log holds now.
+        if let Err(error) = state.log.checkpoint().await {
+            tracing::warn!(%error, "cannot sign the shutdown checkpoint");
         }
         state.store.close().await;
         tracing::info!("stopped");

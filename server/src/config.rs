@@ -33,6 +33,7 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub alerts: AlertSettings,
     pub sops: SopSettings,
+    pub log: crate::vlog::LogSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -155,6 +156,7 @@ const SECTIONS: &[&str] = &[
     "limits",
     "alerts",
     "sops",
+    "log",
 ];
 
 impl Default for Settings {
@@ -195,6 +197,7 @@ impl Default for Settings {
             sops: SopSettings {
                 fallback_languages: mpaka_protocol::Lang::ALL.to_vec(),
             },
+            log: crate::vlog::LogSettings::default(),
         }
     }
 }

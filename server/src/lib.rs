@@ -18,6 +18,7 @@ pub mod once;
 pub mod sops;
 pub mod store;
 pub mod telemetry;
+pub mod vlog;
 pub mod ws;
 
 pub use app::{App, AppState};

@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .route("/audit/verify", get(admin::verify_audit))
         .route("/openapi.json", get(openapi))
         .merge(crate::alerts::http::routes())
+        .merge(crate::vlog::http::routes())
         .nest("/sops", crate::sops::http::routes());
     Router::new()
         .nest("/api/v1", api)

@@ -194,6 +194,7 @@ impl Store {
             tx,
             store: self.clone(),
             appended: Vec::new(),
+            next_leaf: None,
         })
     }
 
@@ -242,6 +243,8 @@ pub struct WriteTx {
     tx: Transaction<'static, sqlx::Any>,
     store: Store,
     appended: Vec<StoredEvent>,
+    /// The next log leaf index, once known in this transaction.
+    next_leaf: Option<i64>,
 }
 
 impl WriteTx {
@@ -250,22 +253,41 @@ impl WriteTx {
         &mut self.tx
     }
 
-    /// Appends an event to the log; its `seq` is final once committed.
+    /// Appends an event to the log, and its leaf to the verifiable log;
+    /// its `seq` is final once committed.
     ///
     /// # Errors
     /// A database failure.
     pub async fn append(&mut self, event: NewEvent) -> Result<StoredEvent> {
-        let stored = events::insert(&mut self.tx, event).await?;
+        let (stored, leaf) = events::insert(&mut self.tx, event).await?;
+        let seq = i64::try_from(stored.seq).unwrap_or(i64::MAX);
+        crate::vlog::store::append_leaf(
+            &mut self.tx,
+            &mut self.next_leaf,
+            crate::vlog::leaf::Source::Event,
+            seq,
+            &leaf,
+        )
+        .await?;
         self.appended.push(stored.clone());
         Ok(stored)
     }
 
-    /// Adds an entry to the tamper-evident audit chain.
+    /// Adds an entry to the audit chain, and its leaf to the verifiable log.
     ///
     /// # Errors
     /// A database failure.
     pub async fn audit(&mut self, entry: AuditEntry) -> Result<()> {
-        audit::append(&mut self.tx, entry).await
+        let (id, leaf) = audit::append(&mut self.tx, entry).await?;
+        crate::vlog::store::append_leaf(
+            &mut self.tx,
+            &mut self.next_leaf,
+            crate::vlog::leaf::Source::Audit,
+            id,
+            &leaf,
+        )
+        .await?;
+        Ok(())
     }
 
     /// The stored reply of an earlier request with this idempotency key.

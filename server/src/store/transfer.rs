@@ -64,6 +64,12 @@ pub const TABLES: &[Table] = &[
     Table::keyed("sops", "slug"),
     Table::keyed("sop_versions", "slug, version"),
     Table::keyed("sop_acks", "slug, version, user_id"),
+    Table::keyed("log_leaves", "idx"),
+    Table::keyed("log_nodes", "level, idx"),
+    Table::keyed("log_redactions", "leaf"),
+    Table::generated("log_checkpoints", "id"),
+    Table::generated("log_cosignatures", "id"),
+    Table::keyed("witness_state", "origin"),
 ];
 
 /// The identifier of the export format, in the header line.
