@@ -3,7 +3,8 @@
 //! the verifier's report, and the witness endpoint.
 
 use super::leaf::Source;
-use super::merkle::Hash;
+use super::proof;
+use super::proof::{ConsistencyProof, InclusionProof};
 use super::verify::{self, Report};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
@@ -13,8 +14,6 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
 use mpaka_protocol::{ErrorCode, Role};
 use serde::{Deserialize, Serialize};
 
@@ -91,59 +90,6 @@ struct InclusionQuery {
     size: Option<u64>,
 }
 
-/// An inclusion proof, self-contained: with the log's verifier key anyone
-/// can check it offline (docs/audit.md).
-#[derive(Debug, Serialize, Deserialize)]
-pub struct InclusionProof {
-    pub origin: String,
-    pub leaf_index: u64,
-    pub tree_size: u64,
-    pub source: Source,
-    /// `events.seq` or `audit.id`.
-    pub reference: i64,
-    /// The leaf bytes (base64): the stored row, encoded as docs/audit.md says.
-    pub leaf: String,
-    /// Base64 hashes, bottom first (RFC 9162).
-    pub proof: Vec<String>,
-    /// The signed checkpoint of `tree_size` entries.
-    pub checkpoint: String,
-}
-
-/// A consistency proof between two signed checkpoints.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ConsistencyProof {
-    pub origin: String,
-    pub from: u64,
-    pub to: u64,
-    pub proof: Vec<String>,
-    pub from_checkpoint: String,
-    pub to_checkpoint: String,
-}
-
-fn b64s(hashes: &[Hash]) -> Vec<String> {
-    hashes.iter().map(|h| B64.encode(h)).collect()
-}
-
-/// The signed checkpoint of exactly `size` entries, or of the newest size
-/// (signing one now if the leaf is newer than every checkpoint).
-async fn checkpoint_for(
-    state: &AppState,
-    size: Option<u64>,
-    at_least: u64,
-) -> AppResult<super::store::StoredCheckpoint> {
-    if let Some(size) = size {
-        return state
-            .store
-            .checkpoint_of_size(size)
-            .await?
-            .ok_or_else(|| AppError::field("size", "must be the size of a signed checkpoint"));
-    }
-    let mut latest = state.store.latest_checkpoint().await?;
-    if latest.as_ref().is_none_or(|c| c.size < at_least) {
-        latest = state.log.checkpoint().await?;
-    }
-    latest.ok_or_else(|| AppError::not_found("no checkpoint yet"))
-}
 
 async fn inclusion(
     State(state): State<AppState>,
@@ -186,29 +132,7 @@ async fn inclusion(
         }
     };
     let leaf = leaf.ok_or_else(|| AppError::not_found("no such log entry"))?;
-    let cp = checkpoint_for(&state, q.size, leaf.idx + 1).await?;
-    if leaf.idx >= cp.size {
-        return Err(AppError::field(
-            "size",
-            "the entry is not in that checkpoint",
-        ));
-    }
-    let bytes = state
-        .store
-        .leaf_bytes(&leaf)
-        .await?
-        .ok_or_else(|| AppError::not_found("the entry's row is gone"))?;
-    let proof = state.store.inclusion_proof(leaf.idx, cp.size).await?;
-    Ok(Json(InclusionProof {
-        origin: state.log.settings().origin.clone(),
-        leaf_index: leaf.idx,
-        tree_size: cp.size,
-        source: leaf.source,
-        reference: leaf.reference,
-        leaf: B64.encode(bytes),
-        proof: b64s(&proof),
-        checkpoint: cp.note,
-    }))
+    Ok(Json(proof::inclusion(&state.log, &leaf, q.size).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -222,20 +146,7 @@ async fn consistency(
     _caller: Authenticated,
     Query(q): Query<ConsistencyQuery>,
 ) -> AppResult<Json<ConsistencyProof>> {
-    let from = checkpoint_for(&state, Some(q.from), 0).await?;
-    let to = checkpoint_for(&state, q.to, 0).await?;
-    if from.size > to.size {
-        return Err(AppError::field("from", "must not be larger than to"));
-    }
-    let proof = state.store.consistency_proof(from.size, to.size).await?;
-    Ok(Json(ConsistencyProof {
-        origin: state.log.settings().origin.clone(),
-        from: from.size,
-        to: to.size,
-        proof: b64s(&proof),
-        from_checkpoint: from.note,
-        to_checkpoint: to.note,
-    }))
+    Ok(Json(proof::consistency(&state.log, q.from, q.to).await?))
 }
 
 /// Checkpoints kept outside the database: the append-only directory.

@@ -13,6 +13,7 @@ pub mod key;
 pub mod leaf;
 pub mod merkle;
 pub mod note;
+pub mod proof;
 pub mod store;
 pub mod verify;
 pub mod witness;
