@@ -90,7 +90,6 @@ struct InclusionQuery {
     size: Option<u64>,
 }
 
-
 async fn inclusion(
     State(state): State<AppState>,
     caller: Authenticated,
@@ -209,7 +208,7 @@ async fn add_checkpoint(State(state): State<AppState>, body: String) -> Response
                     AppError::not_found(format!("this hub does not witness log {m}"))
                 }
                 W::BadSignature(m) => AppError::forbidden(m),
-                W::BadProof(m) => AppError::new(ErrorCode::InvalidState, m),
+                W::BadProof(m) => AppError::field("proof", m),
                 W::Store(e) => AppError::Store(e),
                 W::Conflict { held, .. } => AppError::new(
                     ErrorCode::InvalidState,

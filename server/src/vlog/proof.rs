@@ -77,7 +77,10 @@ async fn checkpoint_for(
 pub async fn inclusion(log: &Log, leaf: &LeafRef, size: Option<u64>) -> AppResult<InclusionProof> {
     let cp = checkpoint_for(log, size, leaf.idx + 1).await?;
     if leaf.idx >= cp.size {
-        return Err(AppError::field("size", "the entry is not in that checkpoint"));
+        return Err(AppError::field(
+            "size",
+            "the entry is not in that checkpoint",
+        ));
     }
     let bytes = log
         .store()
@@ -151,7 +154,9 @@ pub fn check_inclusion(p: &InclusionProof, log: &Verifier) -> Result<Included, S
     if signed.checkpoint.size != p.tree_size {
         return Err("the proof's tree size is not the checkpoint's".into());
     }
-    let leaf = B64.decode(&p.leaf).map_err(|_| "leaf is not base64".to_owned())?;
+    let leaf = B64
+        .decode(&p.leaf)
+        .map_err(|_| "leaf is not base64".to_owned())?;
     let path = decode_hashes(&p.proof)?;
     merkle::verify_inclusion(
         p.leaf_index,
