@@ -50,6 +50,7 @@ const ASSETS: &[Asset] = &[
     asset!("/js/posts.js", JS),
     asset!("/js/session.js", JS),
     asset!("/js/sops.js", JS),
+    asset!("/js/log.js", JS),
     asset!("/js/store.js", JS),
 ];
 
