@@ -146,7 +146,13 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(options)
                     .await?;
-                sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+                let migrator = sqlx::migrate!("./migrations/postgres");
+                // A least-privilege role (docs/operations.md) may not
+                // create the migrations table: when every migration is
+                // already applied (by the owner's `mpaka migrate`), skip.
+                if !all_applied(&pool, &migrator).await {
+                    migrator.run(&pool).await?;
+                }
                 (pool.clone(), pool)
             }
         };
@@ -215,6 +221,19 @@ impl Store {
         self.inner.read.close().await;
         self.inner.write.close().await;
     }
+}
+
+/// Whether the database already has every migration of `migrator`.
+async fn all_applied(pool: &AnyPool, migrator: &sqlx::migrate::Migrator) -> bool {
+    let applied: Vec<i64> =
+        match sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(pool)
+            .await
+        {
+            Ok(v) => v,
+            Err(_) => return false,
+        };
+    migrator.iter().all(|m| applied.contains(&m.version))
 }
 
 fn sqlite_pool(max: u32) -> AnyPoolOptions {
