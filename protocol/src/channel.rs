@@ -35,7 +35,12 @@ pub struct ParseChannelError(pub String);
 
 impl fmt::Display for ParseChannelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`{}` is not a channel name", self.0)
+        // The rejected text itself is never echoed back: it could be anything.
+        let _ = &self.0;
+        f.write_str(
+            "not a channel name (expected corridor:{slug}, post:{slug}, national:{country}, \
+             coord:{country|joint}, joint, user:{id} or system)",
+        )
     }
 }
 

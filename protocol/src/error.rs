@@ -152,6 +152,8 @@ pub enum CloseCode {
     Normal,
     /// 1001: the server is shutting down; reconnect (to another node) and resume.
     GoingAway,
+    /// 1007: a text frame was not valid UTF-8 (RFC 6455 §7.1.7).
+    InvalidPayload,
     /// 1009: a frame exceeded the hard size limit.
     TooBig,
     /// 4001: authentication failed (invalid, expired or revoked token).
@@ -171,6 +173,7 @@ impl CloseCode {
         match self {
             CloseCode::Normal => 1000,
             CloseCode::GoingAway => 1001,
+            CloseCode::InvalidPayload => 1007,
             CloseCode::TooBig => 1009,
             CloseCode::AuthFailed => 4001,
             CloseCode::AuthTimeout => 4002,
@@ -184,6 +187,7 @@ impl CloseCode {
         match self {
             CloseCode::Normal => "bye",
             CloseCode::GoingAway => "server shutting down",
+            CloseCode::InvalidPayload => "text frame is not UTF-8",
             CloseCode::TooBig => "frame too large",
             CloseCode::AuthFailed => "authentication failed",
             CloseCode::AuthTimeout => "authentication timeout",

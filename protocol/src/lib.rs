@@ -19,6 +19,7 @@ mod frames;
 mod openapi;
 mod principal;
 mod rest;
+mod route;
 mod sop;
 
 pub use alert::*;
@@ -31,6 +32,9 @@ pub use frames::{
 pub use openapi::{documented_operations, openapi};
 pub use principal::{Country, Role, UserInfo};
 pub use rest::{LoginRequest, RefreshRequest, TokenResponse};
+pub use route::{
+    payload_problem, AlertRequest, ConnectionRequest, MessagingRequest, Routed, SopRequest,
+};
 pub use sop::*;
 
 /// The protocol version this crate speaks. A client states it in its `auth`

@@ -2,8 +2,9 @@
 //! and permission comes from these pure functions of the user, the channel
 //! and the directory; the client is never trusted with it.
 
+use crate::error::{AppError, AppResult};
 use crate::store::{Directory, User};
-use mpaka_protocol::{ChannelGrant, ChannelId, Country, Role};
+use mpaka_protocol::{ChannelGrant, ChannelId, Country, ErrorCode, Role};
 
 /// An authenticated user as the hub sees them for access decisions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +98,7 @@ pub fn channel_exists(channel: &ChannelId, directory: &Directory) -> bool {
     match channel {
         ChannelId::Corridor(slug) => directory.corridor(slug).is_some(),
         ChannelId::Post(slug) => directory.post(slug).is_some(),
+        ChannelId::User(id) => directory.users.contains(id),
         _ => true,
     }
 }
@@ -189,4 +191,43 @@ pub fn may_receive(
     directory: &Directory,
 ) -> bool {
     channel_access(who, channel, directory).read && audience.is_none_or(|a| who.is_in(a))
+}
+
+/// Fails unless `who` may read `channel`, which must exist.
+///
+/// # Errors
+/// `unknown_channel`, `forbidden`.
+pub fn check_readable(
+    who: &Principal,
+    channel: &ChannelId,
+    directory: &Directory,
+) -> AppResult<()> {
+    if !channel_exists(channel, directory) {
+        return Err(AppError::new(
+            ErrorCode::UnknownChannel,
+            format!("no channel {channel}"),
+        ));
+    }
+    if !channel_access(who, channel, directory).read {
+        return Err(AppError::forbidden(format!("you may not read {channel}")));
+    }
+    Ok(())
+}
+
+/// Fails unless `who` may write `channel`, which must exist.
+///
+/// # Errors
+/// `unknown_channel`, `forbidden`.
+pub fn check_writable(
+    who: &Principal,
+    channel: &ChannelId,
+    directory: &Directory,
+) -> AppResult<()> {
+    check_readable(who, channel, directory)?;
+    if !channel_access(who, channel, directory).write {
+        return Err(AppError::forbidden(format!(
+            "you may not write to {channel}"
+        )));
+    }
+    Ok(())
 }

@@ -7,13 +7,13 @@
 use crate::auth::{self, Auth};
 use crate::config::Settings;
 use crate::hub::{Committer, Hub};
+use crate::limits::WriteLimiter;
 use crate::metrics::Metrics;
+use crate::state::AppState;
 use crate::store::Store;
 use axum::serve::ListenerExt;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::future::Future;
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -22,27 +22,6 @@ use tokio_util::task::TaskTracker;
 
 /// How long shutdown waits for sessions and tasks before giving up.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-
-/// Everything a request handler needs; cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub store: Store,
-    pub hub: Hub,
-    pub auth: Auth,
-    pub committer: Committer,
-    pub metrics: Arc<Metrics>,
-    /// The verifiable log's signer and witness.
-    pub log: crate::vlog::Log,
-    /// Writes per user (publishes, alert and SOP steps).
-    pub write_limiter: Arc<DefaultKeyedRateLimiter<i64>>,
-    /// Sessions end when this is cancelled.
-    pub shutdown: CancellationToken,
-    /// Every spawned session and background task, awaited at shutdown.
-    pub tracker: TaskTracker,
-    /// Open WebSocket connections, for the `max_connections` limit.
-    pub open_sockets: Arc<tokio::sync::Semaphore>,
-}
 
 /// A built hub, bound and ready to serve.
 pub struct App {
@@ -78,8 +57,8 @@ impl App {
             store.clone(),
             metrics.clone(),
             node_id,
-            Duration::from_millis(settings.limits.poll_ms),
-            Duration::from_millis(settings.limits.presence_flush_ms),
+            settings.limits.poll_ms.duration(),
+            settings.limits.presence_flush_ms.duration(),
             &tracker,
             shutdown.clone(),
         )
@@ -89,27 +68,32 @@ impl App {
         let log =
             crate::vlog::Log::open(store.clone(), settings.log.clone(), &settings.data_dir).await?;
         log.start(&tracker, shutdown.clone());
-        let quota = Quota::per_second(
-            NonZeroU32::new(settings.limits.publish_per_sec.max(1)).unwrap_or(NonZeroU32::MIN),
-        )
-        .allow_burst(
-            NonZeroU32::new(settings.limits.publish_burst.max(1)).unwrap_or(NonZeroU32::MIN),
+        let settings_rate = (
+            settings.limits.publish_per_sec,
+            settings.limits.publish_burst,
         );
         let listener = TcpListener::bind(settings.listen).await?;
         let state = AppState {
             auth: Auth::new(store.clone(), &secret, &settings),
-            open_sockets: Arc::new(tokio::sync::Semaphore::new(settings.ws.max_connections)),
+            open_sockets: Arc::new(tokio::sync::Semaphore::new(
+                settings.ws.max_connections.get(),
+            )),
             settings: Arc::new(settings),
             store,
             hub,
             committer,
             metrics,
             log,
-            write_limiter: Arc::new(RateLimiter::keyed(quota)),
+            write_limiter: WriteLimiter::new(settings_rate.0, settings_rate.1),
             shutdown,
             tracker,
         };
-        crate::alerts::escalation::start(&state);
+        crate::alerts::escalation::start(
+            state.store.clone(),
+            state.settings.clone(),
+            &state.tracker,
+            state.shutdown.clone(),
+        );
         Ok(App { listener, state })
     }
 

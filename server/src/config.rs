@@ -8,7 +8,9 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::SocketAddr;
+use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Every setting of the hub.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -40,40 +42,40 @@ pub struct Settings {
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
     /// Lifetime of an access token.
-    pub access_ttl_secs: u64,
+    pub access_ttl_secs: Seconds,
     /// Lifetime of a refresh token (rotated on every use).
-    pub refresh_ttl_secs: u64,
+    pub refresh_ttl_secs: Seconds,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WsSettings {
     /// How long a new connection may take to send its `auth` frame.
-    pub auth_timeout_secs: u64,
+    pub auth_timeout_secs: Seconds,
     /// Interval of server pings.
-    pub heartbeat_secs: u64,
+    pub heartbeat_secs: Seconds,
     /// A connection silent for this long is considered dead and closed.
-    pub heartbeat_timeout_secs: u64,
+    pub heartbeat_timeout_secs: Seconds,
     /// Largest text frame answered normally; larger ones get `frame_too_large`.
-    pub max_frame_bytes: usize,
+    pub max_frame_bytes: NonZeroUsize,
     /// Events queued for one connection before it is cut off as a slow consumer.
-    pub outbound_queue: usize,
+    pub outbound_queue: NonZeroUsize,
     /// Connections accepted at once; further upgrades get 503.
-    pub max_connections: usize,
+    pub max_connections: NonZeroUsize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitSettings {
     /// Sustained writes (publishes, alert steps…) per second per user.
-    pub publish_per_sec: u32,
+    pub publish_per_sec: NonZeroU32,
     /// Writes allowed in a burst above the sustained rate.
-    pub publish_burst: u32,
+    pub publish_burst: NonZeroU32,
     /// How often the hub looks for events committed by other processes
     /// (the CLI, other nodes) in milliseconds.
-    pub poll_ms: u64,
+    pub poll_ms: Millis,
     /// Presence changes are written to the database at most this often.
-    pub presence_flush_ms: u64,
+    pub presence_flush_ms: Millis,
 }
 
 /// Escalation of unacknowledged alerts and CAP export (`[alerts]`).
@@ -82,12 +84,12 @@ pub struct LimitSettings {
 pub struct AlertSettings {
     /// An Extreme alert nobody on the other side has acknowledged after this
     /// many milliseconds escalates to the coordinators of both countries.
-    pub extreme_escalation_ms: u64,
+    pub extreme_escalation_ms: Millis,
     /// The same for a Severe alert. Less severe alerts never escalate.
-    pub severe_escalation_ms: u64,
+    pub severe_escalation_ms: Millis,
     /// Still unacknowledged this long after the first escalation, the alert
     /// escalates again, to `headquarters`.
-    pub second_level_ms: u64,
+    pub second_level_ms: Millis,
     /// Usernames that receive second-level escalations in their personal
     /// channel (`user:{id}`), e.g. headquarters duty officers. The
     /// coordinators' joint channel receives them too.
@@ -95,7 +97,7 @@ pub struct AlertSettings {
     /// CAP `sender` of exported alerts, e.g. `mpaka@migration.gov.bi`.
     pub cap_sender: String,
     /// How often the escalation loop looks for due alerts, in milliseconds.
-    pub check_interval_ms: u64,
+    pub check_interval_ms: Millis,
 }
 
 impl AlertSettings {
@@ -104,16 +106,7 @@ impl AlertSettings {
     /// # Errors
     /// A message naming the offending key.
     pub fn check(&self) -> Result<(), String> {
-        for (key, value) in [
-            ("alerts.extreme_escalation_ms", self.extreme_escalation_ms),
-            ("alerts.severe_escalation_ms", self.severe_escalation_ms),
-            ("alerts.second_level_ms", self.second_level_ms),
-        ] {
-            if value == 0 {
-                return Err(format!("{key} must be at least 1"));
-            }
-        }
-        if !(10..=60_000).contains(&self.check_interval_ms) {
+        if !(10..=60_000).contains(&self.check_interval_ms.get()) {
             return Err("alerts.check_interval_ms must be between 10 and 60000".into());
         }
         if self.cap_sender.trim().is_empty() || self.cap_sender.contains([' ', ',', '<', '&']) {
@@ -169,30 +162,30 @@ impl Default for Settings {
             node_id: None,
             log_format: LogFormat::Text,
             auth: AuthSettings {
-                access_ttl_secs: 15 * 60,
-                refresh_ttl_secs: 30 * 24 * 3600,
+                access_ttl_secs: Seconds::of(15 * 60),
+                refresh_ttl_secs: Seconds::of(30 * 24 * 3600),
             },
             ws: WsSettings {
-                auth_timeout_secs: 5,
-                heartbeat_secs: 20,
-                heartbeat_timeout_secs: 60,
-                max_frame_bytes: 64 * 1024,
-                outbound_queue: 4096,
-                max_connections: 20_000,
+                auth_timeout_secs: Seconds::of(5),
+                heartbeat_secs: Seconds::of(20),
+                heartbeat_timeout_secs: Seconds::of(60),
+                max_frame_bytes: nonzero(64 * 1024),
+                outbound_queue: nonzero(4096),
+                max_connections: nonzero(20_000),
             },
             limits: LimitSettings {
-                publish_per_sec: 20,
-                publish_burst: 40,
-                poll_ms: 250,
-                presence_flush_ms: 500,
+                publish_per_sec: NonZeroU32::new(20).expect("non-zero"),
+                publish_burst: NonZeroU32::new(40).expect("non-zero"),
+                poll_ms: Millis::of(250),
+                presence_flush_ms: Millis::of(500),
             },
             alerts: AlertSettings {
-                extreme_escalation_ms: 5 * 60 * 1000,
-                severe_escalation_ms: 15 * 60 * 1000,
-                second_level_ms: 15 * 60 * 1000,
+                extreme_escalation_ms: Millis::of(5 * 60 * 1000),
+                severe_escalation_ms: Millis::of(15 * 60 * 1000),
+                second_level_ms: Millis::of(15 * 60 * 1000),
                 headquarters: Vec::new(),
                 cap_sender: "mpaka@hub.invalid".into(),
-                check_interval_ms: 1000,
+                check_interval_ms: Millis::of(1000),
             },
             sops: SopSettings {
                 fallback_languages: mpaka_protocol::Lang::ALL.to_vec(),
@@ -249,9 +242,72 @@ impl Settings {
             data_dir: data_dir.to_owned(),
             ..Settings::default()
         };
-        settings.limits.poll_ms = 50;
-        settings.limits.presence_flush_ms = 50;
+        settings.limits.poll_ms = Millis::of(50);
+        settings.limits.presence_flush_ms = Millis::of(50);
         settings
+    }
+}
+
+/// A positive whole number of seconds: written as an integer in files and
+/// variables, refused at load when zero (no setting here means "never").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "u64", into = "u64")]
+pub struct Seconds(NonZeroU64);
+
+/// A positive whole number of milliseconds, like [`Seconds`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "u64", into = "u64")]
+pub struct Millis(NonZeroU64);
+
+macro_rules! positive_duration {
+    ($t:ident, $from:path, $unit:literal) => {
+        impl $t {
+            /// A constant setting.
+            ///
+            /// # Panics
+            /// When `value` is zero: a programming error, not a user's.
+            pub const fn of(value: u64) -> $t {
+                match NonZeroU64::new(value) {
+                    Some(v) => $t(v),
+                    None => panic!(concat!("a zero ", $unit, " setting")),
+                }
+            }
+
+            /// The number as written in the configuration.
+            pub const fn get(self) -> u64 {
+                self.0.get()
+            }
+
+            pub fn duration(self) -> Duration {
+                $from(self.0.get())
+            }
+        }
+
+        impl TryFrom<u64> for $t {
+            type Error = String;
+
+            fn try_from(value: u64) -> Result<$t, String> {
+                NonZeroU64::new(value)
+                    .map($t)
+                    .ok_or_else(|| concat!("must be at least 1 (", $unit, ")").to_owned())
+            }
+        }
+
+        impl From<$t> for u64 {
+            fn from(value: $t) -> u64 {
+                value.get()
+            }
+        }
+    };
+}
+
+positive_duration!(Seconds, Duration::from_secs, "seconds");
+positive_duration!(Millis, Duration::from_millis, "milliseconds");
+
+const fn nonzero(value: usize) -> NonZeroUsize {
+    match NonZeroUsize::new(value) {
+        Some(v) => v,
+        None => panic!("a zero default"),
     }
 }
 
@@ -299,8 +355,8 @@ mod tests {
             jail.set_env("MPAKA_WS__HEARTBEAT_SECS", "9");
             let settings = Settings::load(Some(Path::new("mpaka.toml"))).expect("loads");
             assert_eq!(settings.listen.port(), 9000);
-            assert_eq!(settings.ws.heartbeat_secs, 9);
-            assert_eq!(settings.ws.max_frame_bytes, 64 * 1024);
+            assert_eq!(settings.ws.heartbeat_secs.get(), 9);
+            assert_eq!(settings.ws.max_frame_bytes.get(), 64 * 1024);
             Ok(())
         });
     }
@@ -363,6 +419,24 @@ mod tests {
             "SECTIONS must list every top-level key"
         );
         assert!(keys.iter().all(|k| SECTIONS.contains(k)), "{keys:?}");
+    }
+
+    #[test]
+    fn zero_where_zero_is_meaningless_fails_at_load_naming_the_key() {
+        figment::Jail::expect_with(|jail| {
+            for (key, name) in [
+                ("MPAKA_LIMITS__POLL_MS", "poll_ms"),
+                ("MPAKA_WS__HEARTBEAT_SECS", "heartbeat_secs"),
+                ("MPAKA_WS__OUTBOUND_QUEUE", "outbound_queue"),
+                ("MPAKA_LIMITS__PUBLISH_PER_SEC", "publish_per_sec"),
+            ] {
+                jail.set_env(key, "0");
+                let err = Settings::load(None).unwrap_err().to_string();
+                assert!(err.to_lowercase().contains(name), "{key}: {err}");
+                jail.set_env(key, "7");
+            }
+            Ok(())
+        });
     }
 
     #[test]

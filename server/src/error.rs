@@ -98,25 +98,58 @@ impl IntoResponse for AppError {
 }
 
 /// Rewrites a parser message so that no value from the input (which might
-/// be a password or token) is echoed back: quoted strings are elided.
+/// be a password or token) is echoed back: double-quoted strings and
+/// backtick-quoted input (`unknown variant `x``) are elided, while the
+/// parser's own vocabulary stays — the list after "expected" and the name
+/// in "missing field `status`", which come from the schema, not the input.
 pub fn elide_quoted(message: &str) -> String {
+    let (input_part, expected) = match message.find(", expected") {
+        Some(at) => message.split_at(at),
+        None => (message, ""),
+    };
     let mut out = String::with_capacity(message.len());
-    let mut in_quotes = false;
-    for c in message.chars() {
-        match c {
-            '"' if in_quotes => {
-                out.push_str("…\"");
-                in_quotes = false;
+    let mut quote: Option<char> = None;
+    let mut keep_backticks = false;
+    for (at, c) in input_part.char_indices() {
+        match (quote, c) {
+            (Some(open), c) if c == open => {
+                if !(open == '`' && keep_backticks) {
+                    out.push('…');
+                }
+                out.push(c);
+                quote = None;
             }
-            '"' => {
-                out.push('"');
-                in_quotes = true;
+            (Some(open), c) => {
+                if open == '`' && keep_backticks {
+                    out.push(c);
+                }
             }
-            _ if in_quotes => {}
-            _ => out.push(c),
+            (None, '"' | '`') => {
+                keep_backticks = c == '`' && input_part[..at].ends_with("missing field ");
+                out.push(c);
+                quote = Some(c);
+            }
+            (None, c) => out.push(c),
         }
     }
+    out.push_str(&expected.replace('"', ""));
     out
+}
+
+/// The error for a request body that could not be read at all: over the
+/// size limit (`frame_too_large`, 413) or broken off (`bad_frame`).
+pub fn body_rejection(status: StatusCode) -> AppError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::new(
+            mpaka_protocol::ErrorCode::FrameTooLarge,
+            "the request body is larger than the limit",
+        )
+    } else {
+        AppError::new(
+            mpaka_protocol::ErrorCode::BadFrame,
+            "the request body could not be read",
+        )
+    }
 }
 
 impl From<axum::extract::rejection::JsonRejection> for AppError {
@@ -128,5 +161,30 @@ impl From<axum::extract::rejection::JsonRejection> for AppError {
                 elide_quoted(&rejection.body_text())
             ),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::elide_quoted;
+
+    #[test]
+    fn parser_messages_never_echo_the_input() {
+        let unknown = "unknown variant `hunter2`, expected one of `officer`, `coordinator`";
+        assert_eq!(
+            elide_quoted(unknown),
+            "unknown variant `…`, expected one of `officer`, `coordinator`"
+        );
+        let wrong_type = "invalid type: string \"s3cret\", expected u32 at line 1 column 9";
+        assert!(!elide_quoted(wrong_type).contains("s3cret"));
+        assert!(!elide_quoted("unknown field `token-abc`, expected `id`").contains("token-abc"));
+    }
+
+    #[test]
+    fn missing_field_names_come_from_the_schema_and_stay() {
+        assert_eq!(
+            elide_quoted("missing field `status` at line 1 column 4"),
+            "missing field `status` at line 1 column 4"
+        );
     }
 }

@@ -13,13 +13,21 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod hub;
+pub mod limits;
+pub mod messaging;
 pub mod metrics;
 pub mod once;
 pub mod sops;
+pub mod state;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
 pub mod vlog;
 pub mod ws;
 
-pub use app::{App, AppState};
+pub use app::App;
 pub use config::Settings;
+pub use state::AppState;
+
+#[cfg(test)]
+mod import_graph;

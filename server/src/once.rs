@@ -6,7 +6,7 @@
 
 use crate::access::Principal;
 use crate::error::AppResult;
-use crate::store::WriteTx;
+use crate::store::{Store, WriteTx};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -34,6 +34,14 @@ repeatable!(
     mpaka_protocol::SopRemindReceipt
 );
 
+/// Where a write step stands after [`Once::open`].
+pub enum Opened<T> {
+    /// First time: the step's transaction, to fill and [`Once::close`].
+    Fresh(WriteTx),
+    /// Already applied: the first reply, marked `duplicate`.
+    Repeat(T),
+}
+
 /// One write request's idempotency record: who, under which key, and a
 /// fingerprint of what was asked (the same key for another request is an
 /// `idempotency_conflict`).
@@ -58,11 +66,36 @@ impl Once {
         }
     }
 
+    /// Opens the step's write transaction: [`Opened::Fresh`] to go on, or
+    /// [`Opened::Repeat`] with the first reply when this request was
+    /// already applied. Every write step starts here and ends in [`Once::close`].
+    ///
+    /// # Errors
+    /// `idempotency_conflict`, storage failures.
+    pub async fn open<T: Repeatable>(&self, store: &Store) -> AppResult<Opened<T>> {
+        let mut tx = store.write().await?;
+        Ok(match self.recall(&mut tx).await? {
+            Some(reply) => Opened::Repeat(reply),
+            None => Opened::Fresh(tx),
+        })
+    }
+
+    /// Remembers `reply` in the step's transaction and commits it; the
+    /// reply is returned once everything is durable.
+    ///
+    /// # Errors
+    /// Storage failures (nothing of the step is kept then).
+    pub async fn close<T: Repeatable>(&self, mut tx: WriteTx, reply: T) -> AppResult<T> {
+        self.remember(&mut tx, &reply).await?;
+        tx.commit().await?;
+        Ok(reply)
+    }
+
     /// The first reply to this request, if it was already applied.
     ///
     /// # Errors
     /// `idempotency_conflict`, storage failures.
-    pub async fn recall<T: Repeatable>(&self, tx: &mut WriteTx) -> AppResult<Option<T>> {
+    async fn recall<T: Repeatable>(&self, tx: &mut WriteTx) -> AppResult<Option<T>> {
         let Some(key) = &self.key else {
             return Ok(None);
         };
@@ -79,7 +112,7 @@ impl Once {
     ///
     /// # Errors
     /// Storage failures.
-    pub async fn remember<T: Repeatable>(&self, tx: &mut WriteTx, reply: &T) -> AppResult<()> {
+    async fn remember<T: Repeatable>(&self, tx: &mut WriteTx, reply: &T) -> AppResult<()> {
         if let Some(key) = &self.key {
             let value = serde_json::to_value(reply)
                 .map_err(|e| anyhow::anyhow!("reply does not encode: {e}"))?;

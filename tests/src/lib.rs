@@ -95,8 +95,8 @@ impl TestHub {
         init_logs();
         let mut settings = Settings::for_tests(dir);
         // Tests publish quickly; the rate limit has its own test.
-        settings.limits.publish_per_sec = 10_000;
-        settings.limits.publish_burst = 10_000;
+        settings.limits.publish_per_sec = std::num::NonZeroU32::new(10_000).expect("non-zero");
+        settings.limits.publish_burst = std::num::NonZeroU32::new(10_000).expect("non-zero");
         adjust(&mut settings);
         let app = App::build(settings).await.expect("hub builds");
         mpaka_server::demo::seed(&app.state().store, dir)

@@ -302,10 +302,10 @@ fn ms(rfc3339: &str) -> i128 {
 /// Short escalation delays for tests.
 fn quick_escalation(severe_ms: u64, second_ms: u64) -> impl Fn(&mut mpaka_server::Settings) {
     move |s| {
-        s.alerts.severe_escalation_ms = severe_ms;
-        s.alerts.extreme_escalation_ms = severe_ms / 2;
-        s.alerts.second_level_ms = second_ms;
-        s.alerts.check_interval_ms = 50;
+        s.alerts.severe_escalation_ms = mpaka_server::config::Millis::of(severe_ms);
+        s.alerts.extreme_escalation_ms = mpaka_server::config::Millis::of(severe_ms / 2);
+        s.alerts.second_level_ms = mpaka_server::config::Millis::of(second_ms);
+        s.alerts.check_interval_ms = mpaka_server::config::Millis::of(50);
         s.alerts.headquarters = vec!["tz.coordinator".into(), "nobody.here".into()];
     }
 }

@@ -171,7 +171,9 @@ fn base64_url(text: &str) -> String {
 
 #[tokio::test]
 async fn requests_before_auth_and_a_missing_auth_frame_are_refused() {
-    let hub = TestHub::start_with(|s| s.ws.auth_timeout_secs = 1).await;
+    let hub =
+        TestHub::start_with(|s| s.ws.auth_timeout_secs = mpaka_server::config::Seconds::of(1))
+            .await;
     let mut client = hub.raw_socket().await;
     let reply = client
         .request(&ClientFrame::Subscribe {

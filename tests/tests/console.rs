@@ -105,7 +105,9 @@ async fn two_officers_chat_across_the_border_and_an_offline_message_arrives_once
     };
     // Access tokens expire quickly, so reconnecting after a while offline
     // needs a refresh, as it does after a long power cut.
-    let hub = TestHub::start_with(|s| s.auth.access_ttl_secs = 3).await;
+    let hub =
+        TestHub::start_with(|s| s.auth.access_ttl_secs = mpaka_server::config::Seconds::of(3))
+            .await;
     let mugina = driver.browser().await.unwrap();
     let manyovu = driver.browser().await.unwrap();
     let shots = screenshot_dir();

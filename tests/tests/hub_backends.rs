@@ -161,7 +161,7 @@ async fn resuming_on_a_node_that_lags_behind_delivers_nothing_twice(backend: Bac
     let url = a.database_url();
     let b = TestHub::start_in(&a.data_dir, |s| {
         s.database_url = Some(mpaka_server::config::Secret::new(url));
-        s.limits.poll_ms = 600_000;
+        s.limits.poll_ms = mpaka_server::config::Millis::of(600_000);
     })
     .await;
     let mut manyovu = a.connect("manyovu.officer").await;

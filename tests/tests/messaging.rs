@@ -107,8 +107,8 @@ async fn the_same_publish_id_is_stored_once_and_answered_the_same() {
 #[tokio::test]
 async fn invalid_messages_get_field_errors_and_floods_are_rate_limited() {
     let hub = TestHub::start_with(|s| {
-        s.limits.publish_per_sec = 5;
-        s.limits.publish_burst = 5;
+        s.limits.publish_per_sec = std::num::NonZeroU32::new(5).expect("non-zero");
+        s.limits.publish_burst = std::num::NonZeroU32::new(5).expect("non-zero");
     })
     .await;
     let post = ch("post:mugina");

@@ -15,7 +15,10 @@ fn error_code(frame: &ServerFrame) -> Option<ErrorCode> {
 
 #[tokio::test]
 async fn malformed_oversized_and_unknown_frames_get_errors_and_the_hub_keeps_serving() {
-    let hub = TestHub::start_with(|s| s.ws.max_frame_bytes = 4096).await;
+    let hub = TestHub::start_with(|s| {
+        s.ws.max_frame_bytes = std::num::NonZeroUsize::new(4096).expect("non-zero")
+    })
+    .await;
     let mut bad = hub.connect("mugina.officer").await;
     let mut good = hub.connect("manyovu.officer").await;
     good.subscribe(&[ch("corridor:mugina-manyovu")], None)
@@ -91,7 +94,10 @@ async fn a_frame_beyond_the_hard_limit_closes_only_that_connection() {
 
 #[tokio::test]
 async fn a_slow_consumer_is_cut_off_without_slowing_others() {
-    let hub = TestHub::start_with(|s| s.ws.outbound_queue = 32).await;
+    let hub = TestHub::start_with(|s| {
+        s.ws.outbound_queue = std::num::NonZeroUsize::new(32).expect("non-zero")
+    })
+    .await;
     let channel = ch("national:TZ");
     let mut slow = hub.connect("kibondo.officer").await;
     slow.subscribe(std::slice::from_ref(&channel), None)
@@ -134,8 +140,8 @@ async fn a_slow_consumer_is_cut_off_without_slowing_others() {
 #[tokio::test]
 async fn a_silent_link_is_closed_by_the_heartbeat() {
     let hub = TestHub::start_with(|s| {
-        s.ws.heartbeat_secs = 1;
-        s.ws.heartbeat_timeout_secs = 2;
+        s.ws.heartbeat_secs = mpaka_server::config::Seconds::of(1);
+        s.ws.heartbeat_timeout_secs = mpaka_server::config::Seconds::of(2);
     })
     .await;
     let mut silent = hub.connect("mugina.officer").await;

@@ -50,7 +50,7 @@ mod xml;
 #[cfg(test)]
 mod tests;
 
-pub use read::from_cap;
+pub use read::{from_cap, new_alert_from_cap};
 pub use write::{cap_feed, to_cap};
 
 #[cfg(doc)]

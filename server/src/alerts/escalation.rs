@@ -20,13 +20,13 @@
 
 use super::steps::{bump, event_data};
 use super::store::{self as sql, AlertRow};
-use crate::app::AppState;
-use crate::config::AlertSettings;
+use crate::config::{AlertSettings, Settings};
 use crate::store::{format_ms, now_ms, AuditEntry, NewEvent, Store, StoreError};
 use mpaka_protocol::{Alert, AlertChange, AlertStep, ChannelId, Severity};
 use serde_json::json;
-use std::time::Duration;
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// The last escalation level.
 pub const MAX_LEVEL: u8 = 2;
@@ -36,8 +36,8 @@ const BATCH: u32 = 100;
 /// How long an alert of `severity` may stay unacknowledged, if it escalates at all.
 pub fn delay(settings: &AlertSettings, severity: Severity) -> Option<i64> {
     let ms = match severity {
-        Severity::Extreme => settings.extreme_escalation_ms,
-        Severity::Severe => settings.severe_escalation_ms,
+        Severity::Extreme => settings.extreme_escalation_ms.get(),
+        Severity::Severe => settings.severe_escalation_ms.get(),
         Severity::Moderate | Severity::Minor | Severity::Unknown => return None,
     };
     Some(i64::try_from(ms).unwrap_or(i64::MAX))
@@ -64,23 +64,26 @@ pub fn after_update(
     Some(before.next_escalation_at.map_or(fresh, |d| d.min(fresh)))
 }
 
-/// Starts the escalation loop on the app's task tracker.
-pub fn start(state: &AppState) {
-    let state_for_task = state.clone();
-    let shutdown = state.shutdown.clone();
-    state.tracker.spawn(run(state_for_task, shutdown));
+/// Starts the escalation loop on `tracker`; it stops when `shutdown` is
+/// cancelled. It needs only the store and the alert settings.
+pub fn start(
+    store: Store,
+    settings: Arc<Settings>,
+    tracker: &TaskTracker,
+    shutdown: CancellationToken,
+) {
+    tracker.spawn(run(store, settings, shutdown));
 }
 
-async fn run(state: AppState, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(Duration::from_millis(
-        state.settings.alerts.check_interval_ms.max(10),
-    ));
+async fn run(store: Store, settings: Arc<Settings>, shutdown: CancellationToken) {
+    let settings = &settings.alerts;
+    let mut tick = tokio::time::interval(settings.check_interval_ms.duration());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             () = shutdown.cancelled() => break,
             _ = tick.tick() => {
-                if let Err(error) = escalate_due(&state).await {
+                if let Err(error) = escalate_due(&store, settings).await {
                     tracing::warn!(%error, "alert escalation check failed; will retry");
                 }
             }
@@ -93,14 +96,14 @@ async fn run(state: AppState, shutdown: CancellationToken) {
 ///
 /// # Errors
 /// A storage failure (the alerts concerned are retried on the next check).
-pub async fn escalate_due(state: &AppState) -> Result<usize, StoreError> {
+pub async fn escalate_due(store: &Store, settings: &AlertSettings) -> Result<usize, StoreError> {
     let ids = {
-        let mut conn = state.store.reader().await?;
+        let mut conn = store.reader().await?;
         sql::due(&mut conn, now_ms(), BATCH).await?
     };
     let mut escalated = 0;
     for id in ids {
-        if escalate_one(&state.store, &state.settings.alerts, &id).await? {
+        if escalate_one(store, settings, &id).await? {
             escalated += 1;
         }
     }

@@ -3,24 +3,23 @@
 //! `Idempotency-Key` header is the idempotency key), CAP 1.2 export of one
 //! alert and an Atom feed of open ones, and CAP import.
 
-use super::cap::{self, CapError, MsgType};
-use super::query;
-use super::rules;
+use super::cap::{self, CapError};
+use super::policy;
+use super::queries;
 use super::steps::{self, Closing};
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::http::{idempotency_key, Authenticated};
-use crate::ws::check_rate;
+use crate::http::extract::{Authenticated, Body, IdempotencyKey, Outcome, Written};
+use crate::state::AppState;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
 use mpaka_protocol::{
-    from_json_named, AlertDetail, AlertDraft, AlertPage, AlertPatch, AlertQuery, AlertReceipt,
-    AlertSummary, FieldError,
+    AlertDetail, AlertDraft, AlertPage, AlertPatch, AlertQuery, AlertReceipt, AlertSummary,
+    FieldError,
 };
 use serde::{Deserialize, Serialize};
 
@@ -46,23 +45,8 @@ pub fn routes() -> Router<AppState> {
 
 /// The key of a step: the header, or a fresh one (a retry without the
 /// header is then a new request, refused if the step was already taken).
-fn key_or_fresh(headers: &HeaderMap) -> AppResult<String> {
-    Ok(idempotency_key(headers)?.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()))
-}
-
-/// A JSON body parsed with errors naming the field at fault.
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> AppResult<T> {
-    let text = std::str::from_utf8(body).map_err(|_| AppError::field("body", "must be UTF-8"))?;
-    from_json_named(text).map_err(|e| AppError::invalid(vec![e]))
-}
-
-fn saved(receipt: AlertReceipt, fresh_status: StatusCode) -> (StatusCode, Json<AlertReceipt>) {
-    let status = if receipt.duplicate {
-        StatusCode::OK
-    } else {
-        fresh_status
-    };
-    (status, Json(receipt))
+fn key_or_fresh(key: Option<IdempotencyKey>) -> String {
+    key.map_or_else(|| uuid::Uuid::new_v4().to_string(), |k| k.0)
 }
 
 async fn list(
@@ -77,25 +61,18 @@ async fn list(
                 .replace("Failed to deserialize query string: ", ""),
         )
     })?;
-    Ok(Json(query::list(&state, &caller.principal, query).await?))
+    Ok(Json(queries::list(&state, &caller.principal, query).await?))
 }
 
 async fn raise(
     State(state): State<AppState>,
     caller: Authenticated,
-    headers: HeaderMap,
-    body: Bytes,
-) -> AppResult<(StatusCode, Json<AlertReceipt>)> {
-    let key = idempotency_key(&headers)?.ok_or_else(|| {
-        AppError::field(
-            "Idempotency-Key",
-            "send a unique Idempotency-Key header (1–128 characters)",
-        )
-    })?;
-    check_rate(&state, caller.user.id)?;
-    let draft: AlertDraft = parse(&body)?;
+    IdempotencyKey(key): IdempotencyKey,
+    Body(draft): Body<AlertDraft>,
+) -> AppResult<Written<AlertReceipt>> {
+    state.write_limiter.check(caller.user.id)?;
     let receipt = steps::raise(&state, &caller.principal, &key, draft, None).await?;
-    Ok(saved(receipt, StatusCode::CREATED))
+    Ok(Written(receipt))
 }
 
 async fn detail(
@@ -103,44 +80,41 @@ async fn detail(
     caller: Authenticated,
     Path(id): Path<String>,
 ) -> AppResult<Json<AlertDetail>> {
-    Ok(Json(query::get(&state, &caller.principal, &id).await?))
+    Ok(Json(queries::get(&state, &caller.principal, &id).await?))
 }
 
 async fn summary(
     State(state): State<AppState>,
     caller: Authenticated,
 ) -> AppResult<Json<Vec<AlertSummary>>> {
-    Ok(Json(query::summary(&state, &caller.principal).await?))
+    Ok(Json(queries::summary(&state, &caller.principal).await?))
 }
 
 async fn acknowledge(
     State(state): State<AppState>,
     caller: Authenticated,
     Path(id): Path<String>,
-    headers: HeaderMap,
-) -> AppResult<(StatusCode, Json<AlertReceipt>)> {
-    let key = key_or_fresh(&headers)?;
-    check_rate(&state, caller.user.id)?;
-    let receipt = steps::acknowledge(&state, &caller.principal, &key, &id).await?;
-    Ok(saved(receipt, StatusCode::OK))
+    key: Option<IdempotencyKey>,
+) -> AppResult<Written<AlertReceipt>> {
+    state.write_limiter.check(caller.user.id)?;
+    let receipt = steps::acknowledge(&state, &caller.principal, &key_or_fresh(key), &id).await?;
+    Ok(Written(receipt))
 }
 
 async fn update(
     State(state): State<AppState>,
     caller: Authenticated,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> AppResult<(StatusCode, Json<AlertReceipt>)> {
-    let key = key_or_fresh(&headers)?;
-    check_rate(&state, caller.user.id)?;
-    let patch: AlertPatch = parse(&body)?;
-    let receipt = steps::update(&state, &caller.principal, &key, &id, patch).await?;
-    Ok(saved(receipt, StatusCode::OK))
+    key: Option<IdempotencyKey>,
+    Body(patch): Body<AlertPatch>,
+) -> AppResult<Written<AlertReceipt>> {
+    state.write_limiter.check(caller.user.id)?;
+    let receipt = steps::update(&state, &caller.principal, &key_or_fresh(key), &id, patch).await?;
+    Ok(Written(receipt))
 }
 
 /// The body of `resolve` and `cancel`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Reason {
     reason: String,
@@ -150,35 +124,34 @@ async fn resolve(
     state: State<AppState>,
     caller: Authenticated,
     id: Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> AppResult<(StatusCode, Json<AlertReceipt>)> {
-    close(state, caller, id, headers, body, Closing::Resolve).await
+    key: Option<IdempotencyKey>,
+    body: Body<Reason>,
+) -> AppResult<Written<AlertReceipt>> {
+    close(state, caller, id, key, body, Closing::Resolve).await
 }
 
 async fn cancel(
     state: State<AppState>,
     caller: Authenticated,
     id: Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> AppResult<(StatusCode, Json<AlertReceipt>)> {
-    close(state, caller, id, headers, body, Closing::Cancel).await
+    key: Option<IdempotencyKey>,
+    body: Body<Reason>,
+) -> AppResult<Written<AlertReceipt>> {
+    close(state, caller, id, key, body, Closing::Cancel).await
 }
 
 async fn close(
     State(state): State<AppState>,
     caller: Authenticated,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    key: Option<IdempotencyKey>,
+    Body(Reason { reason }): Body<Reason>,
     how: Closing,
-) -> AppResult<(StatusCode, Json<AlertReceipt>)> {
-    let key = key_or_fresh(&headers)?;
-    check_rate(&state, caller.user.id)?;
-    let Reason { reason } = parse(&body)?;
+) -> AppResult<Written<AlertReceipt>> {
+    state.write_limiter.check(caller.user.id)?;
+    let key = key_or_fresh(key);
     let receipt = steps::close(&state, &caller.principal, &key, &id, how, reason).await?;
-    Ok(saved(receipt, StatusCode::OK))
+    Ok(Written(receipt))
 }
 
 async fn cap_document(
@@ -186,13 +159,13 @@ async fn cap_document(
     caller: Authenticated,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let alert = query::visible(&state, &caller.principal, &id).await?;
+    let alert = queries::visible(&state, &caller.principal, &id).await?;
     let document = cap::to_cap(&alert, &state.settings.alerts.cap_sender);
     Ok(([(header::CONTENT_TYPE, CAP_CONTENT_TYPE)], document).into_response())
 }
 
 async fn feed(State(state): State<AppState>, caller: Authenticated) -> AppResult<Response> {
-    let alerts = query::open(&state, &caller.principal).await?;
+    let alerts = queries::open(&state, &caller.principal).await?;
     let updated = crate::store::format_ms(crate::store::now_ms());
     let document = cap::cap_feed(&alerts, &state.settings.alerts.cap_sender, &updated);
     Ok(([(header::CONTENT_TYPE, FEED_CONTENT_TYPE)], document).into_response())
@@ -225,26 +198,17 @@ async fn import(
     State(state): State<AppState>,
     caller: Authenticated,
     Query(target): Query<ImportQuery>,
-    headers: HeaderMap,
+    key: Option<IdempotencyKey>,
     body: Bytes,
-) -> AppResult<(StatusCode, Json<Imported>)> {
-    if !rules::may_import(&caller.principal) {
+) -> AppResult<Written<Imported>> {
+    if !policy::may_import(&caller.principal) {
         return Err(AppError::forbidden(
             "only coordinators may import CAP alerts",
         ));
     }
-    check_rate(&state, caller.user.id)?;
+    state.write_limiter.check(caller.user.id)?;
     let text = std::str::from_utf8(&body).map_err(|_| AppError::field("body", "must be UTF-8"))?;
-    let imported = cap::from_cap(text).map_err(cap_error)?;
-    if imported.msg_type != MsgType::Alert {
-        return Err(AppError::field(
-            "alert.msgType",
-            format!(
-                "only new alerts (msgType Alert) are imported, not {}",
-                imported.msg_type
-            ),
-        ));
-    }
+    let imported = cap::new_alert_from_cap(text).map_err(cap_error)?;
     let mut draft = imported.draft;
     if target.post.is_some() {
         draft.post = target.post;
@@ -255,29 +219,26 @@ async fn import(
             "name the post with ?post=… or an mpaka:post parameter",
         ));
     }
-    let key = match idempotency_key(&headers)? {
-        Some(key) => key,
-        None => cap_key(&imported.sender, &imported.identifier),
-    };
+    // A CAP document names itself (sender and identifier): without a
+    // header, that name is the key, so the same document raises one alert.
+    let key = key.map_or_else(|| cap_key(&imported.sender, &imported.identifier), |k| k.0);
     let source = serde_json::json!({
         "cap_sender": imported.sender, "cap_identifier": imported.identifier,
         "cap_sent": imported.sent, "inferred": imported.inferred,
     });
     let receipt = steps::raise(&state, &caller.principal, &key, draft, Some(source)).await?;
-    let status = if receipt.duplicate {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    Ok((
-        status,
-        Json(Imported {
-            receipt,
-            cap_identifier: imported.identifier,
-            cap_sender: imported.sender,
-            inferred: imported.inferred,
-        }),
-    ))
+    Ok(Written(Imported {
+        receipt,
+        cap_identifier: imported.identifier,
+        cap_sender: imported.sender,
+        inferred: imported.inferred,
+    }))
+}
+
+impl Outcome for Imported {
+    fn is_duplicate(&self) -> bool {
+        self.receipt.duplicate
+    }
 }
 
 /// An idempotency key naming one CAP message (sender and identifier).

@@ -1,7 +1,7 @@
 //! Mass-movement alerts on the server side: the steps of an alert's life
-//! and who may take them ([`steps`], [`rules`]), their storage ([`store`]),
+//! and who may take them ([`steps`], [`policy`]), their storage ([`store`]),
 //! escalation of unacknowledged alerts ([`escalation`]), queries
-//! ([`query`]), the socket frames ([`socket`]) and REST routes ([`http`]),
+//! ([`queries`]), the socket frames ([`socket`]) and REST routes ([`http`]),
 //! and exchange with other systems as OASIS CAP 1.2 ([`cap`]). The alert
 //! wire types are in `mpaka_protocol`.
 //!
@@ -13,8 +13,8 @@
 pub mod cap;
 pub mod escalation;
 pub mod http;
-pub mod query;
-pub mod rules;
+pub mod policy;
+pub mod queries;
 pub mod socket;
 pub mod steps;
 pub mod store;

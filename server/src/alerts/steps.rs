@@ -9,12 +9,12 @@
 //! `status` tells them apart.
 
 use super::escalation;
-use super::rules::{self, Place};
+use super::policy::{self, Place};
 use super::store::{self as sql, AlertRow};
 use crate::access::Principal;
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::once::Once;
+use crate::once::{Once, Opened};
+use crate::state::AppState;
 use crate::store::{format_ms, now_ms, AuditEntry, NewEvent, WriteTx};
 use mpaka_protocol::{
     Alert, AlertAck, AlertChange, AlertClosing, AlertDraft, AlertEscalationBody, AlertOrigin,
@@ -52,10 +52,10 @@ pub async fn raise(
         return Err(AppError::invalid(problems));
     }
     let once = Once::new(who, Some(key), "alert.raise", &draft);
-    let mut tx = state.store.write().await?;
-    if let Some(receipt) = once.recall(&mut tx).await? {
-        return Ok(receipt);
-    }
+    let mut tx = match once.open(&state.store).await? {
+        Opened::Fresh(tx) => tx,
+        Opened::Repeat(reply) => return Ok(reply),
+    };
     let directory = state.hub.directory();
     let slug = match (&draft.post, who.role) {
         (Some(post), _) => post.clone(),
@@ -71,7 +71,7 @@ pub async fn raise(
     let post = directory
         .post(&slug)
         .ok_or_else(|| AppError::field("post", format!("there is no post {slug}")))?;
-    if !rules::may_raise(who, post) {
+    if !policy::may_raise(who, post) {
         return Err(AppError::forbidden(format!(
             "only officers of {slug} and coordinators of {} may raise alerts there",
             post.country
@@ -95,7 +95,7 @@ pub async fn raise(
     );
     let settings = &state.settings.alerts;
     let deadline = escalation::first_deadline(settings, alert.severity, now);
-    let second = i64::try_from(settings.second_level_ms).unwrap_or(i64::MAX);
+    let second = i64::try_from(settings.second_level_ms.get()).unwrap_or(i64::MAX);
     sql::insert(tx.conn(), &alert, who.user_id, now, deadline, second).await?;
     let change = change_by(who, now, AlertStep::Raised, Vec::new());
     let mut detail = json!({
@@ -122,12 +122,12 @@ pub async fn acknowledge(
     alert_id: &str,
 ) -> AppResult<AlertReceipt> {
     let once = Once::new(who, Some(key), "alert.ack", &alert_id);
-    let mut tx = state.store.write().await?;
-    if let Some(receipt) = once.recall(&mut tx).await? {
-        return Ok(receipt);
-    }
+    let mut tx = match once.open(&state.store).await? {
+        Opened::Fresh(tx) => tx,
+        Opened::Repeat(reply) => return Ok(reply),
+    };
     let AlertRow { mut alert, .. } = load_visible(state, &mut tx, who, alert_id).await?;
-    if !rules::is_counterpart(who, place(&alert)) {
+    if !policy::is_counterpart(who, place(&alert)) {
         return Err(AppError::forbidden(
             "only the facing post and the other country's coordinators acknowledge an alert",
         ));
@@ -176,10 +176,10 @@ pub async fn update(
         ));
     }
     let once = Once::new(who, Some(key), "alert.update", &(alert_id, &patch));
-    let mut tx = state.store.write().await?;
-    if let Some(receipt) = once.recall(&mut tx).await? {
-        return Ok(receipt);
-    }
+    let mut tx = match once.open(&state.store).await? {
+        Opened::Fresh(tx) => tx,
+        Opened::Repeat(reply) => return Ok(reply),
+    };
     let row = load_visible(state, &mut tx, who, alert_id).await?;
     let mut alert = row.alert.clone();
     ensure_raising_side(who, &alert)?;
@@ -225,10 +225,10 @@ pub async fn close(
         &format!("alert.{step}"),
         &(alert_id, &reason),
     );
-    let mut tx = state.store.write().await?;
-    if let Some(receipt) = once.recall(&mut tx).await? {
-        return Ok(receipt);
-    }
+    let mut tx = match once.open(&state.store).await? {
+        Opened::Fresh(tx) => tx,
+        Opened::Repeat(reply) => return Ok(reply),
+    };
     let AlertRow { mut alert, .. } = load_visible(state, &mut tx, who, alert_id).await?;
     ensure_raising_side(who, &alert)?;
     ensure_open(&alert)?;
@@ -331,8 +331,7 @@ async fn finish(
         seq: event.seq,
         duplicate: false,
     };
-    once.remember(&mut tx, &receipt).await?;
-    tx.commit().await?;
+    let receipt = once.close(tx, receipt).await?;
     state.metrics.published(kind);
     Ok(receipt)
 }
@@ -347,7 +346,7 @@ async fn load_visible(
 ) -> AppResult<AlertRow> {
     let missing = || AppError::not_found(format!("no alert {alert_id}"));
     let row = sql::load(tx.conn(), alert_id).await?.ok_or_else(missing)?;
-    if !rules::may_see(who, &row.alert.corridor, &state.hub.directory()) {
+    if !policy::may_see(who, &row.alert.corridor, &state.hub.directory()) {
         return Err(missing());
     }
     Ok(row)
@@ -362,7 +361,7 @@ fn place(alert: &Alert) -> Place<'_> {
 }
 
 fn ensure_raising_side(who: &Principal, alert: &Alert) -> AppResult<()> {
-    if rules::is_raising_side(who, place(alert)) {
+    if policy::is_raising_side(who, place(alert)) {
         Ok(())
     } else {
         Err(AppError::forbidden(format!(

@@ -29,8 +29,8 @@ impl Auth {
         Auth {
             store,
             keys: TokenKeys::new(secret),
-            access_ttl_secs: settings.auth.access_ttl_secs,
-            refresh_ttl_secs: settings.auth.refresh_ttl_secs,
+            access_ttl_secs: settings.auth.access_ttl_secs.get(),
+            refresh_ttl_secs: settings.auth.refresh_ttl_secs.get(),
         }
     }
 

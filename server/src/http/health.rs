@@ -1,7 +1,7 @@
 //! `/healthz` (the process answers), `/readyz` (storage reachable, not
 //! shutting down) and `/metrics` (Prometheus text format).
 
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;

@@ -1,15 +1,14 @@
 //! The HTTP side: routing of the REST API, health, metrics and the socket.
+//! Each feature brings its own routes (`<feature>::http::routes`); this
+//! module only nests them and adds the layers every route shares.
 
-mod admin;
-mod channels;
 pub mod console;
-mod extract;
+pub mod errors;
+pub mod extract;
 mod health;
 mod session;
 
-pub use extract::{idempotency_key, ApiJson, Authenticated};
-
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::trace::TraceLayer;
@@ -28,23 +27,13 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/refresh", post(session::refresh))
         .route("/auth/logout", post(session::logout))
         .route("/me", get(session::me))
-        .route("/channels", get(channels::list))
-        .route(
-            "/channels/{channel}/messages",
-            get(channels::history).post(channels::publish),
-        )
-        .route("/presence", get(channels::presence))
-        .route("/users", get(admin::list_users).post(admin::create_user))
-        .route("/users/{username}/disable", post(admin::disable_user))
-        .route("/users/{username}/enable", post(admin::enable_user))
-        .route("/users/{username}/role", post(admin::set_role))
-        .route("/posts", get(admin::list_posts).post(admin::create_post))
-        .route("/audit", get(admin::audit))
-        .route("/audit/verify", get(admin::verify_audit))
         .route("/openapi.json", get(openapi))
+        .merge(crate::messaging::http::routes())
+        .merge(crate::admin::http::routes())
         .merge(crate::alerts::http::routes())
         .merge(crate::vlog::http::routes())
-        .nest("/sops", crate::sops::http::routes());
+        .nest("/sops", crate::sops::http::routes())
+        .layer(axum::middleware::from_fn(errors::json_errors));
     Router::new()
         .nest("/api/v1", api)
         .route("/ws", get(crate::ws::upgrade))

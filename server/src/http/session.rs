@@ -1,9 +1,8 @@
 //! Logging in and out, refreshing tokens, and who am I.
 
-use super::ApiJson;
-use super::Authenticated;
-use crate::app::AppState;
+use super::extract::{Authenticated, Body};
 use crate::error::AppResult;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -11,7 +10,7 @@ use mpaka_protocol::{LoginRequest, RefreshRequest, TokenResponse, UserInfo};
 
 pub async fn login(
     State(state): State<AppState>,
-    ApiJson(request): ApiJson<LoginRequest>,
+    Body(request): Body<LoginRequest>,
 ) -> AppResult<Json<TokenResponse>> {
     let result = state.auth.login(&request.username, request.password).await;
     if let Err(error) = &result {
@@ -22,14 +21,14 @@ pub async fn login(
 
 pub async fn refresh(
     State(state): State<AppState>,
-    ApiJson(request): ApiJson<RefreshRequest>,
+    Body(request): Body<RefreshRequest>,
 ) -> AppResult<Json<TokenResponse>> {
     state.auth.refresh(&request.refresh_token).await.map(Json)
 }
 
 pub async fn logout(
     State(state): State<AppState>,
-    ApiJson(request): ApiJson<RefreshRequest>,
+    Body(request): Body<RefreshRequest>,
 ) -> AppResult<StatusCode> {
     state.auth.logout(&request.refresh_token).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -184,7 +184,7 @@ impl Dispatcher {
             return None;
         }
         let who = &self.sessions.get(&session)?.link.principal;
-        let directory = self.directory.read().map(|d| d.clone()).unwrap_or_default();
+        let directory = crate::sync::read(&self.directory).clone();
         let start = self.recent.partition_point(|d| d.event.seq <= since);
         Some(
             self.recent
@@ -288,7 +288,7 @@ impl Dispatcher {
         let dispatched = Arc::new(Dispatched::new(event));
         let event = &dispatched.event;
         if let Some(subscribers) = self.by_channel.get(&event.channel) {
-            let directory = self.directory.read().map(|d| d.clone()).unwrap_or_default();
+            let directory = crate::sync::read(&self.directory).clone();
             let mut slow = Vec::new();
             let mut delivered = 0u64;
             for id in subscribers {
@@ -346,9 +346,7 @@ impl Dispatcher {
             }
             EventData::DirectoryChanged {} => match self.store.directory().await {
                 Ok(directory) => {
-                    if let Ok(mut current) = self.directory.write() {
-                        *current = Arc::new(directory);
-                    }
+                    *crate::sync::write(&self.directory) = Arc::new(directory);
                 }
                 Err(error) => tracing::warn!(%error, "cannot reload the directory"),
             },

@@ -142,10 +142,7 @@ impl Hub {
 
     /// The current directory of posts and corridors.
     pub fn directory(&self) -> Arc<Directory> {
-        self.directory
-            .read()
-            .map(|d| d.clone())
-            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+        crate::sync::read(&self.directory).clone()
     }
 
     pub fn new_session_id(&self) -> SessionId {

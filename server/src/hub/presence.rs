@@ -45,51 +45,43 @@ impl Presence {
     /// A session of `user_id` (at `post`) opened.
     pub fn connected(&self, user_id: i64, post: Option<String>) {
         self.mark_seen(post.as_deref());
-        if let Ok(mut counts) = self.counts.lock() {
-            counts.entry(user_id).or_insert((post, 0)).1 += 1;
-        }
+        crate::sync::lock(&self.counts)
+            .entry(user_id)
+            .or_insert((post, 0))
+            .1 += 1;
         self.changed.notify_one();
     }
 
     /// A session of `user_id` closed.
     pub fn disconnected(&self, user_id: i64) {
-        if let Ok(mut counts) = self.counts.lock() {
-            if let Some(entry) = counts.get_mut(&user_id) {
-                self.mark_seen(entry.0.as_deref());
-                entry.1 -= 1;
-                if entry.1 <= 0 {
-                    counts.remove(&user_id);
-                }
+        let mut counts = crate::sync::lock(&self.counts);
+        if let Some(entry) = counts.get_mut(&user_id) {
+            self.mark_seen(entry.0.as_deref());
+            entry.1 -= 1;
+            if entry.1 <= 0 {
+                counts.remove(&user_id);
             }
         }
+        drop(counts);
         self.changed.notify_one();
     }
 
     fn mark_seen(&self, post: Option<&str>) {
-        if let (Some(post), Ok(mut seen)) = (post, self.seen.lock()) {
-            seen.insert(post.to_owned(), now_ms());
+        if let Some(post) = post {
+            crate::sync::lock(&self.seen).insert(post.to_owned(), now_ms());
         }
     }
 
     fn snapshot(&self) -> Vec<(i64, Option<String>, i64)> {
-        self.counts
-            .lock()
-            .map(|counts| {
-                counts
-                    .iter()
-                    .map(|(user, (post, n))| (*user, post.clone(), *n))
-                    .collect()
-            })
-            .unwrap_or_default()
+        crate::sync::lock(&self.counts)
+            .iter()
+            .map(|(user, (post, n))| (*user, post.clone(), *n))
+            .collect()
     }
 
     async fn flush(&self, store: &Store) {
         let rows = self.snapshot();
-        let seen: Vec<(String, i64)> = self
-            .seen
-            .lock()
-            .map(|mut seen| seen.drain().collect())
-            .unwrap_or_default();
+        let seen: Vec<(String, i64)> = crate::sync::lock(&self.seen).drain().collect();
         let result = async {
             let mut tx = store.write().await?;
             tx.replace_presence(&self.node_id, &rows, &seen).await?;

@@ -5,13 +5,11 @@
 
 use super::queries;
 use super::steps::{self, DraftMode};
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::http::{idempotency_key, ApiJson, Authenticated};
-use crate::ws::check_rate;
-use axum::body::Bytes;
+use crate::http::extract::{Authenticated, Body, IdempotencyKey, OptionalBody, Written};
+use crate::state::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -20,7 +18,6 @@ use mpaka_protocol::{
     SopPublishRequest, SopReading, SopReceipt, SopRemindReceipt, SopRemindRequest,
     SopRetireRequest,
 };
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 /// The routes, to nest under `/api/v1/sops`.
@@ -38,22 +35,6 @@ pub fn routes() -> Router<AppState> {
         .route("/{slug}/versions/{version}/remind", post(remind))
 }
 
-/// A JSON body that may be left out entirely.
-fn optional_body<T: DeserializeOwned + Default>(body: &Bytes) -> AppResult<T> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body).map_err(|e| {
-        AppError::new(
-            mpaka_protocol::ErrorCode::BadFrame,
-            format!(
-                "malformed request body: {}",
-                crate::error::elide_quoted(&e.to_string())
-            ),
-        )
-    })
-}
-
 /// `{version}` in a path: a number, or `current` for the version in force.
 fn version_ref(raw: &str) -> AppResult<Option<u32>> {
     if raw == "current" {
@@ -66,15 +47,6 @@ fn version_ref(raw: &str) -> AppResult<Option<u32>> {
         .ok_or_else(|| AppError::field("version", "a version number (1, 2, …) or `current`"))
 }
 
-/// 201 for a step that changed something, 200 for a repeat.
-fn status(duplicate: bool) -> StatusCode {
-    if duplicate {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    }
-}
-
 async fn list(State(state): State<AppState>, caller: Authenticated) -> AppResult<Json<Vec<Sop>>> {
     Ok(Json(queries::list(&state, &caller.principal).await?))
 }
@@ -82,20 +54,19 @@ async fn list(State(state): State<AppState>, caller: Authenticated) -> AppResult
 async fn create(
     State(state): State<AppState>,
     caller: Authenticated,
-    headers: HeaderMap,
-    ApiJson(input): ApiJson<SopDraftInput>,
-) -> AppResult<(StatusCode, Json<SopDraftSaved>)> {
-    let key = idempotency_key(&headers)?;
-    check_rate(&state, caller.user.id)?;
+    key: Option<IdempotencyKey>,
+    Body(input): Body<SopDraftInput>,
+) -> AppResult<Written<SopDraftSaved>> {
+    state.write_limiter.check(caller.user.id)?;
     let saved = steps::save_draft(
         &state,
         &caller.principal,
-        key.as_deref(),
+        key.as_ref().map(IdempotencyKey::as_str),
         input,
         DraftMode::Create,
     )
     .await?;
-    Ok((status(saved.duplicate), Json(saved)))
+    Ok(Written(saved))
 }
 
 async fn history(
@@ -112,18 +83,17 @@ async fn edit_draft(
     State(state): State<AppState>,
     caller: Authenticated,
     Path(slug): Path<String>,
-    headers: HeaderMap,
-    ApiJson(input): ApiJson<SopDraftInput>,
+    key: Option<IdempotencyKey>,
+    Body(input): Body<SopDraftInput>,
 ) -> AppResult<Json<SopDraftSaved>> {
-    let key = idempotency_key(&headers)?;
     if input.slug != slug {
         return Err(AppError::field("slug", "must match the SOP in the path"));
     }
-    check_rate(&state, caller.user.id)?;
+    state.write_limiter.check(caller.user.id)?;
     let saved = steps::save_draft(
         &state,
         &caller.principal,
-        key.as_deref(),
+        key.as_ref().map(IdempotencyKey::as_str),
         input,
         DraftMode::Edit,
     )
@@ -135,41 +105,38 @@ async fn publish(
     State(state): State<AppState>,
     caller: Authenticated,
     Path(slug): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> AppResult<(StatusCode, Json<SopReceipt>)> {
-    let key = idempotency_key(&headers)?;
-    let request: SopPublishRequest = optional_body(&body)?;
-    check_rate(&state, caller.user.id)?;
+    key: Option<IdempotencyKey>,
+    OptionalBody(request): OptionalBody<SopPublishRequest>,
+) -> AppResult<Written<SopReceipt>> {
+    state.write_limiter.check(caller.user.id)?;
     let receipt = steps::publish(
         &state,
         &caller.principal,
-        key.as_deref(),
+        key.as_ref().map(IdempotencyKey::as_str),
         &slug,
         request.version,
     )
     .await?;
-    Ok((status(receipt.duplicate), Json(receipt)))
+    Ok(Written(receipt))
 }
 
 async fn retire(
     State(state): State<AppState>,
     caller: Authenticated,
     Path(slug): Path<String>,
-    headers: HeaderMap,
-    ApiJson(request): ApiJson<SopRetireRequest>,
-) -> AppResult<(StatusCode, Json<SopReceipt>)> {
-    let key = idempotency_key(&headers)?;
-    check_rate(&state, caller.user.id)?;
+    key: Option<IdempotencyKey>,
+    Body(request): Body<SopRetireRequest>,
+) -> AppResult<Written<SopReceipt>> {
+    state.write_limiter.check(caller.user.id)?;
     let receipt = steps::retire(
         &state,
         &caller.principal,
-        key.as_deref(),
+        key.as_ref().map(IdempotencyKey::as_str),
         &slug,
         &request.reason,
     )
     .await?;
-    Ok((status(receipt.duplicate), Json(receipt)))
+    Ok(Written(receipt))
 }
 
 #[derive(Debug, Deserialize)]
@@ -203,18 +170,23 @@ async fn acknowledge(
     State(state): State<AppState>,
     caller: Authenticated,
     Path((slug, version)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> AppResult<(StatusCode, Json<SopAckReceipt>)> {
-    let key = idempotency_key(&headers)?;
+    key: Option<IdempotencyKey>,
+) -> AppResult<Written<SopAckReceipt>> {
     // Acknowledging "current" could acknowledge a version the reader never
     // saw if a new one was published meanwhile: the number is required.
     let version = version_ref(&version)?.ok_or_else(|| {
         AppError::field("version", "acknowledge a version by its number, as read")
     })?;
-    check_rate(&state, caller.user.id)?;
-    let receipt =
-        steps::acknowledge(&state, &caller.principal, key.as_deref(), &slug, version).await?;
-    Ok((status(receipt.duplicate), Json(receipt)))
+    state.write_limiter.check(caller.user.id)?;
+    let receipt = steps::acknowledge(
+        &state,
+        &caller.principal,
+        key.as_ref().map(IdempotencyKey::as_str),
+        &slug,
+        version,
+    )
+    .await?;
+    Ok(Written(receipt))
 }
 
 async fn coverage(
@@ -232,23 +204,21 @@ async fn remind(
     State(state): State<AppState>,
     caller: Authenticated,
     Path((slug, version)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> AppResult<(StatusCode, Json<SopRemindReceipt>)> {
-    let key = idempotency_key(&headers)?;
+    key: Option<IdempotencyKey>,
+    OptionalBody(request): OptionalBody<SopRemindRequest>,
+) -> AppResult<Written<SopRemindReceipt>> {
     let version = version_ref(&version)?;
-    let request: SopRemindRequest = optional_body(&body)?;
-    check_rate(&state, caller.user.id)?;
+    state.write_limiter.check(caller.user.id)?;
     let receipt = steps::remind(
         &state,
         &caller.principal,
-        key.as_deref(),
+        key.as_ref().map(IdempotencyKey::as_str),
         &slug,
         version,
         &request.message,
     )
     .await?;
-    Ok((status(receipt.duplicate), Json(receipt)))
+    Ok(Written(receipt))
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,8 +6,8 @@
 use super::policy::{self, in_audience, may_draft, may_read};
 use super::store::{self as rows, SopRow, VersionRow};
 use crate::access::Principal;
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::store::{format_ms, Directory};
 use mpaka_protocol::{
     Lang, Sop, SopAudience, SopCoverage, SopDiff, SopFormat, SopHistory, SopOwner, SopReader,
@@ -172,9 +172,16 @@ fn check_lang_tag(lang: &str) -> AppResult<()> {
     }
 }
 
-/// The language to serve among `available`: `requested` (or the reader's
-/// own) when present, else the configured fallback order.
-pub fn choose_lang(state: &AppState, preferred: &str, available: &[Lang]) -> Option<Lang> {
+/// The language to serve among `available`: the one `asked` for, else the
+/// reader's account language, else the configured fallback order (as
+/// docs/sops.md says).
+pub fn choose_lang(
+    state: &AppState,
+    asked: Option<&str>,
+    account: &str,
+    available: &[Lang],
+) -> Option<Lang> {
+    let preferred: Vec<&str> = asked.into_iter().chain([account]).collect();
     let available: Vec<&str> = available.iter().map(|l| l.as_str()).collect();
     let fallback: Vec<&str> = state
         .settings
@@ -183,7 +190,7 @@ pub fn choose_lang(state: &AppState, preferred: &str, available: &[Lang]) -> Opt
         .iter()
         .map(|l| l.as_str())
         .collect();
-    super::pick_language(&available, preferred, &fallback).and_then(|l| l.parse().ok())
+    super::pick_language(&available, &preferred, &fallback).and_then(|l| l.parse().ok())
 }
 
 /// The version to read when none is named: the one in force (or last in
@@ -219,7 +226,7 @@ pub async fn reading(
         .await?
         .version;
     let languages: Vec<Lang> = v.bodies.keys().copied().collect();
-    let chosen = choose_lang(state, lang.unwrap_or(&who.language), &languages)
+    let chosen = choose_lang(state, lang, &who.language, &languages)
         .ok_or_else(|| anyhow::anyhow!("SOP {slug}@{number} has no body"))?;
     let acknowledged_at = rows::ack_of(&mut conn, slug, number, who.user_id)
         .await?
@@ -367,7 +374,7 @@ pub async fn diff(
         .collect();
     languages.sort();
     languages.dedup();
-    let chosen = choose_lang(state, lang.unwrap_or(&who.language), &languages)
+    let chosen = choose_lang(state, lang, &who.language, &languages)
         .ok_or_else(|| anyhow::anyhow!("SOP {slug} versions have no body"))?;
     let text = |v: &SopVersion| v.bodies.get(&chosen).cloned().unwrap_or_default();
     Ok(SopDiff {

@@ -6,17 +6,15 @@
 use super::queries;
 use super::steps::{self, DraftMode};
 use crate::access::Principal;
-use crate::app::AppState;
 use crate::error::AppResult;
-use crate::ws::check_rate;
-use mpaka_protocol::{ClientFrame, ErrorCode, ServerFrame};
-use std::sync::Arc;
+use crate::state::AppState;
+use mpaka_protocol::{ServerFrame, SopRequest};
 
 /// Answers one SOP request: its reply frame, or an `error` frame with the
 /// request's id. The request id is the idempotency key of write steps.
-pub async fn handle(state: AppState, who: Arc<Principal>, frame: ClientFrame) -> ServerFrame {
-    let id = frame.id().to_owned();
-    match answer(&state, &who, frame).await {
+pub async fn handle(state: &AppState, who: &Principal, request: SopRequest) -> ServerFrame {
+    let id = request.id().to_owned();
+    match answer(state, who, request).await {
         Ok(reply) => reply,
         Err(error) => ServerFrame::Error {
             id: Some(id),
@@ -25,13 +23,16 @@ pub async fn handle(state: AppState, who: Arc<Principal>, frame: ClientFrame) ->
     }
 }
 
-async fn answer(state: &AppState, who: &Principal, frame: ClientFrame) -> AppResult<ServerFrame> {
-    Ok(match frame {
-        ClientFrame::SopList { id } => ServerFrame::SopList {
+async fn answer(state: &AppState, who: &Principal, request: SopRequest) -> AppResult<ServerFrame> {
+    if request.is_write() {
+        state.write_limiter.check(who.user_id)?;
+    }
+    Ok(match request {
+        SopRequest::List { id } => ServerFrame::SopList {
             id,
             sops: queries::list(state, who).await?,
         },
-        ClientFrame::SopGet {
+        SopRequest::Get {
             id,
             slug,
             version,
@@ -51,48 +52,43 @@ async fn answer(state: &AppState, who: &Principal, frame: ClientFrame) -> AppRes
                 .await?,
             ),
         },
-        ClientFrame::SopHistory { id, slug } => ServerFrame::SopHistory {
+        SopRequest::History { id, slug } => ServerFrame::SopHistory {
             history: Box::new(queries::history(state, who, &slug).await?),
             id,
         },
-        ClientFrame::SopDraft { id, draft } => {
-            check_rate(state, who.user_id)?;
+        SopRequest::Draft { id, draft } => {
             let saved = steps::save_draft(state, who, Some(&id), *draft, DraftMode::Upsert).await?;
             ServerFrame::SopDrafted {
                 id,
                 draft: Box::new(saved),
             }
         }
-        ClientFrame::SopPublish { id, slug, version } => {
-            check_rate(state, who.user_id)?;
+        SopRequest::Publish { id, slug, version } => {
             let receipt = steps::publish(state, who, Some(&id), &slug, version).await?;
             ServerFrame::SopPublished { id, receipt }
         }
-        ClientFrame::SopRetire { id, slug, reason } => {
-            check_rate(state, who.user_id)?;
+        SopRequest::Retire { id, slug, reason } => {
             let receipt = steps::retire(state, who, Some(&id), &slug, &reason).await?;
             ServerFrame::SopRetired { id, receipt }
         }
-        ClientFrame::SopAck { id, slug, version } => {
-            check_rate(state, who.user_id)?;
+        SopRequest::Ack { id, slug, version } => {
             let receipt = steps::acknowledge(state, who, Some(&id), &slug, version).await?;
             ServerFrame::SopAcknowledged { id, receipt }
         }
-        ClientFrame::SopCoverage { id, slug, version } => ServerFrame::SopCoverage {
+        SopRequest::Coverage { id, slug, version } => ServerFrame::SopCoverage {
             coverage: queries::coverage(state, who, &slug, version).await?,
             id,
         },
-        ClientFrame::SopRemind {
+        SopRequest::Remind {
             id,
             slug,
             version,
             message,
         } => {
-            check_rate(state, who.user_id)?;
             let receipt = steps::remind(state, who, Some(&id), &slug, version, &message).await?;
             ServerFrame::SopReminded { id, receipt }
         }
-        ClientFrame::SopDiff {
+        SopRequest::Diff {
             id,
             slug,
             from,
@@ -102,11 +98,5 @@ async fn answer(state: &AppState, who: &Principal, frame: ClientFrame) -> AppRes
             diff: queries::diff(state, who, &slug, from, to, lang.as_deref()).await?,
             id,
         },
-        other => {
-            return Err(crate::error::AppError::new(
-                ErrorCode::BadFrame,
-                format!("`{}` is not an SOP request", other.id()),
-            ))
-        }
     })
 }

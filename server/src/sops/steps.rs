@@ -11,9 +11,9 @@ use super::policy::{self, channel_of, in_audience, may_read};
 use super::queries::{self, no_such_sop, no_such_version, sop_view};
 use super::store::{self as rows, SopRow};
 use crate::access::Principal;
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::once::Once;
+use crate::once::{Once, Opened};
+use crate::state::AppState;
 use crate::store::{format_ms, now_ms, AuditEntry, NewEvent, WriteTx};
 use mpaka_protocol::{
     ChannelId, ErrorCode, EventData, FieldError, Lang, SopAck, SopAckReceipt, SopDraftInput,
@@ -109,10 +109,10 @@ pub async fn save_draft(
     let titles = by_lang(&input.titles)?;
     let bodies = by_lang(&input.bodies)?;
     let once = Once::new(who, key, "sop.draft", &(mode, &input));
-    let mut tx = state.store.write().await?;
-    if let Some(reply) = once.recall(&mut tx).await? {
-        return Ok(reply);
-    }
+    let mut tx = match once.open(&state.store).await? {
+        Opened::Fresh(tx) => tx,
+        Opened::Repeat(reply) => return Ok(reply),
+    };
     let now = now_ms();
     let slug = input.slug.as_str();
     let existing = rows::sop(tx.conn(), slug).await?;
@@ -182,9 +182,7 @@ pub async fn save_draft(
         version: number,
         duplicate: false,
     };
-    once.remember(&mut tx, &reply).await?;
-    tx.commit().await?;
-    Ok(reply)
+    once.close(tx, reply).await
 }
 
 /// Makes the pending draft the version in force and announces it to its
@@ -202,10 +200,10 @@ pub async fn publish(
 ) -> AppResult<SopReceipt> {
     policy::require_coordinator(who)?;
     let once = Once::new(who, key, "sop.publish", &(slug, expected));
-    let mut tx = state.store.write().await?;
-    if let Some(reply) = once.recall(&mut tx).await? {
-        return Ok(reply);
-    }
+    let mut tx = match once.open(&state.store).await? {
+        Opened::Fresh(tx) => tx,
+        Opened::Repeat(reply) => return Ok(reply),
+    };
     let row = owned_sop(&mut tx, who, slug).await?;
     let number = row
         .latest_draft
@@ -260,9 +258,7 @@ pub async fn publish(
         at: format_ms(event.at_ms),
         duplicate: false,
     };
-    once.remember(&mut tx, &reply).await?;
-    tx.commit().await?;
-    Ok(reply)
+    once.close(tx, reply).await
 }
 
 fn check_text(field: &str, text: &str, required: bool) -> AppResult<()> {
@@ -297,10 +293,10 @@ pub async fn retire(
     policy::require_coordinator(who)?;
     check_text("reason", reason, true)?;
     let once = Once::new(who, key, "sop.retire", &(slug, reason));
-    let mut tx = state.store.write().await?;
-    if let Some(reply) = once.recall(&mut tx).await? {
-        return Ok(reply);
-    }
+    let mut tx = match once.open(&state.store).await? {
+        Opened::Fresh(tx) => tx,
+        Opened::Repeat(reply) => return Ok(reply),
+    };
     let row = owned_sop(&mut tx, who, slug).await?;
     let current = match (row.state, row.current_version) {
         (SopState::Published, Some(current)) => current,
@@ -348,9 +344,7 @@ pub async fn retire(
         at: format_ms(event.at_ms),
         duplicate: false,
     };
-    once.remember(&mut tx, &reply).await?;
-    tx.commit().await?;
-    Ok(reply)
+    once.close(tx, reply).await
 }
 
 /// Records that `who` read and understood this exact version, which must
@@ -370,10 +364,10 @@ pub async fn acknowledge(
     policy::require_reader(who)?;
     let directory = state.hub.directory();
     let once = Once::new(who, key, "sop.ack", &(slug, number));
-    let mut tx = state.store.write().await?;
-    if let Some(reply) = once.recall(&mut tx).await? {
-        return Ok(reply);
-    }
+    let mut tx = match once.open(&state.store).await? {
+        Opened::Fresh(tx) => tx,
+        Opened::Repeat(reply) => return Ok(reply),
+    };
     let row = rows::sop(tx.conn(), slug)
         .await?
         .filter(|row| queries::sop_visible(who, row, &directory))
@@ -443,9 +437,7 @@ pub async fn acknowledge(
         },
         duplicate: !new,
     };
-    once.remember(&mut tx, &reply).await?;
-    tx.commit().await?;
-    Ok(reply)
+    once.close(tx, reply).await
 }
 
 /// Sends a `sop.reminder` to the personal channel of every audience member
@@ -465,10 +457,10 @@ pub async fn remind(
     policy::require_coordinator(who)?;
     check_text("message", message, false)?;
     let once = Once::new(who, key, "sop.remind", &(slug, expected, message));
-    let mut tx = state.store.write().await?;
-    if let Some(reply) = once.recall(&mut tx).await? {
-        return Ok(reply);
-    }
+    let mut tx = match once.open(&state.store).await? {
+        Opened::Fresh(tx) => tx,
+        Opened::Repeat(reply) => return Ok(reply),
+    };
     let row = owned_sop(&mut tx, who, slug).await?;
     let number = match (row.state, row.current_version) {
         (SopState::Published, Some(current)) => current,
@@ -492,7 +484,7 @@ pub async fn remind(
     let titles: Vec<Lang> = version.titles.keys().copied().collect();
     let mut at = now_ms();
     for member in &missing {
-        let lang = queries::choose_lang(state, &member.language, &titles);
+        let lang = queries::choose_lang(state, None, &member.language, &titles);
         let title = lang
             .and_then(|l| version.titles.get(&l).cloned())
             .unwrap_or_default();
@@ -529,7 +521,5 @@ pub async fn remind(
         at: format_ms(at),
         duplicate: false,
     };
-    once.remember(&mut tx, &reply).await?;
-    tx.commit().await?;
-    Ok(reply)
+    once.close(tx, reply).await
 }

@@ -4,7 +4,7 @@ use super::{now_ms, Result, Store, StoreError, WriteTx};
 use mpaka_protocol::Country;
 use serde::Serialize;
 use sqlx::Row;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A border post.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,6 +32,9 @@ pub struct Corridor {
 pub struct Directory {
     pub posts: BTreeMap<String, Post>,
     pub corridors: BTreeMap<String, Corridor>,
+    /// Every account's id, so that `user:{id}` of an account that does not
+    /// exist is an unknown channel rather than a forbidden one.
+    pub users: BTreeSet<i64>,
 }
 
 impl Directory {
@@ -75,7 +78,13 @@ impl Store {
         )
         .fetch_all(&mut *conn)
         .await?;
+        let user_rows = sqlx::query("SELECT id FROM users")
+            .fetch_all(&mut *conn)
+            .await?;
         let mut directory = Directory::default();
+        for row in &user_rows {
+            directory.users.insert(row.try_get("id")?);
+        }
         for row in &corridor_rows {
             let slug: String = row.try_get("slug")?;
             directory.corridors.insert(

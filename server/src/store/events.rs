@@ -1,7 +1,7 @@
 //! The event log: append, read in order, page back through a channel.
 
 use super::{now_ms, Result, Store, StoreError};
-use crate::access::Audience;
+use mpaka_protocol::SopAudience as Audience;
 use mpaka_protocol::{Author, ChannelId, Event, EventData};
 use sqlx::{AnyConnection, Row};
 

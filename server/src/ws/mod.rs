@@ -1,13 +1,14 @@
 //! `GET /ws`: the WebSocket endpoint. The upgrade handler only checks the
 //! connection limit; authentication and everything after it happen in the
-//! connection's own task (`session`), never in the accept path.
+//! connection's own task (`session`), never in the accept path. This is
+//! pure transport: authentication, routing (`requests`), heartbeats and the
+//! outbound queue; features answer the frames routed to them.
 
 mod read_gate;
 mod requests;
-pub use requests::{check_rate, check_readable, check_writable, message_body, post_statuses};
 mod session;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
@@ -35,7 +36,7 @@ pub async fn upgrade(
         tracing::warn!(%peer, "connection refused: max_connections reached");
         return (StatusCode::SERVICE_UNAVAILABLE, "too many connections").into_response();
     };
-    let hard_limit = HARD_FRAME_LIMIT.max(state.settings.ws.max_frame_bytes * 2);
+    let hard_limit = HARD_FRAME_LIMIT.max(state.settings.ws.max_frame_bytes.get() * 2);
     ws.max_message_size(hard_limit)
         .max_frame_size(hard_limit)
         .read_buffer_size(READ_BUFFER)

@@ -4,9 +4,9 @@
 
 use super::read_gate::ReadGate;
 use crate::access::Principal;
-use crate::app::AppState;
 use crate::error::AppError;
 use crate::hub::{SessionId, SessionLink};
+use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::stream::{FuturesUnordered, SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -71,7 +71,8 @@ async fn serve(state: AppState, socket: WebSocket, id: SessionId) {
     };
     tracing::Span::current().record("user", user.username.as_str());
     let principal = Arc::new(Principal::new(&user, &state.hub.directory()));
-    let (outbound_tx, mut outbound) = mpsc::channel::<Utf8Bytes>(state.settings.ws.outbound_queue);
+    let (outbound_tx, mut outbound) =
+        mpsc::channel::<Utf8Bytes>(state.settings.ws.outbound_queue.get());
     let (kick_tx, mut kick) = oneshot::channel::<CloseCode>();
     state
         .hub
@@ -107,10 +108,12 @@ async fn serve(state: AppState, socket: WebSocket, id: SessionId) {
         channels: crate::access::readable_channels(&session.principal, &state.hub.directory()),
         head_seq,
         limits: Limits {
-            max_frame_bytes: u32::try_from(state.settings.ws.max_frame_bytes).unwrap_or(u32::MAX),
-            publish_per_sec: state.settings.limits.publish_per_sec,
-            publish_burst: state.settings.limits.publish_burst,
-            heartbeat_secs: u32::try_from(state.settings.ws.heartbeat_secs).unwrap_or(u32::MAX),
+            max_frame_bytes: u32::try_from(state.settings.ws.max_frame_bytes.get())
+                .unwrap_or(u32::MAX),
+            publish_per_sec: state.settings.limits.publish_per_sec.get(),
+            publish_burst: state.settings.limits.publish_burst.get(),
+            heartbeat_secs: u32::try_from(state.settings.ws.heartbeat_secs.get())
+                .unwrap_or(u32::MAX),
         },
     });
     if session.send(&welcome).await.is_err() {
@@ -119,10 +122,10 @@ async fn serve(state: AppState, socket: WebSocket, id: SessionId) {
     tracing::info!("session opened");
 
     let settings = &state.settings.ws;
-    let mut heartbeat = tokio::time::interval(Duration::from_secs(settings.heartbeat_secs.max(1)));
+    let mut heartbeat = tokio::time::interval(settings.heartbeat_secs.duration());
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     heartbeat.tick().await;
-    let heartbeat_timeout = Duration::from_secs(settings.heartbeat_timeout_secs.max(1));
+    let heartbeat_timeout = settings.heartbeat_timeout_secs.duration();
     let mut last_heard = Instant::now();
 
     // Made once: a fresh `cancelled()` per wake would lock the token's
@@ -169,7 +172,7 @@ async fn serve(state: AppState, socket: WebSocket, id: SessionId) {
                     Some(Ok(Message::Close(_))) | None => break None,
                     Some(Err(error)) => {
                         tracing::info!(%error, "socket error");
-                        break close_code_for(&error);
+                        break close_code_for(error);
                     }
                 }
             }
@@ -197,10 +200,19 @@ async fn serve(state: AppState, socket: WebSocket, id: SessionId) {
     tracing::info!(?close, "session closed");
 }
 
-fn close_code_for(error: &axum::Error) -> Option<CloseCode> {
-    let text = error.to_string();
-    (text.contains("too long") || text.contains("Space limit") || text.contains("size"))
-        .then_some(CloseCode::TooBig)
+/// The close code for a read error, chosen from the error's kind: a frame
+/// over the hard size limit is 1009, a text frame that is not UTF-8 is 1007
+/// (RFC 6455 §7.1.7); any other failure means the link is gone.
+fn close_code_for(error: axum::Error) -> Option<CloseCode> {
+    use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+    let cause = error.into_inner();
+    match cause.downcast_ref::<WsError>()? {
+        WsError::Capacity(CapacityError::MessageTooLong { .. } | CapacityError::TooManyHeaders) => {
+            Some(CloseCode::TooBig)
+        }
+        WsError::Utf8(_) => Some(CloseCode::InvalidPayload),
+        _ => None,
+    }
 }
 
 pub(super) async fn close_with(sink: &mut Sink, code: CloseCode) {
@@ -230,7 +242,7 @@ async fn authenticate(
     sink: &mut Sink,
     stream: &mut SplitStream<WebSocket>,
 ) -> Option<crate::store::User> {
-    let deadline = tokio::time::sleep(Duration::from_secs(state.settings.ws.auth_timeout_secs));
+    let deadline = tokio::time::sleep(state.settings.ws.auth_timeout_secs.duration());
     tokio::pin!(deadline);
     loop {
         let message = tokio::select! {

@@ -34,9 +34,18 @@ const INTO_TANZANIA: &[&str] = &[
     "vers la tanzanie",
     "en tanzanie",
     "du burundi",
-    "kuingia tanzania",
+    // Swahili: "(wana)ingia Tanzania", "kuelekea Tanzania", "(ku|wakit)oka Burundi".
+    "ingia tanzania",
     "kwenda tanzania",
-    "kutoka burundi",
+    "elekea tanzania",
+    "toka burundi",
+    // Kirundi: "binjira muri Tanzaniya", "berekeza Tanzaniya", "bava mu Burundi".
+    "injira muri tanzaniya",
+    "injira mu tanzaniya",
+    "erekeza tanzaniya",
+    "erekeza muri tanzaniya",
+    "va mu burundi",
+    "va i burundi",
 ];
 
 const INTO_BURUNDI: &[&str] = &[
@@ -47,9 +56,16 @@ const INTO_BURUNDI: &[&str] = &[
     "au burundi",
     "de la tanzanie",
     "de tanzanie",
-    "kuingia burundi",
+    "ingia burundi",
     "kwenda burundi",
-    "kutoka tanzania",
+    "elekea burundi",
+    "toka tanzania",
+    "injira mu burundi",
+    "injira i burundi",
+    "erekeza mu burundi",
+    "erekeza i burundi",
+    "va muri tanzaniya",
+    "va mu tanzaniya",
 ];
 
 /// The kind named by `event`/`headline`, falling back on the CAP categories.
@@ -161,6 +177,33 @@ fn number(token: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn direction_is_read_in_swahili_and_kirundi() {
+        for (text, want) in [
+            (
+                "Watu 400 wanaingia Tanzania kupitia Manyovu",
+                Direction::IntoTanzania,
+            ),
+            (
+                "Wakimbizi wakitoka Burundi kuelekea Kibondo",
+                Direction::IntoTanzania,
+            ),
+            ("Watu 200 wanaelekea Burundi", Direction::IntoBurundi),
+            (
+                "Abantu 400 binjira muri Tanzaniya i Manyovu",
+                Direction::IntoTanzania,
+            ),
+            (
+                "Impunzi zirenga 300 bava muri Tanzaniya",
+                Direction::IntoBurundi,
+            ),
+            ("Abantu berekeza mu Burundi", Direction::IntoBurundi),
+        ] {
+            assert_eq!(direction(text), Some(want), "{text}");
+        }
+        assert_eq!(direction("Watu 400 mpakani"), None);
+    }
 
     #[test]
     fn counts_are_found_in_four_languages() {

@@ -22,6 +22,26 @@ use std::collections::HashMap;
 /// [`CapError::Unsupported`] for valid CAP that is no border-movement
 /// alert. Never panics, whatever the input.
 pub fn from_cap(input: &str) -> Result<ImportedCap, CapError> {
+    read(input, Accept::AnyAlertMessage)
+}
+
+/// Like [`from_cap`], for an import that raises a new alert: an `Update`
+/// or `Cancel` message is refused, its `msgType` listed with every other
+/// problem of the document so the sender sees them all at once.
+///
+/// # Errors
+/// As [`from_cap`].
+pub fn new_alert_from_cap(input: &str) -> Result<ImportedCap, CapError> {
+    read(input, Accept::NewAlertsOnly)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Accept {
+    AnyAlertMessage,
+    NewAlertsOnly,
+}
+
+fn read(input: &str, accept: Accept) -> Result<ImportedCap, CapError> {
     if input.len() > MAX_CAP_BYTES {
         return Err(CapError::TooLarge(input.len()));
     }
@@ -38,6 +58,23 @@ pub fn from_cap(input: &str) -> Result<ImportedCap, CapError> {
     }
     let mut problems = Vec::new();
     let doc = read_alert(&root, &mut problems);
+    if accept == Accept::NewAlertsOnly {
+        if let Some(m @ (MsgType::Update | MsgType::Cancel)) = doc.msg_type {
+            problems.insert(
+                0,
+                problem(
+                    "alert.msgType",
+                    format!("only new alerts (msgType Alert) are imported, not {m}"),
+                ),
+            );
+            let mut rest = match import(doc) {
+                Err(CapError::Invalid(p) | CapError::Unsupported(p)) => p,
+                _ => Vec::new(),
+            };
+            problems.append(&mut rest);
+            return Err(CapError::Unsupported(problems));
+        }
+    }
     if !problems.is_empty() {
         return Err(CapError::Invalid(problems));
     }

@@ -467,6 +467,22 @@ fn drafts_acks_and_alerts_without_info_are_not_imported() {
 }
 
 #[test]
+fn an_update_imported_as_new_lists_its_msg_type_with_the_other_problems() {
+    let good = to_cap(&raised(), SENDER);
+    let update = good
+        .replace("<msgType>Alert</msgType>", "<msgType>Update</msgType>")
+        .replace("<value>350-450</value>", "<value>-5</value>");
+    let err = new_alert_from_cap(&update).unwrap_err();
+    let fields: Vec<&str> = err.problems().iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(fields.first(), Some(&"alert.msgType"), "{err}");
+    assert!(
+        fields.len() >= 2,
+        "the headcount problem is listed too: {err}"
+    );
+    assert!(new_alert_from_cap(&good).is_ok());
+}
+
+#[test]
 fn garbage_and_hostile_xml_is_refused_without_panicking() {
     let billion_laughs = r#"<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>

@@ -1,4 +1,4 @@
-//! Managing users, posts and corridors: the operations behind both the CLI
+//! Managing users, posts and corridors: the steps behind both the CLI
 //! (`mpaka user …`, `mpaka post …`) and the admin REST routes. Each one is
 //! validated here, audited, and announced on the `system` channel so that
 //! every running node reacts (closing a disabled user's sessions, reloading
@@ -31,7 +31,7 @@ impl Actor<'_> {
 }
 
 /// An account to create.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
 pub struct UserSpec {
     pub username: String,
     #[serde(default)]
@@ -164,6 +164,15 @@ pub async fn create_user(store: &Store, actor: Actor<'_>, spec: UserSpec) -> App
     };
     let mut tx = store.write().await?;
     let id = tx.insert_user(&new).await?;
+    // Nodes reload the directory, which knows every account's `user:{id}`.
+    tx.append(NewEvent {
+        channel: ChannelId::System,
+        author_id: None,
+        author: None,
+        audience: None,
+        data: EventData::DirectoryChanged {},
+    })
+    .await?;
     tx.audit(AuditEntry::new(
         actor.audit(),
         "user.created",
@@ -263,7 +272,7 @@ fn account_changed(user_id: i64) -> NewEvent {
 }
 
 /// A post to create, with its corridor (created when new).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct PostSpec {
     pub slug: String,
     pub name: String,

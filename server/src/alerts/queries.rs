@@ -2,11 +2,11 @@
 //! history, summaries per corridor. A caller only ever sees alerts of the
 //! corridors whose channel it may read, redacted for observers.
 
-use super::rules;
+use super::policy;
 use super::store::{self as sql, Filter};
 use crate::access::Principal;
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use mpaka_protocol::{
     Alert, AlertDetail, AlertPage, AlertQuery, AlertSummary, DEFAULT_ALERT_PAGE, MAX_ALERT_PAGE,
 };
@@ -19,7 +19,7 @@ pub fn visible_corridors(state: &AppState, who: &Principal) -> Vec<String> {
     directory
         .corridors
         .keys()
-        .filter(|slug| rules::may_see(who, slug, &directory))
+        .filter(|slug| policy::may_see(who, slug, &directory))
         .cloned()
         .collect()
 }
@@ -82,7 +82,7 @@ pub async fn list(state: &AppState, who: &Principal, query: AlertQuery) -> AppRe
 /// One alert with its history.
 ///
 /// # Errors
-/// `not_found` when it does not exist or `who` may not see it.
+/// As [`visible`].
 pub async fn get(state: &AppState, who: &Principal, alert_id: &str) -> AppResult<AlertDetail> {
     let alert = visible(state, who, alert_id).await?;
     let mut conn = state.store.reader().await?;
@@ -100,12 +100,14 @@ pub async fn get(state: &AppState, who: &Principal, alert_id: &str) -> AppResult
 /// One alert as `who` may see it.
 ///
 /// # Errors
-/// `not_found` when it does not exist or `who` may not see it.
+/// `forbidden` for roles that see no alerts at all (as on the lists);
+/// `not_found` when it does not exist or `who` may not see its corridor.
 pub async fn visible(state: &AppState, who: &Principal, alert_id: &str) -> AppResult<Alert> {
+    require_some(&visible_corridors(state, who))?;
     let missing = || AppError::not_found(format!("no alert {alert_id}"));
     let mut conn = state.store.reader().await?;
     let row = sql::load(&mut conn, alert_id).await?.ok_or_else(missing)?;
-    if !rules::may_see(who, &row.alert.corridor, &state.hub.directory()) {
+    if !policy::may_see(who, &row.alert.corridor, &state.hub.directory()) {
         return Err(missing());
     }
     Ok(shown(who, &row.alert))

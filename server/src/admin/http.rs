@@ -1,25 +1,46 @@
 //! Administration over REST: users and posts (admin role), and the audit
 //! trail (auditor role).
 
-use super::{ApiJson, Authenticated};
-use crate::admin::{self, PostSpec, UserSpec};
-use crate::app::AppState;
+use super::{Actor, PostSpec, UserSpec};
 use crate::error::AppResult;
+use crate::http::extract::{Authenticated, Body};
+use crate::state::AppState;
 use crate::store::{AuditEntry, AuditVerification, Post};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::Json;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use mpaka_protocol::{Country, Role, UserInfo};
 use serde::{Deserialize, Serialize};
 
+/// `/users…`, `/posts` and `/audit…`, under `/api/v1`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/users", get(list_users).post(create_user))
+        .route("/users/{username}/disable", post(disable_user))
+        .route("/users/{username}/enable", post(enable_user))
+        .route("/users/{username}/role", post(set_role))
+        .route("/posts", get(list_posts).post(create_post))
+        .route("/audit", get(audit))
+        .route("/audit/verify", get(verify_audit))
+}
+
+/// The caller as the author of an audited change.
+fn actor(caller: &Authenticated) -> Actor<'_> {
+    Actor::User {
+        id: caller.user.id,
+        username: &caller.user.username,
+    }
+}
+
 #[derive(Debug, Serialize)]
-pub struct UserRow {
+struct UserRow {
     #[serde(flatten)]
     info: UserInfo,
     disabled: bool,
 }
 
-pub async fn list_users(
+async fn list_users(
     State(state): State<AppState>,
     caller: Authenticated,
 ) -> AppResult<Json<Vec<UserRow>>> {
@@ -38,40 +59,40 @@ pub async fn list_users(
     ))
 }
 
-pub async fn create_user(
+async fn create_user(
     State(state): State<AppState>,
     caller: Authenticated,
-    ApiJson(spec): ApiJson<UserSpec>,
+    Body(spec): Body<UserSpec>,
 ) -> AppResult<(StatusCode, Json<UserInfo>)> {
     caller.require(&[Role::Admin])?;
-    let user = admin::create_user(&state.store, caller.actor(), spec).await?;
+    let user = super::create_user(&state.store, actor(&caller), spec).await?;
     Ok((StatusCode::CREATED, Json(user.info())))
 }
 
-pub async fn disable_user(
+async fn disable_user(
     State(state): State<AppState>,
     caller: Authenticated,
     Path(username): Path<String>,
 ) -> AppResult<StatusCode> {
     caller.require(&[Role::Admin])?;
-    let user = admin::find_user(&state.store, &username).await?;
-    admin::set_disabled(&state.store, caller.actor(), user.id, true).await?;
+    let user = super::find_user(&state.store, &username).await?;
+    super::set_disabled(&state.store, actor(&caller), user.id, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn enable_user(
+async fn enable_user(
     State(state): State<AppState>,
     caller: Authenticated,
     Path(username): Path<String>,
 ) -> AppResult<StatusCode> {
     caller.require(&[Role::Admin])?;
-    let user = admin::find_user(&state.store, &username).await?;
-    admin::set_disabled(&state.store, caller.actor(), user.id, false).await?;
+    let user = super::find_user(&state.store, &username).await?;
+    super::set_disabled(&state.store, actor(&caller), user.id, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
-pub struct RoleChange {
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct RoleChange {
     role: Role,
     #[serde(default)]
     country: Option<Country>,
@@ -79,17 +100,17 @@ pub struct RoleChange {
     post: Option<String>,
 }
 
-pub async fn set_role(
+async fn set_role(
     State(state): State<AppState>,
     caller: Authenticated,
     Path(username): Path<String>,
-    ApiJson(change): ApiJson<RoleChange>,
+    Body(change): Body<RoleChange>,
 ) -> AppResult<StatusCode> {
     caller.require(&[Role::Admin])?;
-    let user = admin::find_user(&state.store, &username).await?;
-    admin::set_role(
+    let user = super::find_user(&state.store, &username).await?;
+    super::set_role(
         &state.store,
-        caller.actor(),
+        actor(&caller),
         user.id,
         change.role,
         change.country,
@@ -99,7 +120,7 @@ pub async fn set_role(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn list_posts(
+async fn list_posts(
     State(state): State<AppState>,
     caller: Authenticated,
 ) -> AppResult<Json<Vec<Post>>> {
@@ -109,25 +130,25 @@ pub async fn list_posts(
     ))
 }
 
-pub async fn create_post(
+async fn create_post(
     State(state): State<AppState>,
     caller: Authenticated,
-    ApiJson(spec): ApiJson<PostSpec>,
+    Body(spec): Body<PostSpec>,
 ) -> AppResult<(StatusCode, Json<Post>)> {
     caller.require(&[Role::Admin])?;
-    let post = admin::create_post(&state.store, caller.actor(), spec).await?;
+    let post = super::create_post(&state.store, actor(&caller), spec).await?;
     Ok((StatusCode::CREATED, Json(post)))
 }
 
 #[derive(Debug, Deserialize)]
-pub struct AuditQuery {
+struct AuditQuery {
     #[serde(default)]
     after: i64,
     action: Option<String>,
     limit: Option<u32>,
 }
 
-pub async fn audit(
+async fn audit(
     State(state): State<AppState>,
     caller: Authenticated,
     Query(query): Query<AuditQuery>,
@@ -144,7 +165,7 @@ pub async fn audit(
 
 /// The audit chain's verdict, now a view of the log verifier: intact only
 /// when both the chain and the verifiable log are; `log` has the details.
-pub async fn verify_audit(
+async fn verify_audit(
     State(state): State<AppState>,
     caller: Authenticated,
 ) -> AppResult<Json<serde_json::Value>> {
