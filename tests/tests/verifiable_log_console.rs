@@ -28,7 +28,10 @@ async fn the_auditor_sees_the_latest_checkpoint_and_a_broken_record() {
         .unwrap();
     browser.click("#login-submit").await.unwrap();
     browser.goto(&hub.url("/#/log")).await.unwrap();
-    browser.wait_text("#log-intact", "Intact").await.unwrap();
+    browser
+        .wait_for("document.querySelector('#log-intact')?.classList.contains('ok')")
+        .await
+        .unwrap();
     let note = browser.text("#log-note").await.unwrap();
     assert!(note.starts_with("mpaka.invalid/log\n"), "{note}");
     let shots = screenshot_dir();
@@ -46,9 +49,16 @@ async fn the_auditor_sees_the_latest_checkpoint_and_a_broken_record() {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    browser.refresh().await.unwrap();
+    // Away and back: the view verifies again each time it opens.
+    browser.goto(&hub.url("/#/posts")).await.unwrap();
     browser
-        .wait_text("#log-intact", "NOT INTACT")
+        .wait_for("document.querySelector('#log-intact') === null")
+        .await
+        .unwrap();
+    browser.goto(&hub.url("/#/log")).await.unwrap();
+    // The auditor reads French: "NON INTACT"; the class says it in any language.
+    browser
+        .wait_for("document.querySelector('#log-intact')?.classList.contains('error')")
         .await
         .unwrap();
     let first = browser.text("#log-first").await.unwrap();
