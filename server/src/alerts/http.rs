@@ -72,7 +72,7 @@ async fn raise(
 ) -> AppResult<Written<AlertReceipt>> {
     state.write_limiter.check(caller.user.id)?;
     let receipt = steps::raise(&state, &caller.principal, &key, draft, None).await?;
-    Ok(Written(receipt))
+    Ok(Written::created(receipt))
 }
 
 async fn detail(
@@ -98,7 +98,7 @@ async fn acknowledge(
 ) -> AppResult<Written<AlertReceipt>> {
     state.write_limiter.check(caller.user.id)?;
     let receipt = steps::acknowledge(&state, &caller.principal, &key_or_fresh(key), &id).await?;
-    Ok(Written(receipt))
+    Ok(Written::applied(receipt))
 }
 
 async fn update(
@@ -110,7 +110,7 @@ async fn update(
 ) -> AppResult<Written<AlertReceipt>> {
     state.write_limiter.check(caller.user.id)?;
     let receipt = steps::update(&state, &caller.principal, &key_or_fresh(key), &id, patch).await?;
-    Ok(Written(receipt))
+    Ok(Written::applied(receipt))
 }
 
 /// The body of `resolve` and `cancel`.
@@ -151,7 +151,7 @@ async fn close(
     state.write_limiter.check(caller.user.id)?;
     let key = key_or_fresh(key);
     let receipt = steps::close(&state, &caller.principal, &key, &id, how, reason).await?;
-    Ok(Written(receipt))
+    Ok(Written::applied(receipt))
 }
 
 async fn cap_document(
@@ -227,7 +227,7 @@ async fn import(
         "cap_sent": imported.sent, "inferred": imported.inferred,
     });
     let receipt = steps::raise(&state, &caller.principal, &key, draft, Some(source)).await?;
-    Ok(Written(Imported {
+    Ok(Written::created(Imported {
         receipt,
         cap_identifier: imported.identifier,
         cap_sender: imported.sender,

@@ -203,9 +203,32 @@ fn missing_fields<T: schemars::JsonSchema>(value: &serde_json::Value) -> Vec<Fie
         .collect()
 }
 
-/// The answer to a write: 201 when it changed something, 200 when the
-/// `Idempotency-Key` had already been used for it (`duplicate: true`).
-pub struct Written<T>(pub T);
+/// The answer to a write. A write that creates something (a message, an
+/// alert, an SOP version…) answers 201, a step on an existing object 200;
+/// a repeat of either (its `Idempotency-Key` already used) answers 200 with
+/// the first reply, marked `duplicate: true`.
+pub struct Written<T> {
+    reply: T,
+    fresh: StatusCode,
+}
+
+impl<T> Written<T> {
+    /// A write that created something: 201, or 200 for a repeat.
+    pub fn created(reply: T) -> Written<T> {
+        Written {
+            reply,
+            fresh: StatusCode::CREATED,
+        }
+    }
+
+    /// A step on an existing object: 200.
+    pub fn applied(reply: T) -> Written<T> {
+        Written {
+            reply,
+            fresh: StatusCode::OK,
+        }
+    }
+}
 
 /// A reply that can say whether it repeats an earlier write.
 pub trait Outcome {
@@ -214,12 +237,12 @@ pub trait Outcome {
 
 impl<T: Serialize + Outcome> IntoResponse for Written<T> {
     fn into_response(self) -> Response {
-        let status = if self.0.is_duplicate() {
+        let status = if self.reply.is_duplicate() {
             StatusCode::OK
         } else {
-            StatusCode::CREATED
+            self.fresh
         };
-        (status, axum::Json(self.0)).into_response()
+        (status, axum::Json(self.reply)).into_response()
     }
 }
 

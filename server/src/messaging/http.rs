@@ -86,7 +86,7 @@ async fn publish(
     let channel = parse_channel(&channel)?;
     let who = Arc::new(caller.principal);
     let published = steps::publish(&state, who, key, channel, request.text, request.lang)?.await?;
-    Ok(Written(PublishResponse {
+    Ok(Written::created(PublishResponse {
         seq: published.seq,
         at: published.at,
         duplicate: published.duplicate,

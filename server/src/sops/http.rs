@@ -66,7 +66,7 @@ async fn create(
         DraftMode::Create,
     )
     .await?;
-    Ok(Written(saved))
+    Ok(Written::created(saved))
 }
 
 async fn history(
@@ -117,7 +117,7 @@ async fn publish(
         request.version,
     )
     .await?;
-    Ok(Written(receipt))
+    Ok(Written::created(receipt))
 }
 
 async fn retire(
@@ -136,7 +136,7 @@ async fn retire(
         &request.reason,
     )
     .await?;
-    Ok(Written(receipt))
+    Ok(Written::created(receipt))
 }
 
 #[derive(Debug, Deserialize)]
@@ -186,7 +186,7 @@ async fn acknowledge(
         version,
     )
     .await?;
-    Ok(Written(receipt))
+    Ok(Written::created(receipt))
 }
 
 async fn coverage(
@@ -218,7 +218,7 @@ async fn remind(
         &request.message,
     )
     .await?;
-    Ok(Written(receipt))
+    Ok(Written::created(receipt))
 }
 
 #[derive(Debug, Deserialize)]
