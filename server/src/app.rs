@@ -38,6 +38,10 @@ impl App {
             .alerts
             .check()
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        settings
+            .log
+            .check()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         std::fs::create_dir_all(&settings.data_dir)?;
         let store = Store::open(&settings.database_url()).await?;
         store.guard_free_space(settings.storage.min_free_bytes);
@@ -61,6 +65,9 @@ impl App {
         .await?;
         let committer =
             Committer::start(store.clone(), metrics.clone(), &tracker, shutdown.clone());
+        let log =
+            crate::vlog::Log::open(store.clone(), settings.log.clone(), &settings.data_dir).await?;
+        log.start(&tracker, shutdown.clone());
         let settings_rate = (
             settings.limits.publish_per_sec,
             settings.limits.publish_burst,
@@ -76,6 +83,7 @@ impl App {
             hub,
             committer,
             metrics,
+            log,
             write_limiter: WriteLimiter::new(settings_rate.0, settings_rate.1),
             shutdown,
             tracker,
@@ -126,6 +134,10 @@ impl App {
             .is_err()
         {
             tracing::warn!("some sessions did not finish within the grace period");
+        }
+        // Every write has finished: sign what the log holds now.
+        if let Err(error) = state.log.checkpoint().await {
+            tracing::warn!(%error, "cannot sign the shutdown checkpoint");
         }
         state.store.close().await;
         tracing::info!("stopped");

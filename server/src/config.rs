@@ -36,6 +36,7 @@ pub struct Settings {
     pub alerts: AlertSettings,
     pub sops: SopSettings,
     pub flows: crate::flows::FlowSettings,
+    pub log: crate::vlog::LogSettings,
     pub storage: StorageSettings,
 }
 
@@ -179,6 +180,7 @@ const SECTIONS: &[&str] = &[
     "sops",
     "flows",
     "storage",
+    "log",
 ];
 
 impl Default for Settings {
@@ -230,6 +232,7 @@ impl Default for Settings {
             storage: StorageSettings {
                 min_free_bytes: 64 * 1024 * 1024,
             },
+            log: crate::vlog::LogSettings::default(),
         }
     }
 }

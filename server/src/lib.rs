@@ -27,6 +27,7 @@ pub mod state;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+pub mod vlog;
 pub mod ws;
 
 pub use app::App;

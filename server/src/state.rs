@@ -22,6 +22,8 @@ pub struct AppState {
     pub auth: Auth,
     pub committer: Committer,
     pub metrics: Arc<Metrics>,
+    /// The verifiable log's signer and witness.
+    pub log: crate::vlog::Log,
     /// Writes per user (publishes, alert and SOP steps).
     pub write_limiter: WriteLimiter,
     /// Sessions end when this is cancelled.

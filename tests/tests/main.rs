@@ -30,6 +30,9 @@ mod robustness;
 mod sessions;
 mod sops;
 mod storage;
+mod verifiable_log;
+mod verifiable_log_console;
+mod verifiable_log_hub;
 
 /// With `autotests = false` Cargo no longer builds every file in this
 /// folder on its own, so a file nobody declared above would silently never

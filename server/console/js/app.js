@@ -106,7 +106,8 @@ function start() {
   const retry = h('button', { type: 'button', class: 'link', id: 'reconnect',
     onclick: () => (link.held ? link.release() : link.connectNow()) }, t('status.reconnect'));
   const nav = h('nav', { class: 'tabs', 'aria-label': t('nav.main') },
-    [['alerts', t('nav.alerts')], ['flows', t('nav.flows')], ['sops', t('nav.sops')], ['channels', t('nav.channels')], ['posts', t('nav.posts')]]
+    [['alerts', t('nav.alerts')], ['flows', t('nav.flows')], ['sops', t('nav.sops')], ['channels', t('nav.channels')], ['posts', t('nav.posts')],
+      ...(user.role === 'auditor' ? [['log', t('nav.log')]] : [])]
       .map(([id, label]) => h('a', { href: '#/' + id, id: 'nav-' + id }, label)));
   put(root,
     h('a', { class: 'skip', href: '#main' }, t('nav.skip')),
@@ -144,12 +145,14 @@ const VIEWS = {
   alerts: () => import('./alerts.js').then((m) => m.renderAlerts),
   sops: () => import('./sops.js').then((m) => m.renderSops),
   flows: () => import('./flows.js').then((m) => m.renderFlows),
+  log: () => import('./log.js').then((m) => m.renderLog),
 };
 
 async function route() {
   if (!ctx) return;
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
-  const fallback = ['officer', 'coordinator', 'observer'].includes(ctx.user.role) ? 'alerts' : 'posts';
+  const fallback = ['officer', 'coordinator', 'observer'].includes(ctx.user.role) ? 'alerts'
+    : ctx.user.role === 'auditor' ? 'log' : 'posts';
   const name = VIEWS[parts[0]] ? parts[0] : fallback;
   for (const a of document.querySelectorAll('.tabs a')) {
     a.setAttribute('aria-current', a.id === 'nav-' + name ? 'page' : 'false');

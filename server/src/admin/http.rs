@@ -163,10 +163,29 @@ async fn audit(
     ))
 }
 
+/// The audit chain's verdict, now a view of the log verifier: intact only
+/// when both the chain and the verifiable log are; `log` has the details.
 async fn verify_audit(
     State(state): State<AppState>,
     caller: Authenticated,
-) -> AppResult<Json<AuditVerification>> {
+) -> AppResult<Json<serde_json::Value>> {
     caller.require(&[Role::Auditor])?;
-    Ok(Json(state.store.verify_audit().await?))
+    let chain: AuditVerification = state.store.verify_audit().await?;
+    let log = crate::vlog::http::run_verifier(&state).await?;
+    let first_log_audit = log
+        .problems
+        .iter()
+        .filter(|p| p.source == Some(crate::vlog::leaf::Source::Audit))
+        .filter_map(|p| p.reference)
+        .min();
+    let first_broken_id = match (chain.first_broken_id, first_log_audit) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    Ok(Json(serde_json::json!({
+        "entries": chain.entries,
+        "intact": chain.intact && log.intact,
+        "first_broken_id": first_broken_id,
+        "log": log,
+    })))
 }

@@ -6,6 +6,7 @@ mod client_alerts;
 pub mod client_flows;
 mod client_sops;
 mod data;
+mod log;
 mod manage;
 
 use crate::config::Settings;
@@ -94,6 +95,8 @@ pub enum Command {
         #[command(subcommand)]
         command: manage::PostCommand,
     },
+    /// The verifiable log: verify, checkpoint, prove, check a proof.
+    Log(log::LogArgs),
     /// Talk to a running hub: log in, list channels, listen, send.
     Client(client::ClientArgs),
     /// Print the JSON Schema of the WebSocket protocol (or, with
@@ -136,6 +139,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User { store, command } => manage::user(store.settings()?, command).await,
         Command::Post { store, command } => manage::post(store.settings()?, command).await,
         Command::Client(args) => client::run(args).await,
+        Command::Log(args) => log::run(args).await,
         Command::Schema { openapi } => {
             let document = if openapi {
                 mpaka_protocol::openapi()

@@ -51,6 +51,7 @@ const ASSETS: &[Asset] = &[
     asset!("/js/posts.js", JS),
     asset!("/js/session.js", JS),
     asset!("/js/sops.js", JS),
+    asset!("/js/log.js", JS),
     asset!("/js/store.js", JS),
 ];
 

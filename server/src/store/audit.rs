@@ -74,7 +74,11 @@ fn chain_hash(prev: &str, e: &AuditEntry, detail: &str) -> String {
     hex::encode(hasher.finalize())
 }
 
-pub(super) async fn append(conn: &mut AnyConnection, mut entry: AuditEntry) -> Result<()> {
+/// Appends the entry; returns its id and the hash of its log leaf.
+pub(super) async fn append(
+    conn: &mut AnyConnection,
+    mut entry: AuditEntry,
+) -> Result<(i64, crate::vlog::merkle::Hash)> {
     let prev: Option<String> =
         sqlx::query_scalar("SELECT hash FROM audit ORDER BY id DESC LIMIT 1")
             .fetch_optional(&mut *conn)
@@ -83,21 +87,32 @@ pub(super) async fn append(conn: &mut AnyConnection, mut entry: AuditEntry) -> R
     entry.at_ms = now_ms();
     let detail = entry.detail.to_string();
     let hash = chain_hash(&prev, &entry, &detail);
-    sqlx::query(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO audit (at, actor_id, actor, action, target, detail, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(entry.at_ms)
     .bind(entry.actor_id)
     .bind(&entry.actor)
     .bind(&entry.action)
     .bind(&entry.target)
-    .bind(detail)
-    .bind(prev)
-    .bind(hash)
-    .execute(conn)
+    .bind(&detail)
+    .bind(&prev)
+    .bind(&hash)
+    .fetch_one(conn)
     .await?;
-    Ok(())
+    let row = crate::vlog::leaf::AuditRow {
+        id,
+        at: entry.at_ms,
+        actor_id: entry.actor_id,
+        actor: entry.actor,
+        action: entry.action,
+        target: entry.target,
+        detail,
+        prev_hash: prev,
+        hash,
+    };
+    Ok((id, crate::vlog::merkle::leaf_hash(&row.leaf_bytes())))
 }
 
 fn decode(row: &sqlx::any::AnyRow) -> Result<(AuditEntry, String, String)> {

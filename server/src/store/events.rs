@@ -50,7 +50,12 @@ impl StoredEvent {
 
 const COLUMNS: &str = "seq, channel, at, author_id, author, audience, body";
 
-pub(super) async fn insert(conn: &mut AnyConnection, event: NewEvent) -> Result<StoredEvent> {
+/// Inserts the row; returns it and the hash of its log leaf (computed from
+/// the exact column values written).
+pub(super) async fn insert(
+    conn: &mut AnyConnection,
+    event: NewEvent,
+) -> Result<(StoredEvent, crate::vlog::merkle::Hash)> {
     let at_ms = now_ms();
     let author = event
         .author
@@ -65,20 +70,33 @@ pub(super) async fn insert(conn: &mut AnyConnection, event: NewEvent) -> Result<
         .transpose()
         .map_err(StoreError::corrupt)?;
     let body = serde_json::to_string(&event.data).map_err(StoreError::corrupt)?;
+    let channel = event.channel.to_string();
+    let kind = event.data.kind();
     let seq: i64 = sqlx::query_scalar(
         "INSERT INTO events (channel, kind, at, author_id, author, audience, body) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
     )
-    .bind(event.channel.to_string())
-    .bind(event.data.kind())
+    .bind(&channel)
+    .bind(kind)
     .bind(at_ms)
     .bind(event.author_id)
-    .bind(author)
-    .bind(audience)
-    .bind(body)
+    .bind(&author)
+    .bind(&audience)
+    .bind(&body)
     .fetch_one(conn)
     .await?;
-    Ok(StoredEvent {
+    let leaf = crate::vlog::leaf::EventRow {
+        seq,
+        channel,
+        kind: kind.to_owned(),
+        at: at_ms,
+        author_id: event.author_id,
+        author,
+        audience,
+        body,
+    };
+    let hash = crate::vlog::merkle::leaf_hash(&leaf.leaf_bytes());
+    let stored = StoredEvent {
         seq: seq as u64,
         channel: event.channel,
         at_ms,
@@ -86,7 +104,8 @@ pub(super) async fn insert(conn: &mut AnyConnection, event: NewEvent) -> Result<
         author: event.author,
         audience: event.audience,
         data: event.data,
-    })
+    };
+    Ok((stored, hash))
 }
 
 fn decode(row: &sqlx::any::AnyRow) -> Result<StoredEvent> {

@@ -201,7 +201,13 @@ impl Store {
                     })
                     .connect_with(options)
                     .await?;
-                sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+                let migrator = sqlx::migrate!("./migrations/postgres");
+                // A least-privilege role (docs/operations.md) may not
+                // create the migrations table: when every migration is
+                // already applied (by the owner's `mpaka migrate`), skip.
+                if !all_applied(&pool, &migrator).await {
+                    migrator.run(&pool).await?;
+                }
                 (pool.clone(), pool)
             }
         };
@@ -275,6 +281,7 @@ impl Store {
             conn: Some(conn),
             store: self.clone(),
             appended: Vec::new(),
+            next_leaf: None,
         };
         if let Err(error) = begun {
             // Dropping `tx` rolls back whatever part of BEGIN took effect.
@@ -349,6 +356,19 @@ impl Store {
     }
 }
 
+/// Whether the database already has every migration of `migrator`.
+async fn all_applied(pool: &AnyPool, migrator: &sqlx::migrate::Migrator) -> bool {
+    let applied: Vec<i64> =
+        match sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(pool)
+            .await
+        {
+            Ok(v) => v,
+            Err(_) => return false,
+        };
+    migrator.iter().all(|m| applied.contains(&m.version))
+}
+
 fn sqlite_pool(max: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(max)
@@ -380,6 +400,8 @@ pub struct WriteTx {
     conn: Option<PoolConnection<sqlx::Any>>,
     store: Store,
     appended: Vec<StoredEvent>,
+    /// The next log leaf index, once known in this transaction.
+    next_leaf: Option<i64>,
 }
 
 impl WriteTx {
@@ -391,6 +413,20 @@ impl WriteTx {
         result
     }
 
+    /// Appends the leaf of a row just written to the verifiable log.
+    async fn append_leaf(
+        &mut self,
+        source: crate::vlog::leaf::Source,
+        reference: i64,
+        leaf: &crate::vlog::merkle::Hash,
+    ) -> Result<i64> {
+        let conn = self
+            .conn
+            .as_deref_mut()
+            .expect("a write transaction has its connection until commit");
+        crate::vlog::store::append_leaf(conn, &mut self.next_leaf, source, reference, leaf).await
+    }
+
     /// The connection, for domain modules' own statements.
     pub fn conn(&mut self) -> &mut AnyConnection {
         self.conn
@@ -398,24 +434,34 @@ impl WriteTx {
             .expect("a write transaction has its connection until commit")
     }
 
-    /// Appends an event to the log; its `seq` is final once committed.
+    /// Appends an event to the log, and its leaf to the verifiable log;
+    /// its `seq` is final once committed.
     ///
     /// # Errors
     /// A database failure.
     pub async fn append(&mut self, event: NewEvent) -> Result<StoredEvent> {
         let result = events::insert(self.conn(), event).await;
-        let stored = self.watch(result)?;
+        let (stored, leaf) = self.watch(result)?;
+        let seq = i64::try_from(stored.seq).unwrap_or(i64::MAX);
+        let result = self
+            .append_leaf(crate::vlog::leaf::Source::Event, seq, &leaf)
+            .await;
+        self.watch(result)?;
         self.appended.push(stored.clone());
         Ok(stored)
     }
 
-    /// Adds an entry to the tamper-evident audit chain.
+    /// Adds an entry to the audit chain, and its leaf to the verifiable log.
     ///
     /// # Errors
     /// A database failure.
     pub async fn audit(&mut self, entry: AuditEntry) -> Result<()> {
         let result = audit::append(self.conn(), entry).await;
-        self.watch(result)
+        let (id, leaf) = self.watch(result)?;
+        let result = self
+            .append_leaf(crate::vlog::leaf::Source::Audit, id, &leaf)
+            .await;
+        self.watch(result).map(|_| ())
     }
 
     /// The stored reply of an earlier request with this idempotency key.

@@ -70,6 +70,12 @@ pub const TABLES: &[Table] = &[
     Table::keyed("flow_versions", "report_id, version"),
     Table::keyed("flow_surges", "id"),
     Table::keyed("flow_sensitivity", "scope"),
+    Table::keyed("log_leaves", "idx"),
+    Table::keyed("log_nodes", "level, idx"),
+    Table::keyed("log_redactions", "leaf"),
+    Table::generated("log_checkpoints", "id"),
+    Table::generated("log_cosignatures", "id"),
+    Table::keyed("witness_state", "origin"),
 ];
 
 /// The identifier of the export format, in the header line.
