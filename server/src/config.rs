@@ -35,8 +35,8 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub alerts: AlertSettings,
     pub sops: SopSettings,
-    pub flows: crate::flows::FlowSettings,
-    pub log: crate::vlog::LogSettings,
+    pub flows: crate::flows::settings::FlowSettings,
+    pub log: crate::vlog::settings::LogSettings,
     pub storage: StorageSettings,
 }
 
@@ -228,11 +228,11 @@ impl Default for Settings {
             sops: SopSettings {
                 fallback_languages: mpaka_protocol::Lang::ALL.to_vec(),
             },
-            flows: crate::flows::FlowSettings::default(),
+            flows: crate::flows::settings::FlowSettings::default(),
             storage: StorageSettings {
                 min_free_bytes: 64 * 1024 * 1024,
             },
-            log: crate::vlog::LogSettings::default(),
+            log: crate::vlog::settings::LogSettings::default(),
         }
     }
 }

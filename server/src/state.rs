@@ -23,7 +23,7 @@ pub struct AppState {
     pub committer: Committer,
     pub metrics: Arc<Metrics>,
     /// The verifiable log's signer and witness.
-    pub log: crate::vlog::Log,
+    pub log: crate::vlog::log::Log,
     /// Writes per user (publishes, alert and SOP steps).
     pub write_limiter: WriteLimiter,
     /// Sessions end when this is cancelled.

@@ -150,9 +150,8 @@ async fn a_text_frame_that_is_not_utf8_closes_with_1007() {
 async fn admins_and_auditors_are_forbidden_one_alert_as_they_are_the_list() {
     let hub = TestHub::start().await;
     let officer = hub.login("mugina.officer").await.access_token;
-    let (status, receipt) = hub
-        .post_json(&officer, "/api/v1/alerts", &mugina_alert())
-        .await;
+    let (status, receipt) =
+        post_raw(&hub, &officer, "/api/v1/alerts", mugina_alert().to_string()).await;
     assert_eq!(status, 201, "{receipt}");
     let id = receipt["alert"]["id"].as_str().expect("an id").to_owned();
     for user in ["admin", "auditor"] {

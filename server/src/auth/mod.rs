@@ -30,7 +30,7 @@ pub struct Auth {
     refresh_ttl_secs: u64,
     session_max_secs: u64,
     session_idle_secs: u64,
-    guard: Arc<crate::logins::LoginGuard>,
+    guard: Arc<crate::logins::guard::LoginGuard>,
 }
 
 /// A checked access token: the account as it is now and the login session
@@ -64,7 +64,7 @@ impl Auth {
             refresh_ttl_secs: settings.auth.refresh_ttl_secs.get(),
             session_max_secs: settings.auth.session_max_secs.get(),
             session_idle_secs: settings.auth.session_idle_secs.get(),
-            guard: Arc::new(crate::logins::LoginGuard::new(
+            guard: Arc::new(crate::logins::guard::LoginGuard::new(
                 crate::logins::policy::Backoff {
                     free: settings.auth.login_free_failures_per_account,
                     base: Duration::from_secs(1),
@@ -84,7 +84,7 @@ impl Auth {
     }
 
     /// The login throttle of this node.
-    pub fn guard(&self) -> &Arc<crate::logins::LoginGuard> {
+    pub fn guard(&self) -> &Arc<crate::logins::guard::LoginGuard> {
         &self.guard
     }
 

@@ -12,6 +12,8 @@
 //! national ones on `post:{slug}` (the post and its country's
 //! coordinators); surges on `post:{slug}`.
 
+pub mod settings;
+pub use settings::{FlowSettings, DEFAULT_REASONS};
 pub mod detector;
 pub mod evaluate;
 pub mod export;
@@ -25,39 +27,6 @@ pub mod surge;
 
 use crate::config::Settings;
 use mpaka_protocol::{FieldError, FlowLine};
-use serde::{Deserialize, Serialize};
-
-/// Settings of the flow feature (`[flows]` in the configuration file).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FlowSettings {
-    /// Reason codes a report may give for a movement.
-    pub reasons: Vec<String>,
-}
-
-/// The reasons DTM flow monitoring asks about on this border, as codes.
-pub const DEFAULT_REASONS: &[&str] = &[
-    "family_visit",
-    "trade",
-    "work",
-    "agriculture",
-    "education",
-    "health",
-    "return_home",
-    "fleeing_insecurity",
-    "food_insecurity",
-    "natural_disaster",
-    "tourism",
-    "other",
-];
-
-impl Default for FlowSettings {
-    fn default() -> Self {
-        FlowSettings {
-            reasons: DEFAULT_REASONS.iter().map(|r| (*r).to_owned()).collect(),
-        }
-    }
-}
 
 /// Reasons of `lines` that are not on the hub's list.
 pub fn check_reasons(settings: &Settings, lines: &[FlowLine]) -> Vec<FieldError> {

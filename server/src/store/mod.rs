@@ -31,6 +31,7 @@ mod directory;
 mod events;
 mod health;
 mod idempotency;
+pub mod log;
 mod notify;
 mod presence;
 mod retention;
@@ -424,7 +425,7 @@ impl WriteTx {
             .conn
             .as_deref_mut()
             .expect("a write transaction has its connection until commit");
-        crate::vlog::store::append_leaf(conn, &mut self.next_leaf, source, reference, leaf).await
+        log::append_leaf(conn, &mut self.next_leaf, source, reference, leaf).await
     }
 
     /// The connection, for domain modules' own statements.

@@ -156,8 +156,7 @@ pub async fn offer(
     for _ in 0..2 {
         let proof = log.store().consistency_proof(old, checkpoint.size).await?;
         let response = log
-            .inner
-            .http
+            .http()
             .post(&url)
             .header("content-type", "text/plain; charset=utf-8")
             .body(render_request(old, &proof, &checkpoint.note))

@@ -2,9 +2,9 @@
 //! the node cache, checkpoints, cosignatures and witness state, and the
 //! reads proofs and the verifier need.
 
-use super::leaf::{AuditRow, EventRow, RedactionRow, Source};
-use super::merkle::{self, Hash, Perfect};
-use crate::store::{Result, Store, StoreError};
+use super::{Result, Store, StoreError};
+use crate::vlog::leaf::{AuditRow, EventRow, RedactionRow, Source};
+use crate::vlog::merkle::{self, Hash, Perfect};
 use sqlx::{AnyConnection, Row};
 
 /// Leaves hashed into the node cache per round, to bound memory.
@@ -513,7 +513,12 @@ impl Store {
     pub async fn event_scope(
         &self,
         seq: i64,
-    ) -> Result<Option<(mpaka_protocol::ChannelId, Option<crate::access::Audience>)>> {
+    ) -> Result<
+        Option<(
+            mpaka_protocol::ChannelId,
+            Option<mpaka_protocol::SopAudience>,
+        )>,
+    > {
         let mut conn = self.reader().await?;
         let row = sqlx::query("SELECT channel, audience FROM events WHERE seq = $1")
             .bind(seq)
