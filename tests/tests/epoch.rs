@@ -155,3 +155,87 @@ async fn the_epoch_survives_an_export_and_import(target: Backend) {
 }
 
 on_both_backends!(the_epoch_survives_an_export_and_import);
+
+/// The web console keeps the epoch with its `seq`; when the hub comes back
+/// on a restored, older backup it resynchronises by itself: events lost
+/// with the restore leave its screen, and new events that reuse their
+/// sequence numbers appear.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_resynchronises_by_itself_after_a_restore() {
+    use mpaka_tests::browser::Driver;
+    use serde_json::json;
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().to_owned();
+    let mut hub = TestHub::start_in(&dir, |_| {}).await;
+    let addr = hub.addr;
+    let browser = driver.browser().await.unwrap();
+    // Logged in before the backup, so its login session is in it.
+    browser.goto(&hub.url("/")).await.unwrap();
+    browser.fill("#username", "mugina.officer").await.unwrap();
+    browser
+        .fill("#password", &hub.password("mugina.officer"))
+        .await
+        .unwrap();
+    browser.click("#login-submit").await.unwrap();
+    let online = "document.querySelector('#conn')?.dataset.state === 'online'";
+    browser.wait_for(online).await.unwrap();
+    browser
+        .goto(&hub.url("/#/channels/corridor%3Amugina-manyovu"))
+        .await
+        .unwrap();
+    browser.wait_for(online).await.unwrap();
+    let old_epoch = hub.state.store.epoch().await.unwrap();
+    browser
+        .wait_for(&format!("window.mpaka.store.epoch === '{old_epoch}'"))
+        .await
+        .unwrap();
+
+    let backup = temp.path().join("backup.db");
+    hub.state.store.backup_to(&backup).await.unwrap();
+    let mut manyovu = hub.connect("manyovu.officer").await;
+    let lost = manyovu.publish(&joint(), "lost with the restore").await.unwrap();
+    browser
+        .wait_text("#messages li.msg[data-seq]", "lost with the restore")
+        .await
+        .unwrap();
+    browser
+        .wait_for(&format!("window.mpaka.store.lastSeq >= {lost}"))
+        .await
+        .unwrap();
+    manyovu.close().await;
+    hub.shutdown().await;
+    drop(hub);
+
+    std::fs::copy(&backup, dir.join("mpaka.db")).unwrap();
+    for leftover in ["mpaka.db-wal", "mpaka.db-shm"] {
+        let _ = std::fs::remove_file(dir.join(leftover));
+    }
+    // Same address, so the browser's cache (per origin) is the one it kept.
+    let hub = TestHub::start_in(&dir, |s| s.listen = addr).await;
+    let new_epoch = hub.state.store.epoch().await.unwrap();
+    browser
+        .wait_for(&format!("window.mpaka.store.epoch === '{new_epoch}'"))
+        .await
+        .unwrap();
+    browser.wait_for(online).await.unwrap();
+    let mut manyovu = hub.connect("manyovu.officer").await;
+    let reused = manyovu.publish(&joint(), "after the restore").await.unwrap();
+    assert!(reused <= lost, "the restore reuses seq {reused} <= {lost}");
+    browser
+        .wait_text("#messages li.msg[data-seq]", "after the restore")
+        .await
+        .unwrap();
+    let gone = browser
+        .exec(
+            "return [...document.querySelectorAll('#messages li.msg p')]
+                .some(p => p.textContent === 'lost with the restore');",
+            json!([]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(gone, json!(false), "the lost event is no longer shown");
+    browser.close().await.unwrap();
+}
