@@ -55,13 +55,19 @@ async fn a_client_resuming_against_a_restored_older_backup_is_told_epoch_changed
     let (mut mugina, welcome) = connect(&hub, "mugina.officer").await;
     let old_epoch = welcome.epoch;
     for i in 0..3 {
-        mugina.publish(&joint(), &format!("before backup {i}")).await.unwrap();
+        mugina
+            .publish(&joint(), &format!("before backup {i}"))
+            .await
+            .unwrap();
     }
     let backup = temp.path().join("backup.db");
     hub.state.store.backup_to(&backup).await.unwrap();
     let mut seen = 0;
     for i in 0..5 {
-        seen = mugina.publish(&joint(), &format!("after backup {i}")).await.unwrap();
+        seen = mugina
+            .publish(&joint(), &format!("after backup {i}"))
+            .await
+            .unwrap();
     }
     mugina.close().await;
     hub.shutdown().await;
@@ -78,12 +84,23 @@ async fn a_client_resuming_against_a_restored_older_backup_is_told_epoch_changed
 
     // New events reuse the sequence numbers the client already saw.
     let (mut manyovu, welcome) = connect(&hub, "manyovu.officer").await;
-    assert_ne!(welcome.epoch, old_epoch, "a restored backup has a new epoch");
+    assert_ne!(
+        welcome.epoch, old_epoch,
+        "a restored backup has a new epoch"
+    );
     let mut reused = Vec::new();
     for i in 0..5 {
-        reused.push(manyovu.publish(&joint(), &format!("after restore {i}")).await.unwrap());
+        reused.push(
+            manyovu
+                .publish(&joint(), &format!("after restore {i}"))
+                .await
+                .unwrap(),
+        );
     }
-    assert!(reused.iter().any(|seq| *seq <= seen), "{reused:?} vs {seen}");
+    assert!(
+        reused.iter().any(|seq| *seq <= seen),
+        "{reused:?} vs {seen}"
+    );
 
     // Resuming from the old epoch is refused with a clear code…
     let (mut returning, _) = connect(&hub, "mugina.officer").await;
@@ -111,7 +128,10 @@ async fn a_client_resuming_against_a_restored_older_backup_is_told_epoch_changed
 
     // A resume in the current epoch still replays.
     let (mut current, _) = connect(&hub, "mugina.officer").await;
-    match current.request(&resume(restored_head, &welcome.epoch)).await {
+    match current
+        .request(&resume(restored_head, &welcome.epoch))
+        .await
+    {
         ServerFrame::Event(event) => assert_eq!(event.seq, reused[0]),
         other => panic!("expected a replayed event, got {other:?}"),
     }
@@ -196,7 +216,10 @@ async fn the_console_resynchronises_by_itself_after_a_restore() {
     let backup = temp.path().join("backup.db");
     hub.state.store.backup_to(&backup).await.unwrap();
     let mut manyovu = hub.connect("manyovu.officer").await;
-    let lost = manyovu.publish(&joint(), "lost with the restore").await.unwrap();
+    let lost = manyovu
+        .publish(&joint(), "lost with the restore")
+        .await
+        .unwrap();
     browser
         .wait_text("#messages li.msg[data-seq]", "lost with the restore")
         .await
@@ -222,7 +245,10 @@ async fn the_console_resynchronises_by_itself_after_a_restore() {
         .unwrap();
     browser.wait_for(online).await.unwrap();
     let mut manyovu = hub.connect("manyovu.officer").await;
-    let reused = manyovu.publish(&joint(), "after the restore").await.unwrap();
+    let reused = manyovu
+        .publish(&joint(), "after the restore")
+        .await
+        .unwrap();
     assert!(reused <= lost, "the restore reuses seq {reused} <= {lost}");
     browser
         .wait_text("#messages li.msg[data-seq]", "after the restore")
