@@ -132,9 +132,19 @@ async fn a_client_resuming_against_a_restored_older_backup_is_told_epoch_changed
         .request(&resume(restored_head, &welcome.epoch))
         .await
     {
-        ServerFrame::Event(event) => assert_eq!(event.seq, reused[0]),
-        other => panic!("expected a replayed event, got {other:?}"),
+        ServerFrame::Subscribed { epoch, .. } => assert_eq!(epoch, welcome.epoch),
+        other => panic!("expected subscribed, got {other:?}"),
     }
+    // The replay came before the reply (kept in the client's inbox).
+    let replayed: Vec<u64> = current
+        .inbox()
+        .iter()
+        .filter_map(|f| match f {
+            ServerFrame::Event(e) => Some(e.seq),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(replayed.first(), Some(&reused[0]), "{replayed:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
