@@ -49,6 +49,11 @@ pub enum ErrorCode {
     InvalidState,
     /// Something with this name or id already exists.
     AlreadyExists,
+    /// A `subscribe` with `since` named a log `epoch` that is not the
+    /// server's: the database was restored to an older point and sequence
+    /// numbers were reused. Drop the kept `seq`, subscribe again without
+    /// `since`, and reload history.
+    EpochChanged,
     /// The client could not keep up with its events and was disconnected.
     SlowConsumer,
     /// The server is shutting down or its storage is unreachable: retry later.
@@ -79,6 +84,7 @@ impl ErrorCode {
             ErrorCode::IdempotencyConflict => "idempotency_conflict",
             ErrorCode::InvalidState => "invalid_state",
             ErrorCode::AlreadyExists => "already_exists",
+            ErrorCode::EpochChanged => "epoch_changed",
             ErrorCode::SlowConsumer => "slow_consumer",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
@@ -99,9 +105,10 @@ impl ErrorCode {
             ErrorCode::AccountDisabled | ErrorCode::Forbidden => 403,
             ErrorCode::UnknownChannel | ErrorCode::NotFound => 404,
             ErrorCode::RateLimited | ErrorCode::TooManyAttempts => 429,
-            ErrorCode::IdempotencyConflict | ErrorCode::InvalidState | ErrorCode::AlreadyExists => {
-                409
-            }
+            ErrorCode::IdempotencyConflict
+            | ErrorCode::InvalidState
+            | ErrorCode::AlreadyExists
+            | ErrorCode::EpochChanged => 409,
             ErrorCode::SlowConsumer | ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,
         }

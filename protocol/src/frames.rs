@@ -34,12 +34,16 @@ pub enum ClientFrame {
     /// Start receiving events of these channels. With `since`, first every
     /// stored event with `seq > since` on them is replayed in order; then
     /// the `subscribed` reply marks the end of the replay; then live events
-    /// follow with no gap and no duplicate.
+    /// follow with no gap and no duplicate. With `since`, also send the
+    /// `epoch` the `since` was seen in (from `welcome` or `subscribed`): if
+    /// the server's log is another epoch the answer is `epoch_changed`.
     Subscribe {
         id: String,
         channels: Vec<ChannelId>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         since: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        epoch: Option<String>,
     },
     /// Stop receiving events of these channels.
     Unsubscribe {
@@ -280,6 +284,8 @@ pub enum ServerFrame {
         id: String,
         channels: Vec<ChannelId>,
         through_seq: u64,
+        /// The log epoch `through_seq` belongs to.
+        epoch: String,
     },
     /// The reply to `unsubscribe`.
     Unsubscribed {
@@ -451,6 +457,10 @@ pub struct Welcome {
     pub channels: Vec<ChannelGrant>,
     /// The newest committed `seq` when the session started.
     pub head_seq: u64,
+    /// The log epoch: a random id of the server's event log. Sequence
+    /// numbers are comparable only within one epoch; a restore to an
+    /// older point changes it.
+    pub epoch: String,
     pub limits: Limits,
 }
 

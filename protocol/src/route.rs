@@ -70,6 +70,7 @@ pub enum ConnectionRequest {
         id: String,
         channels: Vec<ChannelId>,
         since: Option<u64>,
+        epoch: Option<String>,
     },
     Unsubscribe {
         id: String,
@@ -211,10 +212,12 @@ impl ClientFrame {
                 id,
                 channels,
                 since,
+                epoch,
             } => Routed::Connection(ConnectionRequest::Subscribe {
                 id,
                 channels,
                 since,
+                epoch,
             }),
             F::Unsubscribe { id, channels } => {
                 Routed::Connection(ConnectionRequest::Unsubscribe { id, channels })

@@ -335,6 +335,7 @@ async fn sigkill_cycles_under_load_lose_and_duplicate_nothing() {
         id: "s".into(),
         channels: vec![channel.clone()],
         since: Some(0),
+        epoch: None,
     };
     sink.send(Message::Text(
         serde_json::to_string(&subscribe).unwrap().into(),

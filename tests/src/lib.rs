@@ -406,6 +406,7 @@ impl Client {
             id: id.clone(),
             channels: channels.to_vec(),
             since,
+            epoch: None,
         })
         .await;
         let mut replayed = Vec::new();

@@ -180,6 +180,7 @@ async fn requests_before_auth_and_a_missing_auth_frame_are_refused() {
             id: "early".into(),
             channels: vec![ch("joint")],
             since: None,
+            epoch: None,
         })
         .await;
     assert!(

@@ -112,6 +112,7 @@ async fn replies_are_matched_by_id_while_events_keep_arriving() {
         id: "sub".into(),
         channels: vec![corridor.clone()],
         since: None,
+        epoch: None,
     };
     let subscribed = tokio::time::timeout(PATIENCE, listener.request(&subscribe))
         .await

@@ -105,6 +105,7 @@ async fn the_personal_channel_of_no_account_is_unknown_not_forbidden() {
             id: "u1".into(),
             channels: vec!["user:999999".parse().expect("a channel")],
             since: None,
+            epoch: None,
         })
         .await;
     assert!(
@@ -119,6 +120,7 @@ async fn the_personal_channel_of_no_account_is_unknown_not_forbidden() {
             id: "u2".into(),
             channels: vec![format!("user:{}", me["id"]).parse().expect("a channel")],
             since: None,
+            epoch: None,
         })
         .await;
     assert!(

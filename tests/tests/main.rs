@@ -16,6 +16,7 @@ mod client;
 mod client_author;
 mod console;
 mod data_tools;
+mod epoch;
 mod faults;
 mod flows;
 mod flows_console;

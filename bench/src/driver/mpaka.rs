@@ -203,6 +203,7 @@ impl Driver for MpakaDriver {
             id: "s1".into(),
             channels: vec![self.channel.clone()],
             since,
+            epoch: None,
         };
         ws.send(Message::text(serde_json::to_string(&subscribe)?))
             .await?;

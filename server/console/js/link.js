@@ -137,11 +137,26 @@ export class Link {
     this.store.setGrants(welcome.channels);
     this.hooks.onWelcome?.(welcome);
     const channels = welcome.channels.map((c) => c.channel);
-    const since = this.store.lastSeq ?? Math.max(0, welcome.head_seq - FIRST_REPLAY);
+    // Another epoch: the hub's log was restored to an older point and its
+    // sequence numbers no longer match what this browser kept.
+    if (this.store.epoch !== null && this.store.epoch !== welcome.epoch) this.store.resync(welcome.epoch);
+    const subscribe = () => {
+      const frame = { type: 'subscribe', channels, since: this.store.lastSeq ?? Math.max(0, welcome.head_seq - FIRST_REPLAY) };
+      if (this.store.lastSeq !== null && this.store.epoch !== null) frame.epoch = this.store.epoch;
+      return this.request(frame);
+    };
     clearInterval(this.alive);
     this.alive = setInterval(() => this.checkAlive(), 5000);
     try {
-      await this.request({ type: 'subscribe', channels, since });
+      let reply;
+      try {
+        reply = await subscribe();
+      } catch (e) {
+        if (!(e instanceof HubError && e.code === 'epoch_changed')) throw e;
+        this.store.resync(welcome.epoch);
+        reply = await subscribe();
+      }
+      this.store.setEpoch(reply.epoch);
     } catch {
       this.drop('subscribe failed');
       return;

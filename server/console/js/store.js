@@ -14,6 +14,9 @@ export class Store {
     this.key = 'mpaka.cache.' + user.id;
     const saved = disk.get(this.key, {});
     this.lastSeq = saved.lastSeq ?? null;
+    // The hub's log epoch lastSeq belongs to: sequence numbers of another
+    // epoch (a restored, older database) mean nothing.
+    this.epoch = saved.epoch ?? null;
     this.channels = new Map(Object.entries(saved.channels ?? {}));
     this.alerts = new Map(Object.entries(saved.alerts ?? {}));
     this.sops = new Map(Object.entries(saved.sops ?? {}));
@@ -42,6 +45,7 @@ export class Store {
     clearTimeout(this.timer);
     const all = {
       lastSeq: this.lastSeq,
+      epoch: this.epoch,
       channels: Object.fromEntries(this.channels),
       alerts: Object.fromEntries(this.alerts),
       sops: Object.fromEntries(this.sops),
@@ -55,6 +59,26 @@ export class Store {
       for (const [k, v] of this.channels) this.channels.set(k, v.slice(-30));
       disk.set(this.key, { ...all, channels: Object.fromEntries(this.channels) });
     }
+  }
+
+  /** Keeps the epoch of the log this cache follows. */
+  setEpoch(epoch) {
+    if (this.epoch !== epoch) { this.epoch = epoch; this.saveSoon(); }
+  }
+
+  /**
+   * The hub's log is another epoch (restored to an older point): forget
+   * the resume point and everything derived from the old log; the next
+   * subscribe reloads recent history.
+   */
+  resync(epoch) {
+    this.epoch = epoch;
+    this.lastSeq = null;
+    this.channels.clear();
+    this.alerts.clear();
+    this.sops.clear();
+    for (const kind of ['grants', 'alerts', 'sops']) this.emit(kind);
+    this.save();
   }
 
   setGrants(grants) { this.grants = grants; this.emit('grants'); }

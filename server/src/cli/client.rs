@@ -197,6 +197,7 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
                     id: "sub".into(),
                     channels,
                     since,
+                    epoch: None,
                 })
                 .await?;
             loop {

@@ -28,6 +28,7 @@
 
 mod audit;
 mod directory;
+mod epoch;
 mod events;
 mod health;
 mod idempotency;

@@ -93,6 +93,10 @@ pub struct ExportHeader {
     /// Unix milliseconds.
     pub exported_at: i64,
     pub tables: Vec<TableCount>,
+    /// The source's log epoch, given to the target by import (files from
+    /// before the epoch existed have none: the target keeps its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<String>,
 }
 
 /// A table and its number of rows.
@@ -212,12 +216,16 @@ impl Store {
                 rows: rows as u64,
             });
         }
+        let epoch: String = sqlx::query_scalar("SELECT epoch FROM log_epoch WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?;
         let header = ExportHeader {
             format: FORMAT.to_owned(),
             version: FORMAT_VERSION,
             source: backend_name(self.backend()).to_owned(),
             exported_at: super::now_ms(),
             tables,
+            epoch: Some(epoch),
         };
         serde_json::to_writer(&mut *out, &header).map_err(StoreError::corrupt)?;
         out.write_all(b"\n").map_err(io_error)?;
@@ -362,6 +370,13 @@ impl Store {
                 mismatches.join("; ")
             )));
         }
+        if let Some(epoch) = &header.epoch {
+            // The same log, moved: clients' sequence numbers stay valid.
+            sqlx::query("UPDATE log_epoch SET epoch = $1 WHERE id = 1")
+                .bind(epoch.as_str())
+                .execute(tx.conn())
+                .await?;
+        }
         if self.backend() == Backend::Postgres {
             for table in TABLES {
                 if let Some(column) = table.identity {
@@ -423,6 +438,16 @@ impl Store {
             .bind(path)
             .execute(&mut *conn)
             .await?;
+        drop(conn);
+        // Restoring this copy goes back to an older point of the log:
+        // it gets an epoch of its own, so clients that saw later sequence
+        // numbers are told to resynchronise (docs/reliability.md).
+        let mut copy = sqlx::AnyConnection::connect(&format!("sqlite:{path}")).await?;
+        sqlx::query("UPDATE log_epoch SET epoch = $1 WHERE id = 1")
+            .bind(super::epoch::new_epoch())
+            .execute(&mut copy)
+            .await?;
+        copy.close().await?;
         std::fs::File::open(to)
             .and_then(|f| f.sync_all())
             .and_then(|()| crate::files::sync_dir(to))

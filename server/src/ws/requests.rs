@@ -134,7 +134,8 @@ impl Session {
                 id,
                 channels,
                 since,
-            } => self.subscribe(id, channels, since).await,
+                epoch,
+            } => self.subscribe(id, channels, since, epoch).await,
             ConnectionRequest::Unsubscribe { id, channels } => self.unsubscribe(id, channels).await,
             ConnectionRequest::Ping { id } => Ok(Some(ServerFrame::Pong { id })),
             ConnectionRequest::Reauth { id, token } => self.reauth(id, token).await,
@@ -145,9 +146,21 @@ impl Session {
         id: String,
         channels: Vec<ChannelId>,
         since: Option<u64>,
+        epoch: Option<String>,
     ) -> AppResult<Option<ServerFrame>> {
         if channels.is_empty() {
             return Err(AppError::field("channels", "name at least one channel"));
+        }
+        let current = self.state.store.epoch().await?;
+        if let (Some(_), Some(epoch)) = (since, &epoch) {
+            if *epoch != current {
+                // A restore reused sequence numbers: `since` means nothing here.
+                return Err(AppError::new(
+                    ErrorCode::EpochChanged,
+                    "the event log was restored to an older point: drop the kept seq, \
+                     subscribe without since and reload history",
+                ));
+            }
         }
         let directory = self.state.hub.directory();
         for channel in &channels {
@@ -179,6 +192,7 @@ impl Session {
             id,
             channels,
             through_seq: through,
+            epoch: current,
         }))
     }
 

@@ -116,6 +116,14 @@ async fn serve(state: AppState, socket: WebSocket, id: SessionId) {
         return;
     }
     let head_seq = state.store.head_seq().await.unwrap_or(0);
+    let epoch = match state.store.epoch().await {
+        Ok(epoch) => epoch,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the log epoch");
+            close_with(&mut sink, CloseCode::GoingAway).await;
+            return;
+        }
+    };
     let mut session = Session {
         state: state.clone(),
         id,
@@ -132,6 +140,7 @@ async fn serve(state: AppState, socket: WebSocket, id: SessionId) {
         user: user.info(),
         channels: crate::access::readable_channels(&session.principal, &state.hub.directory()),
         head_seq,
+        epoch,
         limits: Limits {
             max_frame_bytes: u32::try_from(state.settings.ws.max_frame_bytes.get())
                 .unwrap_or(u32::MAX),
