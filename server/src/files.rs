@@ -24,6 +24,7 @@ pub fn write_private(path: &Path, contents: &[u8]) -> io::Result<()> {
 /// # Errors
 /// As [`write_private`], or `fill`'s error.
 pub fn write_with(path: &Path, fill: impl FnOnce(&mut File) -> io::Result<()>) -> io::Result<()> {
+    remove_stale_temps(path);
     let temp = temp_path(path);
     let result = (|| {
         let mut file = OpenOptions::new()
@@ -68,6 +69,29 @@ pub fn sync_dir(path: &Path) -> io::Result<()> {
 
 /// A temporary path beside `path`, for a caller that streams a file
 /// asynchronously; finish with [`publish`].
+/// Removes temporary files of `path` left by a write that was killed
+/// before its rename (their names are random, so nothing else would).
+fn remove_stale_temps(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if file.starts_with(&prefix) && file.ends_with(".tmp") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 pub fn temp_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()
@@ -80,6 +104,17 @@ pub fn temp_path(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_temporary_file_left_by_a_killed_write_is_removed_by_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jwt.key");
+        let stray = temp_path(&path);
+        std::fs::write(&stray, b"half").unwrap();
+        write_private(&path, b"whole").unwrap();
+        assert!(!stray.exists());
+        assert_eq!(std::fs::read(&path).unwrap(), b"whole");
+    }
     use std::os::unix::fs::PermissionsExt;
 
     #[test]

@@ -220,12 +220,15 @@ async fn demo_seeding_survives_a_kill_at_any_moment() {
                 "{user} logs in (cycle {cycle}): {status}"
             );
         }
+        let left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".tmp"))
+            .collect();
         assert!(
-            std::fs::read_dir(dir.path())
-                .unwrap()
-                .filter_map(Result::ok)
-                .all(|e| !e.file_name().to_string_lossy().ends_with(".tmp")),
-            "no temporary file is left behind"
+            left.is_empty(),
+            "no temporary file is left behind (cycle {cycle}): {left:?}"
         );
     }
     eprintln!(
