@@ -15,11 +15,15 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let is_json = response
+    // Only bodies nobody chose are rewritten: none, or the plain text that
+    // axum and tower write for their own rejections. A handler that set a
+    // type of its own (JSON, or the witness protocol's `text/x.tlog.size`)
+    // keeps its body.
+    let chosen = response
         .headers()
         .get(CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if is_json {
+        .is_some_and(|v| !v.as_bytes().starts_with(b"text/plain"));
+    if chosen {
         return response;
     }
     let (code, message) = match status.as_u16() {

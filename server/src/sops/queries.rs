@@ -4,7 +4,7 @@
 //! of another country's SOP or of a draft is not revealed.
 
 use super::policy::{self, in_audience, may_draft, may_read};
-use super::store::{self as rows, SopRow, VersionRow};
+use super::store::{self as sql, SopRow, VersionRow};
 use crate::access::Principal;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -51,7 +51,7 @@ pub async fn sop_view(conn: &mut AnyConnection, who: &Principal, row: &SopRow) -
         .current_version
         .or(if show_drafts { row.latest_draft } else { None });
     let titles = match titled {
-        Some(n) => rows::version(conn, &row.slug, n)
+        Some(n) => sql::version(conn, &row.slug, n)
             .await?
             .map(|v| v.version.titles)
             .unwrap_or_default(),
@@ -82,7 +82,7 @@ pub async fn list(state: &AppState, who: &Principal) -> AppResult<Vec<Sop>> {
     let directory = state.hub.directory();
     let mut conn = state.store.reader().await?;
     let mut out = Vec::new();
-    for row in rows::sops(&mut conn).await? {
+    for row in sql::sops(&mut conn).await? {
         if sop_visible(who, &row, &directory) {
             out.push(sop_view(&mut conn, who, &row).await?);
         }
@@ -98,7 +98,7 @@ async fn visible_sop(
     directory: &Directory,
 ) -> AppResult<SopRow> {
     policy::require_reader(who)?;
-    rows::sop(conn, slug)
+    sql::sop(conn, slug)
         .await?
         .filter(|row| sop_visible(who, row, directory))
         .ok_or_else(|| no_such_sop(slug))
@@ -112,7 +112,7 @@ async fn visible_version(
     version: u32,
     directory: &Directory,
 ) -> AppResult<VersionRow> {
-    rows::version(conn, &row.slug, version)
+    sql::version(conn, &row.slug, version)
         .await?
         .filter(|v| version_visible(who, row.owner, v.version.state, directory))
         .ok_or_else(|| no_such_version(&row.slug, version))
@@ -135,7 +135,7 @@ pub async fn history(state: &AppState, who: &Principal, slug: &str) -> AppResult
     let mut conn = state.store.reader().await?;
     let row = visible_sop(&mut conn, who, slug, &directory).await?;
     let sop = sop_view(&mut conn, who, &row).await?;
-    let versions = rows::versions(&mut conn, slug)
+    let versions = sql::versions(&mut conn, slug)
         .await?
         .into_iter()
         .filter(|v| version_visible(who, row.owner, v.version.state, &directory))
@@ -228,7 +228,7 @@ pub async fn reading(
     let languages: Vec<Lang> = v.bodies.keys().copied().collect();
     let chosen = choose_lang(state, lang, &who.language, &languages)
         .ok_or_else(|| anyhow::anyhow!("SOP {slug}@{number} has no body"))?;
-    let acknowledged_at = rows::ack_of(&mut conn, slug, number, who.user_id)
+    let acknowledged_at = sql::ack_of(&mut conn, slug, number, who.user_id)
         .await?
         .map(format_ms);
     let in_audience =
@@ -312,7 +312,7 @@ pub async fn coverage(
     policy::require_coordinator(who)?;
     let directory = state.hub.directory();
     let mut conn = state.store.reader().await?;
-    let row = rows::sop(&mut conn, slug)
+    let row = sql::sop(&mut conn, slug)
         .await?
         .ok_or_else(|| no_such_sop(slug))?;
     policy::require_owner_coordinator(who, row.owner)?;
@@ -331,7 +331,7 @@ pub async fn coverage(
             format!("version {number} is a draft: nobody has been asked to read it"),
         ));
     }
-    let acks = rows::acks(&mut conn, slug, number).await?;
+    let acks = sql::acks(&mut conn, slug, number).await?;
     drop(conn);
     let readers: Vec<SopReader> = members(state, row.owner, &v.audience, &acks)
         .await?

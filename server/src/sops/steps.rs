@@ -9,7 +9,7 @@
 
 use super::policy::{self, channel_of, in_audience, may_read};
 use super::queries::{self, no_such_sop, no_such_version, sop_view};
-use super::store::{self as rows, SopRow};
+use super::store::{self as sql, SopRow};
 use crate::access::Principal;
 use crate::error::{AppError, AppResult};
 use crate::once::{Once, Opened};
@@ -81,7 +81,7 @@ fn by_lang(map: &BTreeMap<String, String>) -> AppResult<BTreeMap<Lang, String>> 
 
 /// An SOP the caller may change, inside the write transaction.
 async fn owned_sop(tx: &mut WriteTx, who: &Principal, slug: &str) -> AppResult<SopRow> {
-    let row = rows::sop(tx.conn(), slug)
+    let row = sql::sop(tx.conn(), slug)
         .await?
         .ok_or_else(|| no_such_sop(slug))?;
     policy::require_owner_coordinator(who, row.owner)?;
@@ -115,7 +115,7 @@ pub async fn save_draft(
     };
     let now = now_ms();
     let slug = input.slug.as_str();
-    let existing = rows::sop(tx.conn(), slug).await?;
+    let existing = sql::sop(tx.conn(), slug).await?;
     let (number, created, sop_state, current) = match (existing, mode) {
         (Some(_), DraftMode::Create) => {
             return Err(AppError::new(
@@ -126,7 +126,7 @@ pub async fn save_draft(
         (None, DraftMode::Edit) => return Err(no_such_sop(slug)),
         (None, _) => {
             policy::require_owner_coordinator(who, input.owner)?;
-            rows::insert_sop(tx.conn(), slug, input.owner, &who.author(), now).await?;
+            sql::insert_sop(tx.conn(), slug, input.owner, &who.author(), now).await?;
             (1, true, SopState::Draft, None)
         }
         (Some(row), _) => {
@@ -136,13 +136,13 @@ pub async fn save_draft(
                     "owner",
                     format!(
                         "SOP {slug} belongs to {}; its owner cannot change",
-                        rows::owner_str(row.owner)
+                        sql::owner_str(row.owner)
                     ),
                 ));
             }
             let number = match row.latest_draft {
                 Some(n) => n,
-                None => rows::max_version(tx.conn(), slug).await? + 1,
+                None => sql::max_version(tx.conn(), slug).await? + 1,
             };
             (number, false, row.state, row.current_version)
         }
@@ -160,8 +160,8 @@ pub async fn save_draft(
         published_at: None,
         state: SopState::Draft,
     };
-    rows::save_draft(tx.conn(), &draft, who.user_id, now).await?;
-    rows::update_sop(tx.conn(), slug, sop_state, current, Some(number), now).await?;
+    sql::save_draft(tx.conn(), &draft, who.user_id, now).await?;
+    sql::update_sop(tx.conn(), slug, sop_state, current, Some(number), now).await?;
     tx.audit(AuditEntry::new(
         audit_actor(who),
         "sop.draft_saved",
@@ -173,7 +173,7 @@ pub async fn save_draft(
         }),
     ))
     .await?;
-    let row = rows::sop(tx.conn(), slug)
+    let row = sql::sop(tx.conn(), slug)
         .await?
         .ok_or_else(|| no_such_sop(slug))?;
     let sop = sop_view(tx.conn(), who, &row).await?;
@@ -215,10 +215,10 @@ pub async fn publish(
     }
     let now = now_ms();
     if let (Some(current), SopState::Published) = (row.current_version, row.state) {
-        rows::set_version_state(tx.conn(), slug, current, SopState::Superseded, None).await?;
+        sql::set_version_state(tx.conn(), slug, current, SopState::Superseded, None).await?;
     }
-    rows::set_version_state(tx.conn(), slug, number, SopState::Published, Some(now)).await?;
-    rows::update_sop(
+    sql::set_version_state(tx.conn(), slug, number, SopState::Published, Some(now)).await?;
+    sql::update_sop(
         tx.conn(),
         slug,
         SopState::Published,
@@ -227,7 +227,7 @@ pub async fn publish(
         now,
     )
     .await?;
-    let version = rows::version(tx.conn(), slug, number)
+    let version = sql::version(tx.conn(), slug, number)
         .await?
         .ok_or_else(|| no_such_version(slug, number))?
         .version;
@@ -303,8 +303,8 @@ pub async fn retire(
         _ => return Err(invalid_state(format!("SOP {slug} is not in force"))),
     };
     let now = now_ms();
-    rows::set_version_state(tx.conn(), slug, current, SopState::Retired, None).await?;
-    rows::update_sop(
+    sql::set_version_state(tx.conn(), slug, current, SopState::Retired, None).await?;
+    sql::update_sop(
         tx.conn(),
         slug,
         SopState::Retired,
@@ -313,8 +313,8 @@ pub async fn retire(
         now,
     )
     .await?;
-    rows::mark_retired(tx.conn(), slug, reason, now).await?;
-    let audience = rows::version(tx.conn(), slug, current)
+    sql::mark_retired(tx.conn(), slug, reason, now).await?;
+    let audience = sql::version(tx.conn(), slug, current)
         .await?
         .map(|v| v.version.audience)
         .unwrap_or_default();
@@ -368,11 +368,11 @@ pub async fn acknowledge(
         Opened::Fresh(tx) => tx,
         Opened::Repeat(reply) => return Ok(reply),
     };
-    let row = rows::sop(tx.conn(), slug)
+    let row = sql::sop(tx.conn(), slug)
         .await?
         .filter(|row| queries::sop_visible(who, row, &directory))
         .ok_or_else(|| no_such_sop(slug))?;
-    let version = rows::version(tx.conn(), slug, number)
+    let version = sql::version(tx.conn(), slug, number)
         .await?
         .filter(|v| queries::version_visible(who, row.owner, v.version.state, &directory))
         .ok_or_else(|| no_such_version(slug, number))?
@@ -396,7 +396,7 @@ pub async fn acknowledge(
             "you are not in the audience of {slug} version {number}"
         )));
     }
-    let (at, new) = rows::acknowledge(tx.conn(), slug, number, who.user_id, now_ms()).await?;
+    let (at, new) = sql::acknowledge(tx.conn(), slug, number, who.user_id, now_ms()).await?;
     let author = who.author();
     if new {
         tx.audit(AuditEntry::new(
@@ -471,11 +471,11 @@ pub async fn remind(
             "version {expected} is not in force; version {number} is"
         )));
     }
-    let version = rows::version(tx.conn(), slug, number)
+    let version = sql::version(tx.conn(), slug, number)
         .await?
         .ok_or_else(|| no_such_version(slug, number))?
         .version;
-    let acks = rows::acks(tx.conn(), slug, number).await?;
+    let acks = sql::acks(tx.conn(), slug, number).await?;
     let missing: Vec<_> = queries::members(state, row.owner, &version.audience, &acks)
         .await?
         .into_iter()
