@@ -170,10 +170,21 @@ impl TestHub {
     }
 
     /// Logs in over REST.
+    /// Many tests run in one process and share the password-hashing pool,
+    /// whose full queue answers 503 `unavailable`: retried, as the protocol
+    /// tells clients to.
     pub async fn login(&self, username: &str) -> TokenResponse {
-        login_at(&self.http, self.addr, username, &self.password(username))
-            .await
-            .unwrap_or_else(|e| panic!("{e:#}"))
+        let mut attempt = 0;
+        loop {
+            match login_at(&self.http, self.addr, username, &self.password(username)).await {
+                Ok(tokens) => return tokens,
+                Err(e) if attempt < 20 && format!("{e:#}").contains("503") => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                }
+                Err(e) => panic!("{e:#}"),
+            }
+        }
     }
 
     /// A raw, unauthenticated socket.
