@@ -3,8 +3,8 @@
 //! and the directory; the client is never trusted with it.
 
 use crate::error::{AppError, AppResult};
-use crate::store::{Directory, User};
-use mpaka_protocol::{ChannelGrant, ChannelId, Country, ErrorCode, Role};
+use crate::store::{Directory, NewEvent, User};
+use mpaka_protocol::{ChannelGrant, ChannelId, Country, ErrorCode, EventData, Role};
 
 /// An authenticated user as the hub sees them for access decisions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +42,23 @@ impl Principal {
     }
 
     /// The author record stamped on events this user causes.
+    /// An event this user writes on `channel`, for the whole channel (set
+    /// `audience` on the result to narrow it).
+    pub fn writes(&self, channel: ChannelId, data: EventData) -> NewEvent {
+        NewEvent {
+            channel,
+            author_id: Some(self.user_id),
+            author: Some(self.author()),
+            audience: None,
+            data,
+        }
+    }
+
+    /// This user as the actor of an audit entry.
+    pub fn audit_actor(&self) -> Option<(i64, &str)> {
+        Some((self.user_id, self.username.as_str()))
+    }
+
     pub fn author(&self) -> mpaka_protocol::Author {
         mpaka_protocol::Author {
             id: Some(self.user_id),

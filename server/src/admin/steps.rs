@@ -7,7 +7,7 @@
 use crate::auth::password;
 use crate::error::{AppError, AppResult};
 use crate::store::{AuditEntry, NewEvent, NewUser, Post, Store, User};
-use mpaka_protocol::{ChannelId, Country, EventData, Role};
+use mpaka_protocol::{Country, EventData, Role};
 use serde::Deserialize;
 
 /// Who is making a change: a user through the API, or the local operator.
@@ -165,14 +165,8 @@ pub async fn create_user(store: &Store, actor: Actor<'_>, spec: UserSpec) -> App
     let mut tx = store.write().await?;
     let id = tx.insert_user(&new).await?;
     // Nodes reload the directory, which knows every account's `user:{id}`.
-    tx.append(NewEvent {
-        channel: ChannelId::System,
-        author_id: None,
-        author: None,
-        audience: None,
-        data: EventData::DirectoryChanged {},
-    })
-    .await?;
+    tx.append(NewEvent::system(EventData::DirectoryChanged {}))
+        .await?;
     tx.audit(AuditEntry::new(
         actor.audit(),
         "user.created",
@@ -278,13 +272,7 @@ pub async fn set_role(
 }
 
 fn account_changed(user_id: i64) -> NewEvent {
-    NewEvent {
-        channel: ChannelId::System,
-        author_id: None,
-        author: None,
-        audience: None,
-        data: EventData::AccountChanged { user_id },
-    }
+    NewEvent::system(EventData::AccountChanged { user_id })
 }
 
 /// A post to create, with its corridor (created when new).
@@ -345,14 +333,8 @@ pub async fn create_post(store: &Store, actor: Actor<'_>, spec: PostSpec) -> App
         tx.ensure_corridor(corridor, &name).await?;
     }
     tx.insert_post(&post).await?;
-    tx.append(NewEvent {
-        channel: ChannelId::System,
-        author_id: None,
-        author: None,
-        audience: None,
-        data: EventData::DirectoryChanged {},
-    })
-    .await?;
+    tx.append(NewEvent::system(EventData::DirectoryChanged {}))
+        .await?;
     tx.audit(AuditEntry::new(
         actor.audit(),
         "post.created",

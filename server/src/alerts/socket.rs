@@ -9,19 +9,12 @@ use crate::error::AppResult;
 use crate::state::AppState;
 use mpaka_protocol::{AlertRequest, ServerFrame};
 
-/// Answers one alert request: its reply, or an `error` frame with the
-/// request's id.
-pub async fn handle(state: &AppState, who: &Principal, request: AlertRequest) -> ServerFrame {
-    let id = request.id().to_owned();
-    answer(state, who, request)
-        .await
-        .unwrap_or_else(|error| ServerFrame::Error {
-            id: Some(id),
-            error: error.body(),
-        })
-}
-
-async fn answer(
+/// Answers one request; the session turns an error into an `error`
+/// frame with the request's id.
+///
+/// # Errors
+/// The step's or query's refusal.
+pub async fn handle(
     state: &AppState,
     who: &Principal,
     request: AlertRequest,

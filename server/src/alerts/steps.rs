@@ -15,7 +15,7 @@ use crate::access::Principal;
 use crate::error::{AppError, AppResult};
 use crate::once::{Once, Opened};
 use crate::state::AppState;
-use crate::store::{format_ms, now_ms, AuditEntry, NewEvent, WriteTx};
+use crate::store::{format_ms, now_ms, AuditEntry, WriteTx};
 use mpaka_protocol::{
     Alert, AlertAck, AlertChange, AlertClosing, AlertDraft, AlertEscalationBody, AlertOrigin,
     AlertPatch, AlertReceipt, AlertState, AlertStep, AlertStepBody, ErrorCode, EventData,
@@ -301,15 +301,7 @@ async fn finish(
         },
     );
     let kind = data.kind();
-    let event = tx
-        .append(NewEvent {
-            channel: alert.channel(),
-            author_id: Some(who.user_id),
-            author: Some(who.author()),
-            audience: None,
-            data,
-        })
-        .await?;
+    let event = tx.append(who.writes(alert.channel(), data)).await?;
     sql::insert_history(
         tx.conn(),
         &alert,
@@ -320,7 +312,7 @@ async fn finish(
     )
     .await?;
     tx.audit(AuditEntry::new(
-        Some((who.user_id, &who.username)),
+        who.audit_actor(),
         kind,
         format!("alert:{}", alert.id),
         detail,

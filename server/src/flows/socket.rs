@@ -8,19 +8,16 @@ use crate::error::AppResult;
 use crate::state::AppState;
 use mpaka_protocol::{FlowRequest, ServerFrame};
 
-/// Answers one flow request with its reply or an `error` frame.
-pub async fn handle(state: &AppState, who: &Principal, request: FlowRequest) -> ServerFrame {
-    let id = request.id().to_owned();
-    match answer(state, who, request).await {
-        Ok(reply) => reply,
-        Err(error) => ServerFrame::Error {
-            id: Some(id),
-            error: error.body(),
-        },
-    }
-}
-
-async fn answer(state: &AppState, who: &Principal, request: FlowRequest) -> AppResult<ServerFrame> {
+/// Answers one request; the session turns an error into an `error`
+/// frame with the request's id.
+///
+/// # Errors
+/// The step's or query's refusal.
+pub async fn handle(
+    state: &AppState,
+    who: &Principal,
+    request: FlowRequest,
+) -> AppResult<ServerFrame> {
     let saved = |id: String, receipt| ServerFrame::FlowSaved {
         id,
         receipt: Box::new(receipt),

@@ -16,7 +16,7 @@ use crate::access::Principal;
 use crate::error::{AppError, AppResult};
 use crate::once::{Once, Opened};
 use crate::state::AppState;
-use crate::store::{format_ms, now_ms, AuditEntry, NewEvent, WriteTx};
+use crate::store::{format_ms, now_ms, AuditEntry, WriteTx};
 use mpaka_protocol::{
     ChannelId, ErrorCode, EventData, FlowCorrection, FlowDraft, FlowReceipt, FlowReport, FlowStep,
     FlowStepBody, FlowSurge, FlowSurgeReceipt, FlowSurgeState, FlowVersion, Role,
@@ -234,15 +234,7 @@ async fn finish(
         FlowStep::Corrected => EventData::FlowCorrected(body),
     };
     let kind = data.kind();
-    let event = tx
-        .append(NewEvent {
-            channel: report.channel(),
-            author_id: Some(who.user_id),
-            author: Some(who.author()),
-            audience: None,
-            data,
-        })
-        .await?;
+    let event = tx.append(who.writes(report.channel(), data)).await?;
     let version = FlowVersion {
         version: report.version,
         lines: report.lines.clone(),
@@ -253,7 +245,7 @@ async fn finish(
     };
     sql::insert_version(tx.conn(), &report.id, &version, now, who.user_id, event.seq).await?;
     tx.audit(AuditEntry::new(
-        Some((who.user_id, &who.username)),
+        who.audit_actor(),
         kind,
         format!("flow:{}", report.id),
         detail,
@@ -398,16 +390,10 @@ async fn close_surge(
     };
     let kind = data.kind();
     let event = tx
-        .append(NewEvent {
-            channel: ChannelId::Post(surge.post.clone()),
-            author_id: Some(who.user_id),
-            author: Some(who.author()),
-            audience: None,
-            data,
-        })
+        .append(who.writes(ChannelId::Post(surge.post.clone()), data))
         .await?;
     tx.audit(AuditEntry::new(
-        Some((who.user_id, &who.username)),
+        who.audit_actor(),
         kind,
         format!("flow-surge:{}", surge.id),
         detail,
@@ -499,7 +485,7 @@ pub async fn set_threshold(
     let now = now_ms();
     sql::set_threshold(tx.conn(), scope, threshold, now, who.user_id).await?;
     tx.audit(AuditEntry::new(
-        Some((who.user_id, &who.username)),
+        who.audit_actor(),
         "flow.sensitivity",
         scope.to_owned(),
         json!({ "threshold": threshold }),

@@ -29,18 +29,13 @@ pub async fn handle(
         } => {
             let commit = steps::publish(state, who.clone(), id.clone(), channel, text, lang)?;
             Reply::Later(Box::pin(async move {
-                match commit.await {
-                    Ok(published) => ServerFrame::Published {
-                        id,
-                        seq: published.seq,
-                        at: published.at,
-                        duplicate: published.duplicate,
-                    },
-                    Err(error) => ServerFrame::Error {
-                        id: Some(id),
-                        error: error.body(),
-                    },
-                }
+                let published = commit.await?;
+                Ok(ServerFrame::Published {
+                    id,
+                    seq: published.seq,
+                    at: published.at,
+                    duplicate: published.duplicate,
+                })
             }))
         }
         MessagingRequest::History {
@@ -63,5 +58,5 @@ pub async fn handle(
 /// A reply to send now, or one that is ready when a commit completes.
 pub enum Reply {
     Now(Box<ServerFrame>),
-    Later(std::pin::Pin<Box<dyn Future<Output = ServerFrame> + Send>>),
+    Later(std::pin::Pin<Box<dyn Future<Output = AppResult<ServerFrame>> + Send>>),
 }

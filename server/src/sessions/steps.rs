@@ -6,16 +6,10 @@
 use super::policy::EndReason;
 use super::store;
 use crate::store::{now_ms, NewEvent, Result, WriteTx};
-use mpaka_protocol::{ChannelId, EventData};
+use mpaka_protocol::EventData;
 
 fn ended(user_id: i64, session: Option<String>) -> NewEvent {
-    NewEvent {
-        channel: ChannelId::System,
-        author_id: None,
-        author: None,
-        audience: None,
-        data: EventData::SessionEnded { user_id, session },
-    }
+    NewEvent::system(EventData::SessionEnded { user_id, session })
 }
 
 /// Ends one session; returns whether it was still live (nothing is

@@ -10,20 +10,16 @@ use crate::error::AppResult;
 use crate::state::AppState;
 use mpaka_protocol::{ServerFrame, SopRequest};
 
-/// Answers one SOP request: its reply frame, or an `error` frame with the
-/// request's id. The request id is the idempotency key of write steps.
-pub async fn handle(state: &AppState, who: &Principal, request: SopRequest) -> ServerFrame {
-    let id = request.id().to_owned();
-    match answer(state, who, request).await {
-        Ok(reply) => reply,
-        Err(error) => ServerFrame::Error {
-            id: Some(id),
-            error: error.body(),
-        },
-    }
-}
-
-async fn answer(state: &AppState, who: &Principal, request: SopRequest) -> AppResult<ServerFrame> {
+/// Answers one request; the session turns an error into an `error`
+/// frame with the request's id.
+///
+/// # Errors
+/// The step's or query's refusal.
+pub async fn handle(
+    state: &AppState,
+    who: &Principal,
+    request: SopRequest,
+) -> AppResult<ServerFrame> {
     if request.is_write() {
         state.write_limiter.check(who.user_id)?;
     }

@@ -39,10 +39,6 @@ fn invalid_state(message: impl Into<String>) -> AppError {
     AppError::new(ErrorCode::InvalidState, message)
 }
 
-fn audit_actor(who: &Principal) -> Option<(i64, &str)> {
-    Some((who.user_id, who.username.as_str()))
-}
-
 /// Fields of the draft that name posts or corridors the hub does not know.
 fn unknown_places(state: &AppState, input: &SopDraftInput) -> Vec<FieldError> {
     let directory = state.hub.directory();
@@ -163,7 +159,7 @@ pub async fn save_draft(
     sql::save_draft(tx.conn(), &draft, who.user_id, now).await?;
     sql::update_sop(tx.conn(), slug, sop_state, current, Some(number), now).await?;
     tx.audit(AuditEntry::new(
-        audit_actor(who),
+        who.audit_actor(),
         "sop.draft_saved",
         format!("sop:{slug}@{number}"),
         serde_json::json!({
@@ -233,15 +229,15 @@ pub async fn publish(
         .version;
     let event = tx
         .append(NewEvent {
-            channel: channel_of(row.owner),
-            author_id: Some(who.user_id),
-            author: Some(who.author()),
             audience: Some(version.audience.clone()),
-            data: EventData::SopPublished(Box::new(version.clone())),
+            ..who.writes(
+                channel_of(row.owner),
+                EventData::SopPublished(Box::new(version.clone())),
+            )
         })
         .await?;
     tx.audit(AuditEntry::new(
-        audit_actor(who),
+        who.audit_actor(),
         "sop.published",
         format!("sop:{slug}@{number}"),
         serde_json::json!({
@@ -320,18 +316,18 @@ pub async fn retire(
         .unwrap_or_default();
     let event = tx
         .append(NewEvent {
-            channel: channel_of(row.owner),
-            author_id: Some(who.user_id),
-            author: Some(who.author()),
             audience: Some(audience.clone()),
-            data: EventData::SopRetired(SopRetired {
-                slug: slug.to_owned(),
-                reason: reason.to_owned(),
-            }),
+            ..who.writes(
+                channel_of(row.owner),
+                EventData::SopRetired(SopRetired {
+                    slug: slug.to_owned(),
+                    reason: reason.to_owned(),
+                }),
+            )
         })
         .await?;
     tx.audit(AuditEntry::new(
-        audit_actor(who),
+        who.audit_actor(),
         "sop.retired",
         format!("sop:{slug}@{current}"),
         serde_json::json!({ "seq": event.seq, "reason": reason }),
@@ -400,7 +396,7 @@ pub async fn acknowledge(
     let author = who.author();
     if new {
         tx.audit(AuditEntry::new(
-            audit_actor(who),
+            who.audit_actor(),
             "sop.acknowledged",
             format!("sop:{slug}@{number}"),
             serde_json::json!({}),
@@ -489,24 +485,21 @@ pub async fn remind(
             .and_then(|l| version.titles.get(&l).cloned())
             .unwrap_or_default();
         let event = tx
-            .append(NewEvent {
-                channel: ChannelId::User(member.reader.user_id),
-                author_id: Some(who.user_id),
-                author: Some(who.author()),
-                audience: None,
-                data: EventData::SopReminder(SopReminder {
+            .append(who.writes(
+                ChannelId::User(member.reader.user_id),
+                EventData::SopReminder(SopReminder {
                     slug: slug.to_owned(),
                     version: number,
                     title,
                     message: message.to_owned(),
                 }),
-            })
+            ))
             .await?;
         at = event.at_ms;
     }
     let recipients: Vec<_> = missing.into_iter().map(|m| m.reader).collect();
     tx.audit(AuditEntry::new(
-        audit_actor(who),
+        who.audit_actor(),
         "sop.reminded",
         format!("sop:{slug}@{number}"),
         serde_json::json!({

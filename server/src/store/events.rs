@@ -16,6 +16,21 @@ pub struct NewEvent {
     pub data: EventData,
 }
 
+impl NewEvent {
+    /// An event for the hubs themselves (`account.changed`,
+    /// `directory.changed`, `session.ended`): on `system`, which no client
+    /// receives, with no author.
+    pub fn system(data: EventData) -> NewEvent {
+        NewEvent {
+            channel: ChannelId::System,
+            author_id: None,
+            author: None,
+            audience: None,
+            data,
+        }
+    }
+}
+
 /// An event as stored, with what the hub needs to decide who receives it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {

@@ -84,7 +84,7 @@ impl Session {
                 {
                     Ok(crate::messaging::socket::Reply::Now(frame)) => Ok(Some(*frame)),
                     Ok(crate::messaging::socket::Reply::Later(reply)) => {
-                        self.pending.push(reply);
+                        self.answer_later(id.clone(), reply);
                         Ok(None)
                     }
                     Err(error) => Err(error),
@@ -94,23 +94,23 @@ impl Session {
             // so a slow commit never stalls the delivery of events.
             Routed::Alert(request) => {
                 let (state, who) = (self.state.clone(), self.principal.clone());
-                self.pending.push(Box::pin(async move {
+                self.answer_later(id.clone(), async move {
                     crate::alerts::socket::handle(&state, &who, request).await
-                }));
+                });
                 Ok(None)
             }
             Routed::Sop(request) => {
                 let (state, who) = (self.state.clone(), self.principal.clone());
-                self.pending.push(Box::pin(async move {
+                self.answer_later(id.clone(), async move {
                     crate::sops::socket::handle(&state, &who, request).await
-                }));
+                });
                 Ok(None)
             }
             Routed::Flow(request) => {
                 let (state, who) = (self.state.clone(), self.principal.clone());
-                self.pending.push(Box::pin(async move {
+                self.answer_later(id.clone(), async move {
                     crate::flows::socket::handle(&state, &who, request).await
-                }));
+                });
                 Ok(None)
             }
         };
@@ -119,6 +119,21 @@ impl Session {
             Ok(None) => Ok(()),
             Err(error) => self.reply_error(&id, error).await,
         }
+    }
+
+    /// Queues a reply that is ready later; a refusal becomes an `error`
+    /// frame with the request's `id`.
+    fn answer_later(
+        &mut self,
+        id: String,
+        reply: impl std::future::Future<Output = AppResult<ServerFrame>> + Send + 'static,
+    ) {
+        self.pending.push(Box::pin(async move {
+            reply.await.unwrap_or_else(|error| ServerFrame::Error {
+                id: Some(id),
+                error: error.body(),
+            })
+        }));
     }
 
     async fn connection_request(
