@@ -22,18 +22,7 @@ mod sessions_nodes;
 /// run: refuse that.
 #[test]
 fn every_test_file_in_the_folder_is_a_module_of_this_binary() {
-    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
-    let main = std::fs::read_to_string(folder.join("main.rs")).expect("main.rs");
-    for entry in std::fs::read_dir(&folder).expect("tests folder") {
-        let path = entry.expect("entry").path();
-        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
-            continue;
-        };
-        if path.extension().is_some_and(|e| e == "rs") && stem != "main" {
-            assert!(
-                main.lines().any(|l| l.trim() == format!("mod {stem};")),
-                "tests/{stem}.rs is not declared in tests/main.rs: add `mod {stem};`"
-            );
-        }
-    }
+    mpaka_tests::assert_every_test_file_is_declared(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests"),
+    );
 }

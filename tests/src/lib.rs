@@ -543,3 +543,26 @@ pub fn uuid_like() -> String {
 pub fn ch(name: &str) -> ChannelId {
     name.parse().expect("valid channel")
 }
+
+/// Fails unless every `.rs` file in `folder` (a test tree folded into one
+/// binary by `autotests = false`) is declared as a module of its `main.rs`:
+/// an undeclared file would otherwise silently never run.
+///
+/// # Panics
+/// Naming the first undeclared file.
+pub fn assert_every_test_file_is_declared(folder: &Path) {
+    let main = std::fs::read_to_string(folder.join("main.rs")).expect("main.rs");
+    for entry in std::fs::read_dir(folder).expect("tests folder") {
+        let path = entry.expect("entry").path();
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        if path.extension().is_some_and(|e| e == "rs") && stem != "main" {
+            assert!(
+                main.lines().any(|l| l.trim() == format!("mod {stem};")),
+                "{}/{stem}.rs is not declared in main.rs: add `mod {stem};`",
+                folder.display()
+            );
+        }
+    }
+}
