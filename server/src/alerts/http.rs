@@ -8,9 +8,8 @@ use super::policy;
 use super::queries;
 use super::steps::{self, Closing};
 use crate::error::{AppError, AppResult};
-use crate::http::extract::{Authenticated, Body, IdempotencyKey, Outcome, Written};
+use crate::http::extract::{Authenticated, Body, IdempotencyKey, Outcome, Params, Written};
 use crate::state::AppState;
-use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -52,15 +51,8 @@ fn key_or_fresh(key: Option<IdempotencyKey>) -> String {
 async fn list(
     State(state): State<AppState>,
     caller: Authenticated,
-    query: Result<Query<AlertQuery>, QueryRejection>,
+    Params(query): Params<AlertQuery>,
 ) -> AppResult<Json<AlertPage>> {
-    let Query(query) = query.map_err(|e| {
-        AppError::field(
-            "query",
-            crate::error::elide_quoted(&e.body_text())
-                .replace("Failed to deserialize query string: ", ""),
-        )
-    })?;
     Ok(Json(queries::list(&state, &caller.principal, query).await?))
 }
 

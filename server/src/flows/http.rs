@@ -4,16 +4,14 @@
 //! sensitivity, and exports (CSV with HXL, XLSX).
 
 use super::{export, queries, steps};
-use crate::error::{AppError, AppResult};
-use crate::http::extract::{Authenticated, IdempotencyKey, Written};
+use crate::error::AppResult;
+use crate::http::extract::{Authenticated, Body, IdempotencyKey, Params, Written};
 use crate::state::AppState;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use bytes::Bytes;
 use mpaka_protocol::{
     FlowCorrection, FlowDirection, FlowDraft, FlowQuery, FlowReceipt, FlowReport,
     FlowReportHistory, FlowSeries, FlowSummary, FlowSurge, FlowSurgeReceipt, FlowVocabulary,
@@ -44,21 +42,6 @@ pub fn routes() -> Router<AppState> {
         .route("/export.xlsx", get(export_xlsx))
 }
 
-/// Request bodies read as every REST write reads them (see `http::extract`).
-fn parse<T: serde::de::DeserializeOwned + schemars::JsonSchema>(body: &[u8]) -> AppResult<T> {
-    crate::http::extract::parse_body(body)
-}
-
-fn query<T>(query: Result<Query<T>, QueryRejection>) -> AppResult<T> {
-    query.map(|Query(q)| q).map_err(|e| {
-        AppError::field(
-            "query",
-            crate::error::elide_quoted(&e.body_text())
-                .replace("Failed to deserialize query string: ", ""),
-        )
-    })
-}
-
 async fn vocabulary(State(state): State<AppState>, _caller: Authenticated) -> Json<FlowVocabulary> {
     Json(FlowVocabulary {
         directions: FlowDirection::ALL.to_vec(),
@@ -76,10 +59,9 @@ async fn record(
     State(state): State<AppState>,
     caller: Authenticated,
     IdempotencyKey(key): IdempotencyKey,
-    body: Bytes,
+    Body(draft): Body<FlowDraft>,
 ) -> AppResult<Written<FlowReceipt>> {
     state.write_limiter.check(caller.user.id)?;
-    let draft: FlowDraft = parse(&body)?;
     let receipt = steps::record(&state, &caller.principal, &key, draft).await?;
     Ok(Written::created(receipt))
 }
@@ -89,12 +71,11 @@ async fn correct(
     caller: Authenticated,
     Path(id): Path<String>,
     IdempotencyKey(key): IdempotencyKey,
-    body: Bytes,
-) -> AppResult<(StatusCode, Json<FlowReceipt>)> {
+    Body(correction): Body<FlowCorrection>,
+) -> AppResult<Written<FlowReceipt>> {
     state.write_limiter.check(caller.user.id)?;
-    let correction: FlowCorrection = parse(&body)?;
     let receipt = steps::correct(&state, &caller.principal, &key, &id, correction).await?;
-    Ok((StatusCode::OK, Json(receipt)))
+    Ok(Written::applied(receipt))
 }
 
 /// `scope`, `from`, `to` of listings and exports.
@@ -111,9 +92,8 @@ struct Range {
 async fn list(
     State(state): State<AppState>,
     caller: Authenticated,
-    range: Result<Query<Range>, QueryRejection>,
+    Params(r): Params<Range>,
 ) -> AppResult<Json<Vec<FlowReport>>> {
-    let r = query(range)?;
     Ok(Json(
         queries::reports(
             &state,
@@ -137,11 +117,9 @@ async fn detail(
 async fn series(
     State(state): State<AppState>,
     caller: Authenticated,
-    q: Result<Query<FlowQuery>, QueryRejection>,
+    Params(q): Params<FlowQuery>,
 ) -> AppResult<Json<FlowSeries>> {
-    Ok(Json(
-        queries::series(&state, &caller.principal, query(q)?).await?,
-    ))
+    Ok(Json(queries::series(&state, &caller.principal, q).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,9 +132,8 @@ struct Month {
 async fn summary(
     State(state): State<AppState>,
     caller: Authenticated,
-    q: Result<Query<Month>, QueryRejection>,
+    Params(m): Params<Month>,
 ) -> AppResult<Json<FlowSummary>> {
-    let m = query(q)?;
     Ok(Json(
         queries::summary(&state, &caller.principal, m.scope, &m.month).await?,
     ))
@@ -171,9 +148,8 @@ struct SurgeFilter {
 async fn surges(
     State(state): State<AppState>,
     caller: Authenticated,
-    q: Result<Query<SurgeFilter>, QueryRejection>,
+    Params(f): Params<SurgeFilter>,
 ) -> AppResult<Json<Vec<FlowSurge>>> {
-    let f = query(q)?;
     Ok(Json(
         queries::surges(&state, &caller.principal, f.state.as_deref()).await?,
     ))
@@ -203,11 +179,10 @@ async fn dismiss(
     caller: Authenticated,
     Path(id): Path<String>,
     key: Option<IdempotencyKey>,
-    body: Bytes,
+    Body(Reason { reason }): Body<Reason>,
 ) -> AppResult<Json<FlowSurgeReceipt>> {
     let key = key.map_or_else(|| format!("dismiss:{id}"), |k| k.0);
     state.write_limiter.check(caller.user.id)?;
-    let Reason { reason } = parse(&body)?;
     Ok(Json(
         steps::dismiss(&state, &caller.principal, &key, &id, &reason).await?,
     ))
@@ -223,9 +198,8 @@ struct Sensitivity {
 async fn sensitivity(
     State(state): State<AppState>,
     caller: Authenticated,
-    body: Bytes,
+    Body(s): Body<Sensitivity>,
 ) -> AppResult<StatusCode> {
-    let s: Sensitivity = parse(&body)?;
     steps::set_threshold(&state, &caller.principal, &s.scope, s.threshold).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -247,9 +221,8 @@ fn attachment(content_type: &'static str, name: &str, bytes: Vec<u8>) -> Respons
 async fn export_csv(
     State(state): State<AppState>,
     caller: Authenticated,
-    range: Result<Query<Range>, QueryRejection>,
+    Params(r): Params<Range>,
 ) -> AppResult<Response> {
-    let r = query(range)?;
     let reports = queries::reports(
         &state,
         &caller.principal,
@@ -265,9 +238,8 @@ async fn export_csv(
 async fn export_xlsx(
     State(state): State<AppState>,
     caller: Authenticated,
-    range: Result<Query<Range>, QueryRejection>,
+    Params(r): Params<Range>,
 ) -> AppResult<Response> {
-    let r = query(range)?;
     let (from, to, summary) = match &r.month {
         Some(month) => {
             let (_, start, end) = queries::month_range(month)?;

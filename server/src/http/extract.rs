@@ -74,6 +74,27 @@ impl FromRequestParts<AppState> for Authenticated {
     }
 }
 
+/// Query-string parameters; a value that does not fit is
+/// `validation_failed` on `query`, with no value echoed.
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Params<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(params)| Params(params))
+            .map_err(|e| {
+                AppError::field(
+                    "query",
+                    crate::error::elide_quoted(&e.body_text())
+                        .replace("Failed to deserialize query string: ", ""),
+                )
+            })
+    }
+}
+
 /// The `Idempotency-Key` header: required as `IdempotencyKey`, optional as
 /// `Option<IdempotencyKey>` (a present but malformed key is refused either way).
 pub struct IdempotencyKey(pub String);
