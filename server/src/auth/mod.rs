@@ -17,7 +17,6 @@ use mpaka_protocol::{ErrorCode, TokenResponse};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -432,15 +431,6 @@ pub fn signing_key(settings: &Settings) -> anyhow::Result<Vec<u8>> {
         return Ok(key.trim().as_bytes().to_vec());
     }
     let key = random_token();
-    write_private(&path, key.as_bytes())?;
+    crate::files::write_private(&path, key.as_bytes())?;
     Ok(key.into_bytes())
-}
-
-/// Writes a file readable and writable by its owner only (mode 0600),
-/// atomically and durably (see [`crate::files`]).
-///
-/// # Errors
-/// The file cannot be written.
-pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    crate::files::write_private(path, contents)
 }

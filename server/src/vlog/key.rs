@@ -39,22 +39,15 @@ pub fn load_or_create(path: &Path) -> Result<SigningKey, LogError> {
     }
 }
 
+/// Written like every secret file of the hub (atomically, 0600, directory
+/// synced): a power cut while creating it leaves no half-written key that
+/// would stop the next start.
 fn create(path: &Path) -> Result<SigningKey, LogError> {
-    use std::io::Write as _;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| error(path, e.to_string()))?;
     }
     let seed: [u8; 32] = rand::random();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path).map_err(|e| error(path, e.to_string()))?;
-    file.write_all(format!("{}\n", B64.encode(seed)).as_bytes())
-        .and_then(|()| file.sync_all())
+    crate::files::write_private(path, format!("{}\n", B64.encode(seed)).as_bytes())
         .map_err(|e| error(path, e.to_string()))?;
     tracing::info!(path = %path.display(), "created the log signing key");
     Ok(SigningKey::from_bytes(&seed))

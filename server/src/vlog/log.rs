@@ -5,7 +5,6 @@
 use super::settings::LogSettings;
 use super::{key, leaf, merkle, note, store, witness};
 use crate::store::{Result, Store, StoreError};
-use merkle::Hash;
 use note::{Checkpoint, NoteSigner, Verifier};
 use std::sync::Arc;
 use std::time::Duration;
@@ -287,9 +286,4 @@ async fn backfill(store: &Store) -> Result<()> {
         tracing::info!(added, "added log leaves for rows written before the log");
     }
     Ok(())
-}
-
-/// Hex of a hash, for JSON.
-pub fn hex_of(h: &Hash) -> String {
-    hex::encode(h)
 }

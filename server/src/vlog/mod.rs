@@ -18,7 +18,7 @@ pub mod proof;
 /// The log's tables live with the other core tables, in the store layer.
 pub use crate::store::log as store;
 pub mod settings;
-pub use log::{hex_of, Log, LogError};
+pub use log::{Log, LogError};
 pub use settings::{LogSettings, WitnessPeer};
 pub mod verify;
 pub mod witness;
