@@ -177,9 +177,21 @@ pub async fn series(state: &AppState, who: &Principal, query: FlowQuery) -> AppR
         FlowBucket::Week => (7 * DAY_MS, FIRST_MONDAY_MS),
     };
     let mut conn = state.store.reader().await?;
-    let rows = sql::sums(&mut conn, &visible, from, to, width, offset_ms - anchor, "").await?;
+    let minutes = i64::from(offset);
+    let shift = offset_ms - anchor;
+    let rows = sql::sums_by_day(&mut conn, &visible, from, to, width, shift, "", minutes).await?;
     let span = to - from;
-    let earlier = sql::sums(&mut conn, &visible, from - span, from, DAY_MS, 0, "").await?;
+    let earlier = sql::sums_by_day(
+        &mut conn,
+        &visible,
+        from - span,
+        from,
+        DAY_MS,
+        offset_ms,
+        "",
+        minutes,
+    )
+    .await?;
     let mut points: BTreeMap<i64, FlowFigures> = BTreeMap::new();
     let mut totals = FlowFigures::default();
     for row in &rows {
@@ -269,7 +281,7 @@ pub async fn summary(
     let width = end - start;
     let mut figures = FlowFigures::default();
     let mut posts = BTreeMap::new();
-    for row in sql::sums(&mut conn, &visible, start, end, width, -start, "post").await? {
+    for row in sql::sums_by_day(&mut conn, &visible, start, end, width, -start, "post", 0).await? {
         add(&mut figures, &row);
         *posts.entry(row.key.clone()).or_default() += row.total;
     }
@@ -281,7 +293,7 @@ pub async fn summary(
     for row in sql::sums(&mut conn, &visible, start, end, width, -start, "transport").await? {
         *transport.entry(row.key.clone()).or_default() += row.total;
     }
-    let before: u64 = sql::sums(
+    let before: u64 = sql::sums_by_day(
         &mut conn,
         &visible,
         previous_start,
@@ -289,6 +301,7 @@ pub async fn summary(
         start - previous_start,
         -previous_start,
         "",
+        0,
     )
     .await?
     .iter()

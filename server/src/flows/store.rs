@@ -10,6 +10,11 @@ use sqlx::{AnyConnection, Row};
 /// One day in milliseconds.
 pub const DAY_MS: i64 = 86_400_000;
 
+/// The UTC offsets (minutes) whose local days `flow_daily` rolls up: UTC,
+/// Burundi (UTC+2) and Tanzania (UTC+3), the zones headquarters reads in.
+/// Neither country has daylight saving, so an offset is a time zone here.
+pub const ROLLUP_OFFSETS_MINUTES: [i64; 3] = [0, 120, 180];
+
 /// Which posts' lines a reader may add up: every line of `full` posts, and
 /// the joint lines of `joint` posts.
 #[derive(Debug, Clone, Default)]
@@ -93,7 +98,48 @@ pub async fn insert(
     .bind(body(report)?)
     .execute(&mut *conn)
     .await?;
-    insert_lines(conn, report, start_ms).await
+    insert_lines(conn, report, start_ms).await?;
+    roll_up(conn, &report.id, 1).await
+}
+
+/// Adds (`sign` 1) or takes away (`sign` -1) the stored lines of one report
+/// in the daily roll-up, for every offset in [`ROLLUP_OFFSETS_MINUTES`].
+async fn roll_up(conn: &mut AnyConnection, report_id: &str, sign: i64) -> Result<()> {
+    for offset in ROLLUP_OFFSETS_MINUTES {
+        // `WHERE` before `GROUP BY` also keeps SQLite from reading the
+        // upsert's `ON CONFLICT` as a join constraint.
+        sqlx::query(
+            "INSERT INTO flow_daily (utc_offset_minutes, day_start, post, sharing, direction, \
+             nationality, men, women, boys, girls, total, v_children, v_pregnant, v_elderly, \
+             v_sick, v_disabled, lines) \
+             SELECT $1, ((period_start + $2) / 86400000) * 86400000 - $2, post, sharing, \
+             direction, nationality, \
+             CAST($3 * SUM(men) AS BIGINT), CAST($3 * SUM(women) AS BIGINT), \
+             CAST($3 * SUM(boys) AS BIGINT), CAST($3 * SUM(girls) AS BIGINT), \
+             CAST($3 * SUM(total) AS BIGINT), CAST($3 * SUM(v_children) AS BIGINT), \
+             CAST($3 * SUM(v_pregnant) AS BIGINT), CAST($3 * SUM(v_elderly) AS BIGINT), \
+             CAST($3 * SUM(v_sick) AS BIGINT), CAST($3 * SUM(v_disabled) AS BIGINT), $3 * COUNT(*) \
+             FROM flow_lines WHERE report_id = $4 \
+             GROUP BY 2, post, sharing, direction, nationality \
+             ON CONFLICT (utc_offset_minutes, day_start, post, sharing, direction, nationality) \
+             DO UPDATE SET men = flow_daily.men + excluded.men, \
+             women = flow_daily.women + excluded.women, boys = flow_daily.boys + excluded.boys, \
+             girls = flow_daily.girls + excluded.girls, total = flow_daily.total + excluded.total, \
+             v_children = flow_daily.v_children + excluded.v_children, \
+             v_pregnant = flow_daily.v_pregnant + excluded.v_pregnant, \
+             v_elderly = flow_daily.v_elderly + excluded.v_elderly, \
+             v_sick = flow_daily.v_sick + excluded.v_sick, \
+             v_disabled = flow_daily.v_disabled + excluded.v_disabled, \
+             lines = flow_daily.lines + excluded.lines",
+        )
+        .bind(offset)
+        .bind(offset * 60_000)
+        .bind(sign)
+        .bind(report_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 async fn insert_lines(conn: &mut AnyConnection, report: &FlowReport, start_ms: i64) -> Result<()> {
@@ -148,11 +194,13 @@ pub async fn save(
     .bind(body(report)?)
     .execute(&mut *conn)
     .await?;
+    roll_up(conn, &report.id, -1).await?;
     sqlx::query("DELETE FROM flow_lines WHERE report_id = $1")
         .bind(&report.id)
         .execute(&mut *conn)
         .await?;
-    insert_lines(conn, report, start_ms).await
+    insert_lines(conn, report, start_ms).await?;
+    roll_up(conn, &report.id, 1).await
 }
 
 /// One report with the start of its period (Unix ms).
@@ -427,6 +475,67 @@ pub struct Sums {
     pub vulnerable: [u64; 5],
 }
 
+/// Where [`sums`] reads: the lines themselves, or the daily roll-up of one
+/// UTC offset (only whole local days of it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Lines,
+    Daily { offset_minutes: i64 },
+}
+
+/// As [`sums`], but whole local days at `offset_minutes` are read from the
+/// daily roll-up when that offset is rolled up, the buckets are whole days
+/// and the key is `''` or `post`; the partial days at either end still come
+/// from the lines. Gives the same rows as [`sums`], grouped the same way
+/// (a bucket may appear in up to three rows per group; callers add them).
+#[allow(clippy::too_many_arguments)]
+pub async fn sums_by_day(
+    conn: &mut AnyConnection,
+    visible: &Visible,
+    from_ms: i64,
+    to_ms: i64,
+    width_ms: i64,
+    shift_ms: i64,
+    key_column: &'static str,
+    offset_minutes: i64,
+) -> Result<Vec<Sums>> {
+    let offset_ms = offset_minutes * 60_000;
+    let days_fit = width_ms % DAY_MS == 0 && (shift_ms - offset_ms) % DAY_MS == 0;
+    let rolled = ROLLUP_OFFSETS_MINUTES.contains(&offset_minutes)
+        && matches!(key_column, "" | "post")
+        && days_fit;
+    // The first and last local-day boundaries inside [from, to).
+    let first = (from_ms + offset_ms).div_euclid(DAY_MS) * DAY_MS - offset_ms;
+    let first = if first < from_ms {
+        first + DAY_MS
+    } else {
+        first
+    };
+    let last = (to_ms + offset_ms).div_euclid(DAY_MS) * DAY_MS - offset_ms;
+    if !rolled || first >= last {
+        return sums(
+            conn, visible, from_ms, to_ms, width_ms, shift_ms, key_column,
+        )
+        .await;
+    }
+    let mut rows = select_sums(
+        conn,
+        Source::Daily { offset_minutes },
+        visible,
+        (first, last),
+        (width_ms, shift_ms),
+        key_column,
+    )
+    .await?;
+    for (a, b) in [(from_ms, first), (last, to_ms)] {
+        if a < b {
+            rows.extend(sums(conn, visible, a, b, width_ms, shift_ms, key_column).await?);
+        }
+    }
+    rows.sort_by_key(|r| r.bucket);
+    Ok(rows)
+}
+
 /// Sums of the visible lines with `period_start` in `[from, to)`, grouped by
 /// bucket (`((t + shift) / width) * width - shift`), `key_column` (a
 /// column name chosen by the caller, or `''`), direction and nationality.
@@ -439,24 +548,51 @@ pub async fn sums(
     shift_ms: i64,
     key_column: &'static str,
 ) -> Result<Vec<Sums>> {
+    select_sums(
+        conn,
+        Source::Lines,
+        visible,
+        (from_ms, to_ms),
+        (width_ms, shift_ms),
+        key_column,
+    )
+    .await
+}
+
+async fn select_sums(
+    conn: &mut AnyConnection,
+    source: Source,
+    visible: &Visible,
+    (from_ms, to_ms): (i64, i64),
+    (width_ms, shift_ms): (i64, i64),
+    key_column: &'static str,
+) -> Result<Vec<Sums>> {
     if visible.is_empty() {
         return Ok(Vec::new());
     }
     let (condition, values) = visible.condition("", 5);
+    let (table, time, only) = match source {
+        Source::Lines => ("flow_lines", "period_start", String::new()),
+        Source::Daily { offset_minutes } => (
+            "flow_daily",
+            "day_start",
+            format!("utc_offset_minutes = {offset_minutes} AND lines > 0 AND "),
+        ),
+    };
     let key = if key_column.is_empty() {
         "''"
     } else {
         key_column
     };
     let sql = format!(
-        "SELECT ((period_start + $3) / $4) * $4 - $3 AS bucket, COALESCE({key}, '') AS k, \
+        "SELECT (({time} + $3) / $4) * $4 - $3 AS bucket, COALESCE({key}, '') AS k, \
          direction, nationality, \
          CAST(SUM(men) AS BIGINT) AS men, CAST(SUM(women) AS BIGINT) AS women, \
          CAST(SUM(boys) AS BIGINT) AS boys, CAST(SUM(girls) AS BIGINT) AS girls, \
          CAST(SUM(total) AS BIGINT) AS total, CAST(SUM(v_children) AS BIGINT) AS v1, \
          CAST(SUM(v_pregnant) AS BIGINT) AS v2, CAST(SUM(v_elderly) AS BIGINT) AS v3, \
          CAST(SUM(v_sick) AS BIGINT) AS v4, CAST(SUM(v_disabled) AS BIGINT) AS v5 \
-         FROM flow_lines WHERE period_start >= $1 AND period_start < $2 AND {condition} \
+         FROM {table} WHERE {only}{time} >= $1 AND {time} < $2 AND {condition} \
          GROUP BY 1, 2, 3, 4 \
          ORDER BY bucket"
     );

@@ -67,6 +67,10 @@ pub const TABLES: &[Table] = &[
     Table::keyed("sop_acks", "slug, version, user_id"),
     Table::keyed("flow_reports", "id"),
     Table::keyed("flow_lines", "report_id, idx"),
+    Table::keyed(
+        "flow_daily",
+        "utc_offset_minutes, day_start, post, sharing, direction, nationality",
+    ),
     Table::keyed("flow_versions", "report_id, version"),
     Table::keyed("flow_surges", "id"),
     Table::keyed("flow_sensitivity", "scope"),
