@@ -111,6 +111,19 @@ fn operations() -> Vec<Operation> {
         Operation { who: Some("members of the audience"), status: 201, response: Some(of::<SopAckReceipt>), idempotent: true, ..op("post", "/sops/{slug}/versions/{version}/ack", "Acknowledge \"read and understood\" for that exact version") },
         Operation { who: coordinators, response: Some(of::<SopCoverage>), ..op("get", "/sops/{slug}/versions/{version}/coverage", "Who in the audience has and has not acknowledged") },
         Operation { who: coordinators, request: Some(of::<SopRemindRequest>), status: 201, response: Some(of::<SopRemindReceipt>), idempotent: true, ..op("post", "/sops/{slug}/versions/{version}/remind", "Remind the readers who have not acknowledged") },
+        Operation { response: Some(of::<FlowVocabulary>), ..op("get", "/flows/vocabulary", "Directions, nationalities, means of transport, reasons and vulnerable groups of flow reports") },
+        Operation { who: Some("readers of the figures (docs/flows.md, \"Who may do what\")"), response: Some(list_of::<FlowReport>), ..op("get", "/flows/reports", "Reports whose period starts in a range, oldest first (query: scope, from, to)") },
+        Operation { who: Some("officers of a post (for it), coordinators (for posts of their country)"), request: Some(of::<FlowDraft>), status: 201, response: Some(of::<FlowReceipt>), idempotent: true, ..op("post", "/flows/reports", "Record a flow report (Idempotency-Key required; 200 when a duplicate)") },
+        Operation { who: Some("readers of the figures"), response: Some(of::<FlowReportHistory>), ..op("get", "/flows/reports/{id}", "One report with every version") },
+        Operation { who: Some("the recording side"), request: Some(of::<FlowCorrection>), response: Some(of::<FlowReceipt>), idempotent: true, ..op("post", "/flows/reports/{id}/correct", "Correct a report: new lines and a reason; the old version is kept") },
+        Operation { who: Some("readers of the figures"), response: Some(of::<FlowSeries>), ..op("get", "/flows/series", "Time series with totals and change (query: scope, from, to, bucket=hour|day|week, utc_offset_minutes)") },
+        Operation { who: Some("readers of the figures"), response: Some(of::<FlowSummary>), ..op("get", "/flows/summary", "One month in the shape of a DTM flow monitoring dashboard (query: month=YYYY-MM, scope)") },
+        Operation { who: Some("the post's officers and its country's coordinators"), response: Some(list_of::<FlowSurge>), ..op("get", "/flows/surges", "Surges the detector suggested (query: state)") },
+        Operation { who: Some("the post's officers and its country's coordinators"), response: Some(of::<FlowSurgeReceipt>), idempotent: true, ..op("post", "/flows/surges/{id}/confirm", "Confirm a suggested surge into a real alert") },
+        Operation { who: Some("the post's officers and its country's coordinators"), request: Some(object), response: Some(of::<FlowSurgeReceipt>), idempotent: true, ..op("post", "/flows/surges/{id}/dismiss", "Dismiss a suggested surge {reason}") },
+        Operation { who: Some("coordinators, for posts and corridors of their country"), request: Some(object), status: 204, ..op("put", "/flows/sensitivity", "Set the detector's threshold for a post or corridor {scope, threshold}") },
+        Operation { who: Some("readers of the figures"), ..op("get", "/flows/export.csv", "Reports as CSV with an HXL hashtag row (text/csv; query: scope, from, to)") },
+        Operation { who: Some("readers of the figures"), ..op("get", "/flows/export.xlsx", "Reports as an XLSX workbook, with a Summary sheet for `month` (query: scope, from, to, month)") },
     ]
 }
 
