@@ -558,3 +558,93 @@ async fn escalations_happen_once_across_three_nodes_even_when_one_dies() {
         .unwrap();
     assert_eq!(stored, 10);
 }
+
+/// One surge, recorded at the same moment through two nodes by two people
+/// (the post's officer and a coordinator typing in the same tally), gives
+/// exactly one suggested alert: the detector runs in the write transaction
+/// and a surge is unique per post, day and direction on the shared database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_surge_recorded_through_two_nodes_at_once_is_suggested_exactly_once() {
+    let Some(cluster) = cluster(2).await else {
+        return;
+    };
+    let (a, b) = (&cluster.nodes[0], &cluster.nodes[1]);
+    let accounts = &cluster.accounts;
+    let officer = accounts.login(a.addr, "mugina.officer").await.unwrap();
+    let coordinator = accounts.login(b.addr, "bi.coordinator").await.unwrap();
+    let http = reqwest::Client::new();
+    let day_ms: i64 = 86_400_000;
+    let now = time::OffsetDateTime::now_utc();
+    let today = now.unix_timestamp() / 86_400 * day_ms;
+    let at = |ms: i64| {
+        time::OffsetDateTime::from_unix_timestamp(ms / 1000)
+            .unwrap()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let record = |node: &Node, token: &str, report: serde_json::Value| {
+        http.post(format!("{}/api/v1/flows/reports", node.url()))
+            .bearer_auth(token.to_owned())
+            .header("Idempotency-Key", uuid_like())
+            .json(&report)
+            .send()
+    };
+    let surges_in = |body: &serde_json::Value| body["surges"].as_array().map_or(0, Vec::len);
+    // Four weeks of ordinary days, through node A.
+    for d in 1..=28 {
+        let start = today - d * day_ms;
+        let report = serde_json::json!({
+            "post": "mugina", "period_start": at(start), "period_end": at(start + day_ms),
+            "lines": [{"direction": "in", "nationality": "TZ", "men": 45, "women": 45}]});
+        let response = record(a, &officer.access_token, report).await.unwrap();
+        assert_eq!(response.status(), 201);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(surges_in(&body), 0, "an ordinary day is no surge");
+    }
+    let mut hq = accounts.connect(a.addr, "bi.coordinator").await.unwrap();
+    hq.subscribe(&[ch("post:mugina")], None).await.unwrap();
+    // Four copies of today's surge, two through each node, all at once.
+    let surge_day = serde_json::json!({
+        "post": "mugina", "period_start": at(today), "period_end": at(now.unix_timestamp() * 1000 + 60_000),
+        "lines": [{"direction": "in", "nationality": "BI", "men": 100, "women": 150,
+                   "boys": 80, "girls": 70}]});
+    let (r1, r2, r3, r4) = tokio::join!(
+        record(a, &officer.access_token, surge_day.clone()),
+        record(b, &coordinator.access_token, surge_day.clone()),
+        record(a, &officer.access_token, surge_day.clone()),
+        record(b, &coordinator.access_token, surge_day.clone()),
+    );
+    let mut suggested = 0;
+    for response in [r1, r2, r3, r4] {
+        let response = response.unwrap();
+        assert_eq!(response.status(), 201);
+        let body: serde_json::Value = response.json().await.unwrap();
+        suggested += surges_in(&body);
+    }
+    assert_eq!(suggested, 1, "one suggestion among the four receipts");
+    // Both nodes list the same single surge.
+    let mut ids = Vec::new();
+    for (node, token) in [(a, &officer.access_token), (b, &coordinator.access_token)] {
+        let body: serde_json::Value = http
+            .get(format!("{}/api/v1/flows/surges", node.url()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let list = body.as_array().expect("surges");
+        assert_eq!(list.len(), 1, "{body}");
+        ids.push(list[0]["id"].clone());
+    }
+    assert_eq!(ids[0], ids[1]);
+    // Headquarters' socket on node A hears of it once.
+    let mut heard = 0;
+    while let Ok(Ok(event)) = tokio::time::timeout(Duration::from_secs(2), hq.next_event()).await {
+        if event.data.kind() == "flow.surge_suggested" {
+            heard += 1;
+        }
+    }
+    assert_eq!(heard, 1);
+}

@@ -118,6 +118,30 @@ async fn an_officer_tallies_arrivals_offline_on_a_phone_and_headquarters_sees_th
     assert_eq!(reports.len(), 1, "sent once: {reports:?}");
     assert_eq!(reports[0]["total"], 6);
     assert_eq!(reports[0]["lines"][0]["nationality"], "TZ");
+
+    // A figure for docs/flows.md, printed and not asserted: the console's
+    // own work per tap over a busy day's 200 taps, and the time from
+    // "send" to the figure on headquarters' screen.
+    let per_tap = officer
+        .exec(
+            "const b = document.querySelector('#tap-men'); const t0 = performance.now();
+             for (let i = 0; i < 200; i++) b.click();
+             return (performance.now() - t0) / 200;",
+            json!([]),
+        )
+        .await
+        .unwrap();
+    officer.wait_text("#tally-count", "200").await.unwrap();
+    let sent = std::time::Instant::now();
+    officer.click("#tally-send").await.unwrap();
+    hq.wait_for(&format!("{TODAY_IN} === '206'"))
+        .await
+        .unwrap();
+    println!(
+        "tally: {:.2} ms of console work per tap; send to headquarters' view {} ms",
+        per_tap.as_f64().unwrap_or(f64::NAN),
+        sent.elapsed().as_millis()
+    );
     officer.close().await.unwrap();
     hq.close().await.unwrap();
 }
