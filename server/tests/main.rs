@@ -13,6 +13,7 @@
 mod binary;
 mod data_cli;
 mod faults;
+mod io_errors;
 mod nodes;
 mod private_files;
 mod sessions_nodes;
