@@ -14,6 +14,7 @@ mod binary;
 mod data_cli;
 mod faults;
 mod io_errors;
+mod least_privilege;
 mod nodes;
 mod private_files;
 mod sessions_nodes;
