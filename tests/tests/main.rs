@@ -27,6 +27,7 @@ mod login_throttle;
 mod messaging;
 mod openapi;
 mod protocol_docs;
+mod refresh_cookie;
 mod robustness;
 mod sessions;
 mod sops;
