@@ -104,12 +104,11 @@ async fn two_officers_chat_across_the_border_and_an_offline_message_arrives_once
         return;
     };
     // Access tokens expire quickly, so reconnecting after a while offline
-    // needs a refresh, as it does after a long power cut. Not much quicker
-    // than this: the hub now closes a socket when its token expires, and the
-    // console reconnects rather than renewing in band (`reauth`), so with a
-    // 3 s token the Manyovu officer flickered offline in the posts view.
+    // needs a refresh, as it does after a long power cut; and while online
+    // the console renews its socket's token in band (`reauth`) before the
+    // hub would close it at expiry.
     let hub =
-        TestHub::start_with(|s| s.auth.access_ttl_secs = mpaka_server::config::Seconds::of(8))
+        TestHub::start_with(|s| s.auth.access_ttl_secs = mpaka_server::config::Seconds::of(3))
             .await;
     let mugina = driver.browser().await.unwrap();
     let manyovu = driver.browser().await.unwrap();
@@ -151,6 +150,33 @@ async fn two_officers_chat_across_the_border_and_an_offline_message_arrives_once
         .await
         .unwrap();
 
+    // The officer stays online across several token expiries: the same
+    // socket renews its token in band and the indicator never leaves
+    // "online" (the hub closes a socket whose token expires).
+    manyovu
+        .exec(
+            "const conn = document.querySelector('#conn');
+             window.__states = [];
+             new MutationObserver(() => window.__states.push(conn.dataset.state))
+                 .observe(conn, { attributes: true, attributeFilter: ['data-state'] });
+             window.__socket = window.mpaka.link.ws;
+             window.__reauths = 0;
+             window.mpaka.link.hooks.onReauth = () => { window.__reauths += 1; };",
+            json!([]),
+        )
+        .await
+        .unwrap();
+    manyovu.wait_for("window.__reauths >= 3").await.unwrap();
+    let kept = manyovu
+        .exec(
+            "return { same: window.mpaka.link.ws === window.__socket,
+                      states: window.__states.filter(s => s !== 'online') };",
+            json!([]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept, json!({"same": true, "states": []}), "{kept}");
+
     // Manyovu loses its link, writes while offline, reloads the page.
     manyovu
         .exec("window.mpaka.link.hold();", json!([]))
@@ -168,7 +194,7 @@ async fn two_officers_chat_across_the_border_and_an_offline_message_arrives_once
         .await
         .unwrap();
     manyovu.wait_text("#pending-count", "1").await.unwrap();
-    tokio::time::sleep(Duration::from_secs(9)).await; // the access token expires meanwhile
+    tokio::time::sleep(Duration::from_secs(4)).await; // the access token expires meanwhile
     manyovu.refresh().await.unwrap();
     manyovu
         .wait_text("#messages li.msg.pending", offline_text)

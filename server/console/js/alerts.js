@@ -197,7 +197,7 @@ export function renderAlerts(ctx, main, params) {
       submit.disabled = true;
       const item = outbox.add({ via: 'rest', method: 'POST', path: '/api/v1/alerts', body, ref: 'alert.raise' });
       drawList();
-      const timer = setTimeout(() => { if (outbox.items.includes(item)) { general.textContent = t('alert.queued'); submit.disabled = false; form.reset(); } }, 1500);
+      const timer = setTimeout(() => { if (outbox.items.some((i) => i.id === item.id)) { general.textContent = t('alert.queued'); submit.disabled = false; form.reset(); } }, 1500);
       const { reply, error } = await outbox.settled(item.id);
       clearTimeout(timer);
       submit.disabled = false;

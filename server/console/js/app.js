@@ -3,7 +3,7 @@
 // the wiring of session, store, socket and outbox.
 
 import { h, put, $, disk } from './dom.js';
-import { session, login, logout, forget, HubError } from './session.js';
+import { session, login, logout, forget, accessToken, HubError } from './session.js';
 import { get } from './api.js';
 import { Store } from './store.js';
 import { Link } from './link.js';
@@ -78,8 +78,9 @@ function start() {
   outbox.onChange(() => drawIndicator());
 
   ctx = { user, lang, t, store, link, outbox, get, toast, onReady: null, navigate: (hash) => { location.hash = hash; } };
-  // For operators' scripts and the browser tests: hold the link down or let it go.
-  window.mpaka = { link, outbox, store };
+  // For operators' scripts and the browser tests: hold the link down or let
+  // it go, or refresh the session now.
+  window.mpaka = { link, outbox, store, refresh: () => accessToken({ force: true }) };
 
   function drawIndicator() {
     const n = outbox.pending.length;
@@ -135,6 +136,7 @@ function teardown() {
   cleanup = null;
   ctx.teardownRoute?.();
   ctx.link.stop();
+  ctx.outbox.stop();
   ctx.store.save();
   ctx = null;
 }
