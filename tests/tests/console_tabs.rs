@@ -175,10 +175,13 @@ async fn messages_written_offline_in_two_tabs_are_both_sent_once() {
             .unwrap();
         browser.fill("#compose-text", text).await.unwrap();
         browser.click("#compose-send").await.unwrap();
-        browser
-            .wait_text("#messages li.msg.pending", text)
-            .await
-            .unwrap();
+        if let Err(e) = browser.wait_text("#messages li.msg.pending", text).await {
+            let state = browser
+                .exec("return [location.hash, document.querySelector('#compose-text')?.value, JSON.stringify(window.mpaka.outbox.items), Object.keys(localStorage), document.querySelector('#messages')?.outerHTML, document.querySelector('#main')?.innerText.slice(0, 300)];", json!([]))
+                .await
+                .unwrap();
+            panic!("{e}: {state}");
+        }
     }
 
     // Tab A reloads: both messages are still waiting.

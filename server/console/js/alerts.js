@@ -35,6 +35,9 @@ export function renderAlerts(ctx, main, params) {
       canRaise && h('a', { href: '#/alerts/new', class: 'button', id: 'raise-alert' }, t('alert.raise')),
       h('label', { class: 'inline' }, showClosed, ' ', t('alert.show_closed'))),
     h('div', { class: params[0] === 'new' ? 'cols wide' : 'cols' }, h('section', { 'aria-label': t('alert.feed') }, list), side));
+  // On a phone, an open alert takes the screen: list → detail → back.
+  main.classList.toggle('has-detail', !!params[0] && params[0] !== 'new');
+  if (params[0] && matchMedia('(max-width: 760px)').matches) scrollTo(0, 0);
 
   const selected = params[0] ?? null;
 
@@ -131,7 +134,9 @@ export function renderAlerts(ctx, main, params) {
     newSev.id = 'update-severity';
     newSev.setAttribute('aria-label', t('alert.severity'));
     const alreadyAcked = a.acknowledgements?.some((x) => x.by.username === user.username || x.by.id === user.id);
+    const ackQueued = outbox.items.some((i) => i.alertId === a.id && i.ref === 'alert.ack' && i.state !== 'failed');
     return h('article', { class: 'card', id: 'alert-detail', dataset: { alert: a.id } },
+      h('a', { href: '#/alerts', class: 'back', id: 'alert-back' }, '← ', t('nav.alerts')),
       h('h2', {}, h('span', { class: 'sev ' + a.severity }, t('sev.' + a.severity)), ' ', t('kind.' + a.kind), ' · ', postName(a.post)),
       a.status !== 'actual' ? h('p', { class: 'badge warn' }, t('status.' + a.status)) : null,
       h('dl', { class: 'facts' },
@@ -150,7 +155,9 @@ export function renderAlerts(ctx, main, params) {
         a.text ? [h('dt', {}, t('alert.text')), h('dd', { lang: a.text.lang }, a.text.text)] : null,
         a.closing ? [h('dt', {}, t('alert.reason')), h('dd', {}, a.closing.reason)] : null),
       open && user.role !== 'observer' ? h('div', { class: 'actions' },
-        !ours && !alreadyAcked ? h('button', { type: 'button', id: 'ack-alert', onclick: () => step(a, 'ack') }, t('alert.ack')) : null,
+        !ours && !alreadyAcked ? h('button', { type: 'button', id: 'ack-alert', disabled: ackQueued,
+          onclick: (e) => { e.currentTarget.disabled = true; e.currentTarget.textContent = t('outbox.pending'); step(a, 'ack'); } },
+        ackQueued ? t('outbox.pending') : t('alert.ack')) : null,
         ours ? h('form', { class: 'row', onsubmit: (e) => {
           e.preventDefault();
           const patch = {};
@@ -242,7 +249,6 @@ export function renderAlerts(ctx, main, params) {
       if (kind === 'event') {
         ctx.get('/api/v1/alerts/summary').then(drawSummary).catch(() => {});
         if (selected && selected !== 'new' && detail.body?.alert?.id === selected) drawDetail(selected);
-        if (detail.kind === 'alert.raised' && detail.author?.id !== user.id) ctx.toast(t('alert.new_toast', { post: postName(detail.body.alert.post) }));
       }
     }
   });

@@ -11,6 +11,7 @@ import { Outbox } from './outbox.js';
 import { tr, LANGS, pickLang } from './i18n.js';
 import { renderChat } from './chat.js';
 import { renderPosts } from './posts.js';
+import { Notices } from './notify.js';
 
 const root = $('#app');
 let ctx = null;
@@ -68,16 +69,26 @@ function start() {
   const store = new Store(user);
   const indicator = h('span', { class: 'status', id: 'conn', role: 'status', 'aria-live': 'polite' });
   const toasts = h('div', { class: 'toasts', 'aria-live': 'assertive' });
+  const banner = h('div', { class: 'pager', id: 'pager', role: 'alert', hidden: true });
+  const away = h('section', { class: 'away card', id: 'away', hidden: true, 'aria-labelledby': 'away-title' });
   const link = new Link(store, {
     onStatus: () => drawIndicator(),
-    onReady: () => { outbox.flush(); ctx.onReady?.(); },
+    onReady: () => { outbox.flush(); notices.ready(); ctx.onReady?.(); },
     onWelcome: (w) => { ctx.user = { ...user, ...w.user }; },
     onFatal: (code) => { teardown(); forget(); showLogin(code === 'account_disabled' ? 'login.disabled' : 'login.expired'); },
   });
   const outbox = new Outbox(user, link);
   outbox.onChange(() => drawIndicator());
+  const postName = (slug) => store.grants.find((g) => g.channel === 'post:' + slug)?.name
+    ?? String(slug).charAt(0).toUpperCase() + String(slug).slice(1);
 
-  ctx = { user, lang, t, store, link, outbox, get, toast, onReady: null, navigate: (hash) => { location.hash = hash; } };
+  ctx = { user, lang, t, store, link, outbox, get, toast, onReady: null, postName, navigate: (hash) => { location.hash = hash; } };
+  const notices = new Notices(ctx, { banner, away, toast }, postName);
+  ctx.notices = notices;
+  const offStore = store.subscribe((kind, detail) => {
+    if (kind === 'event') notices.event(detail);
+    else if (kind === 'alerts') notices.drawBanner(false);
+  });
   // For operators' scripts and the browser tests: hold the link down or let
   // it go, or refresh the session now.
   window.mpaka = { link, outbox, store, refresh: () => accessToken({ force: true }) };
@@ -93,8 +104,23 @@ function start() {
     indicator.dataset.state = s;
     retry.hidden = s === 'online' || s === 'connecting';
     put(indicator, h('span', { class: 'dot', 'aria-hidden': 'true' }), text,
-      n ? h('span', { class: 'badge', id: 'pending-count' }, t('status.pending', { n })) : null,
-      failed ? h('span', { class: 'badge bad' }, t('status.failed', { n: failed })) : null);
+      n ? h('span', { class: 'badge', id: 'pending-count' }, t('status.pending', { n })) : null);
+    drawFailed();
+  }
+
+  // Actions the hub refused: each can be sent again or discarded, so no
+  // "not sent" mark stays forever.
+  const failedBox = h('details', { class: 'failed', id: 'failed', hidden: true });
+  function drawFailed() {
+    const items = outbox.failed;
+    failedBox.hidden = !items.length;
+    if (!items.length) { failedBox.open = false; return; }
+    put(failedBox, h('summary', { class: 'badge bad' }, t('status.failed', { n: items.length })),
+      h('ul', {}, items.map((i) => h('li', { dataset: { op: i.id } },
+        h('span', {}, i.frame?.text ?? t('op.' + (i.ref ?? 'message'))), ' — ',
+        h('span', { class: 'error' }, errorText(t, i.error)), ' ',
+        h('button', { type: 'button', class: 'secondary', onclick: () => outbox.retry(i.id) }, t('outbox.retry')), ' ',
+        h('button', { type: 'button', class: 'secondary discard', onclick: () => outbox.discard(i.id) }, t('outbox.discard'))))));
   }
   setInterval(() => { if (link.status === 'waiting') drawIndicator(); }, 1000);
 
@@ -114,20 +140,30 @@ function start() {
     h('a', { class: 'skip', href: '#main' }, t('nav.skip')),
     h('header', { class: 'top' },
       h('span', { class: 'brand' }, 'mpaka'),
-      indicator, retry,
+      indicator, failedBox, retry,
       h('span', { class: 'me', id: 'me' }, user.display_name, ' · ', t('role.' + user.role),
         user.post ? ' · ' + user.post : user.country ? ' · ' + user.country : ''),
       langPicker(lang, (l) => { disk.set('mpaka.lang.' + user.id, l); teardown(); start(); }),
       h('button', { type: 'button', id: 'logout', onclick: async () => { teardown(); await logout(); showLogin(); } }, t('nav.logout'))),
     nav,
+    banner,
+    away,
     h('main', { id: 'main', tabindex: '-1' }),
     toasts);
 
   addEventListener('hashchange', route);
-  ctx.teardownRoute = () => removeEventListener('hashchange', route);
+  ctx.teardownRoute = () => { removeEventListener('hashchange', route); offStore(); };
   drawIndicator();
   link.start();
   route();
+}
+
+/** A refused action's error in the user's language (the hub's English only as a fallback). */
+function errorText(t, error) {
+  if (!error) return '';
+  const key = 'err.' + error.code;
+  const text = t(key);
+  return text === key ? error.message : text;
 }
 
 function teardown() {
@@ -165,6 +201,8 @@ async function route() {
   if (ctx !== current) return;
   cleanup?.();
   ctx.onReady = null;
+  main.className = '';
+  if (name !== 'channels') ctx.notices.seen(name);
   cleanup = render(ctx, main, parts.slice(1)) ?? null;
 }
 

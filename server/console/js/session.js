@@ -10,7 +10,7 @@
 import { disk } from './dom.js';
 
 const KEY = 'mpaka.session';
-/** Refresh this long before the access token expires (at most a third of its life). */
+/** Refresh this long before the access token expires (at most half its life). */
 const MARGIN_MS = 60_000;
 
 let current = disk.get(KEY);
@@ -34,7 +34,7 @@ export const session = {
 };
 
 function margin() {
-  return Math.min(MARGIN_MS, (current?.ttlMs ?? MARGIN_MS * 4) / 3);
+  return Math.min(MARGIN_MS, (current?.ttlMs ?? MARGIN_MS * 4) / 2);
 }
 
 /** Asks the hub to keep the refresh token in its HttpOnly cookie. */

@@ -26,6 +26,8 @@ export class Store {
     this.grants = saved.grants ?? [];
     this.listeners = new Set();
     this.timer = null;
+    // A reload or a closed tab within the save delay would lose the last changes.
+    addEventListener('pagehide', () => { if (this.timer) this.save(); });
   }
 
   /** fn(kind, detail) is called after every change. */

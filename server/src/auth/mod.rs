@@ -412,7 +412,9 @@ impl Auth {
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer".into(),
-            expires_in: u64::try_from((access_exp - now) / 1000).unwrap_or(0),
+            // The token's `exp` is in whole seconds, rounded down: count
+            // from that, so a client never believes in a later expiry.
+            expires_in: u64::try_from(((access_exp / 1000) * 1000 - now) / 1000).unwrap_or(0),
             refresh_token,
             user: user.info(),
         })

@@ -52,6 +52,7 @@ const ASSETS: &[Asset] = &[
     asset!("/js/session.js", JS),
     asset!("/js/sops.js", JS),
     asset!("/js/log.js", JS),
+    asset!("/js/notify.js", JS),
     asset!("/js/store.js", JS),
 ];
 
