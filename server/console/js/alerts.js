@@ -110,7 +110,7 @@ export function renderAlerts(ctx, main, params) {
       store.setAlerts([d.alert]);
       put(side, detailView(d.alert, d.history));
     } catch (e) {
-      if (!local) put(side, h('p', { class: 'error' }, e.message));
+      if (!local) put(side, h('p', { class: 'error' }, ctx.err(e)));
     }
   }
 
@@ -119,7 +119,7 @@ export function renderAlerts(ctx, main, params) {
     const item = outbox.add({ via: 'rest', method: 'POST', path, body: body ?? {}, ref: 'alert.' + kind, alertId: a.id });
     outbox.settled(item.id).then(({ reply, error }) => {
       if (reply?.alert) { store.setAlerts([reply.alert]); }
-      if (error) ctx.toast(error.message);
+      if (error) ctx.toast(ctx.err(error));
       if (location.hash === '#/alerts/' + encodeURIComponent(a.id)) drawDetail(a.id);
     });
     drawList();
@@ -177,8 +177,12 @@ export function renderAlerts(ctx, main, params) {
     const general = h('p', { class: 'error', role: 'alert', id: 'raise-error' });
     const f = (name, ctl, path) => { ctl.name = name; ctl.id = 'raise-' + name; return field(t('alert.' + name), ctl, path ?? name); };
     const kind = select('kind', KINDS.map((k) => [k, t('kind.' + k)]), 'mass_arrival');
-    const dir = select('direction', [['into_tanzania', t('dir.into_tanzania')], ['into_burundi', t('dir.into_burundi')]],
-      user.country === 'TZ' ? 'into_burundi' : 'into_tanzania');
+    // Defaults from the officer's side of the border: an arrival comes into
+    // the officer's own country, a departure leaves it.
+    const home = user.country === 'TZ' ? 'into_tanzania' : 'into_burundi';
+    const abroad = home === 'into_tanzania' ? 'into_burundi' : 'into_tanzania';
+    const dir = select('direction', [['into_tanzania', t('dir.into_tanzania')], ['into_burundi', t('dir.into_burundi')]], home);
+    kind.addEventListener('change', () => { dir.value = kind.value === 'mass_departure' ? abroad : home; });
     const low = h('input', { type: 'number', inputmode: 'numeric' });
     const high = h('input', { type: 'number', inputmode: 'numeric' });
     const sev = select('severity', SEVERITIES.map((s) => [s, t('sev.' + s)]), 'severe');
@@ -212,7 +216,7 @@ export function renderAlerts(ctx, main, params) {
         // The form keeps what was typed: fix it and send again (a new request).
         outbox.discard(item.id);
         showFieldErrors(form, error.fields, general);
-        if (!error.fields?.length) general.textContent = error.message;
+        if (!error.fields?.length) general.textContent = ctx.err(error);
         return;
       }
       store.setAlerts([reply.alert]);

@@ -8,7 +8,7 @@ import { get } from './api.js';
 import { Store } from './store.js';
 import { Link } from './link.js';
 import { Outbox } from './outbox.js';
-import { tr, LANGS, pickLang } from './i18n.js';
+import { tr, LANGS, pickLang, errorText } from './i18n.js';
 import { renderChat } from './chat.js';
 import { renderPosts } from './posts.js';
 import { Notices } from './notify.js';
@@ -46,7 +46,7 @@ function showLogin(message) {
       start();
     } catch (err) {
       error.textContent = err instanceof HubError
-        ? (err.code === 'invalid_credentials' ? t('login.bad') : err.code === 'account_disabled' ? t('login.disabled') : err.message)
+        ? errorText(lang, err)
         : t('login.offline');
       button.disabled = false;
       pass.select();
@@ -82,7 +82,7 @@ function start() {
   const postName = (slug) => store.grants.find((g) => g.channel === 'post:' + slug)?.name
     ?? String(slug).charAt(0).toUpperCase() + String(slug).slice(1);
 
-  ctx = { user, lang, t, store, link, outbox, get, toast, onReady: null, postName, navigate: (hash) => { location.hash = hash; } };
+  ctx = { user, lang, t, err: (e) => errorText(lang, e), store, link, outbox, get, toast, onReady: null, postName, navigate: (hash) => { location.hash = hash; } };
   const notices = new Notices(ctx, { banner, away, toast }, postName);
   ctx.notices = notices;
   const offStore = store.subscribe((kind, detail) => {
@@ -118,7 +118,7 @@ function start() {
     put(failedBox, h('summary', { class: 'badge bad' }, t('status.failed', { n: items.length })),
       h('ul', {}, items.map((i) => h('li', { dataset: { op: i.id } },
         h('span', {}, i.frame?.text ?? t('op.' + (i.ref ?? 'message'))), ' — ',
-        h('span', { class: 'error' }, errorText(t, i.error)), ' ',
+        h('span', { class: 'error' }, errorText(lang, i.error)), ' ',
         h('button', { type: 'button', class: 'secondary', onclick: () => outbox.retry(i.id) }, t('outbox.retry')), ' ',
         h('button', { type: 'button', class: 'secondary discard', onclick: () => outbox.discard(i.id) }, t('outbox.discard'))))));
   }
@@ -156,14 +156,6 @@ function start() {
   drawIndicator();
   link.start();
   route();
-}
-
-/** A refused action's error in the user's language (the hub's English only as a fallback). */
-function errorText(t, error) {
-  if (!error) return '';
-  const key = 'err.' + error.code;
-  const text = t(key);
-  return text === key ? error.message : text;
 }
 
 function teardown() {

@@ -1,0 +1,123 @@
+//! Every interface string of the console exists in all four languages
+//! (French, English, Swahili, Kirundi), and every key the code names
+//! literally exists: a missing translation fails here, not in the field.
+//! Read from the embedded source, so it needs no browser.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+const LANGS: [&str; 4] = ["en", "fr", "sw", "rn"];
+
+fn console_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/console/js")
+}
+
+/// Quoted `'a.b': ` / `"a.b": ` keys on one line.
+fn keys_on(line: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let quote = bytes[i];
+        if quote == b'\'' || quote == b'"' {
+            let start = i + 1;
+            let mut end = start;
+            while end < bytes.len() && bytes[end] != quote {
+                end += 1;
+            }
+            let key = &line[start..end.min(line.len())];
+            let rest = line.get(end + 1..).unwrap_or("").trim_start();
+            if rest.starts_with(':')
+                && key.contains('.')
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+            {
+                keys.push(key.to_owned());
+            }
+            i = end + 1;
+        } else {
+            i += 1;
+        }
+    }
+    keys
+}
+
+fn dictionary() -> BTreeMap<&'static str, BTreeSet<String>> {
+    let source = std::fs::read_to_string(console_dir().join("i18n.js")).expect("i18n.js");
+    let mut dict: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    let mut current = None;
+    for line in source.lines() {
+        if let Some(lang) = LANGS
+            .iter()
+            .find(|l| line.trim_end() == format!("  {l}: {{"))
+        {
+            current = Some(*lang);
+            continue;
+        }
+        if let Some(lang) = current {
+            dict.entry(lang).or_default().extend(keys_on(line));
+        }
+    }
+    dict
+}
+
+#[test]
+fn every_interface_string_exists_in_french_english_swahili_and_kirundi() {
+    let dict = dictionary();
+    let all: BTreeSet<&String> = dict.values().flatten().collect();
+    assert!(
+        all.len() > 200,
+        "only {} keys found: parsing broke",
+        all.len()
+    );
+    let mut missing = Vec::new();
+    for lang in LANGS {
+        let have = dict.get(lang).cloned().unwrap_or_default();
+        let gaps: Vec<&&String> = all.iter().filter(|k| !have.contains(**k)).collect();
+        if !gaps.is_empty() {
+            missing.push(format!("{lang}: {} missing: {gaps:?}", gaps.len()));
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
+#[test]
+fn every_key_the_console_names_is_in_the_dictionary() {
+    let english = dictionary().remove("en").unwrap_or_default();
+    let mut unknown = Vec::new();
+    for entry in std::fs::read_dir(console_dir()).expect("js folder") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "js") || path.ends_with("i18n.js") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).expect("source");
+        for quote in ['\'', '"'] {
+            let opener = format!("t({quote}");
+            for (at, _) in source.match_indices(&opener) {
+                // Only `t(`, not `set(` or `split(`.
+                if source[..at]
+                    .chars()
+                    .last()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+                {
+                    continue;
+                }
+                let rest = &source[at + opener.len()..];
+                let Some(end) = rest.find(quote) else {
+                    continue;
+                };
+                let key = &rest[..end];
+                let after = rest[end + 1..].trim_start();
+                // A key completed at run time ('kind.' + k) is checked by its values.
+                if after.starts_with('+') || !key.contains('.') {
+                    continue;
+                }
+                if !english.contains(key) {
+                    unknown.push(format!("{}: {key}", path.display()));
+                }
+            }
+        }
+    }
+    assert!(unknown.is_empty(), "keys with no text: {unknown:#?}");
+}
