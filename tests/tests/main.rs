@@ -15,6 +15,7 @@ mod auth;
 mod client;
 mod client_author;
 mod console;
+mod console_a11y;
 mod console_i18n;
 mod console_phone;
 mod console_tabs;

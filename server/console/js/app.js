@@ -139,7 +139,7 @@ function start() {
   put(root,
     h('a', { class: 'skip', href: '#main' }, t('nav.skip')),
     h('header', { class: 'top' },
-      h('span', { class: 'brand' }, 'mpaka'),
+      h('h1', { class: 'brand' }, 'mpaka'),
       indicator, failedBox, retry,
       h('span', { class: 'me', id: 'me' }, user.display_name, ' · ', t('role.' + user.role),
         user.post ? ' · ' + user.post : user.country ? ' · ' + user.country : ''),
