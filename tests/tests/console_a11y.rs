@@ -40,7 +40,12 @@ async fn violations(browser: &Browser) -> Vec<String> {
         .expect("axe runs");
     found
         .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -96,10 +101,7 @@ async fn every_view_has_no_serious_or_critical_axe_violation_at_desktop_and_phon
             ("posts", "#/posts".to_owned(), "tr[data-post]"),
         ];
         for (view, hash, ready) in &views {
-            browser
-                .goto(&hub.url(&format!("/{hash}")))
-                .await
-                .unwrap();
+            browser.goto(&hub.url(&format!("/{hash}"))).await.unwrap();
             wait_online(&browser).await.unwrap();
             browser
                 .wait_for(&format!("document.querySelector({ready:?})"))

@@ -31,7 +31,7 @@ fn keys_on(line: &str) -> Vec<String> {
                 && key.contains('.')
                 && key
                     .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '#')
             {
                 keys.push(key.to_owned());
             }
@@ -120,4 +120,83 @@ fn every_key_the_console_names_is_in_the_dictionary() {
         }
     }
     assert!(unknown.is_empty(), "keys with no text: {unknown:#?}");
+}
+
+/// In Kirundi, in a real browser: the hub's refusal in Kirundi (from its
+/// code, not its English message), channel kinds translated, times in
+/// 24-hour form with their zone, plurals by Intl rules.
+#[tokio::test]
+async fn kirundi_shows_hub_errors_channel_titles_times_and_plurals_in_kirundi() {
+    use mpaka_tests::browser::Driver;
+    use serde_json::json;
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let hub = mpaka_tests::TestHub::start().await;
+    let browser = driver.browser().await.unwrap();
+    browser.goto(&hub.url("/")).await.unwrap();
+    browser
+        .exec(
+            "localStorage.setItem('mpaka.lang.anon', JSON.stringify('rn')); location.reload();",
+            json!([]),
+        )
+        .await
+        .unwrap();
+    browser
+        .wait_for("document.documentElement.lang === 'rn' && document.querySelector('#username')")
+        .await
+        .unwrap();
+    browser.fill("#username", "mugina.officer").await.unwrap();
+    browser.fill("#password", "not the password").await.unwrap();
+    browser.click("#login-submit").await.unwrap();
+    browser
+        .wait_text("#login-error", "Izina canke ijambo ry'ibanga si vyo.")
+        .await
+        .unwrap();
+    browser
+        .fill("#password", &hub.password("mugina.officer"))
+        .await
+        .unwrap();
+    browser.click("#login-submit").await.unwrap();
+    browser
+        .wait_for("document.querySelector('#conn')?.dataset.state === 'online'")
+        .await
+        .unwrap();
+    // The account's own language wins after login unless picked: pick Kirundi.
+    browser
+        .exec(
+            "const s = document.querySelector('#lang'); s.value = 'rn'; s.dispatchEvent(new Event('change'));",
+            json!([]),
+        )
+        .await
+        .unwrap();
+    browser
+        .goto(&hub.url("/#/channels/national%3ABI"))
+        .await
+        .unwrap();
+    browser
+        .wait_text("#chan-title", "Igihugu Uburundi")
+        .await
+        .unwrap();
+    let formatted = browser
+        .exec(
+            "return import('/js/dom.js').then((d) => import('/js/i18n.js').then((i) => [
+                 d.when(new Date(Date.now() - 5 * 60000).toISOString(), 'rn'),
+                 i.tr('rn', 'status.pending', { n: 1 }), i.tr('fr', 'alert.sum_open', { n: 1 }),
+                 i.tr('fr', 'alert.sum_open', { n: 3 }), i.errorText('sw', { code: 'forbidden', message: 'forbidden' })]));",
+            json!([]),
+        )
+        .await
+        .unwrap();
+    let [time, pending, one_open, open, error] =
+        [0, 1, 2, 3, 4].map(|i| formatted[i].as_str().unwrap().to_owned());
+    assert!(!time.contains("AM") && !time.contains("PM"), "{time}");
+    assert!(
+        time.contains("UTC") || time.contains("GMT") || time.contains('+'),
+        "no zone: {time}"
+    );
+    assert_eq!(pending, "1 kirarindiriye");
+    assert_eq!((one_open.as_str(), open.as_str()), ("ouverte", "ouvertes"));
+    assert_eq!(error, "Huruhusiwi kufanya hivi.");
+    browser.close().await.unwrap();
 }

@@ -5,7 +5,7 @@
 // resolve, cancel). Every step goes through the outbox with its
 // Idempotency-Key, so it survives a dropped link and is applied once.
 
-import { h, put, when } from './dom.js';
+import { h, put, when, num } from './dom.js';
 import { field, select, showFieldErrors } from './forms.js';
 
 const KINDS = ['mass_arrival', 'mass_departure', 'unusual_flow', 'health_screening', 'security_incident',
@@ -55,7 +55,7 @@ export function renderAlerts(ctx, main, params) {
   function drawSummary(sums) {
     put(summary, sums.map((s) => h('div', { class: 'card', dataset: { corridor: s.corridor } },
       h('h3', {}, corridorName(s.corridor)),
-      h('p', {}, h('b', {}, s.open), ' ', t('alert.sum_open'), ' · ', h('b', {}, s.people_on_the_move), ' ', t('alert.sum_people')),
+      h('p', {}, h('b', {}, num(s.open, ctx.lang)), ' ', t('alert.sum_open', { n: s.open }), ' · ', h('b', {}, num(s.people_on_the_move, ctx.lang)), ' ', t('alert.sum_people')),
       h('p', { class: s.unacknowledged ? 'error' : 'muted' }, t('alert.sum_unacked', { n: s.unacknowledged }),
         s.oldest_unacknowledged_at ? ' · ' + t('alert.sum_oldest', { time: when(s.oldest_unacknowledged_at, ctx.lang) }) : ''),
       s.open_exercises_and_tests ? h('p', { class: 'muted' }, t('alert.sum_exercises', { n: s.open_exercises_and_tests })) : null)));

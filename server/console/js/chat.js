@@ -4,8 +4,21 @@
 
 import { h, put, when } from './dom.js';
 
+/**
+ * A channel's title in the interface language: the hub's names of posts and
+ * corridors are place names and stay; the kinds of channel are translated.
+ */
 export function channelLabel(grant, t) {
-  return grant?.name ?? t('channel.unknown');
+  if (!grant) return t('channel.unknown');
+  const [kind, scope] = grant.channel.split(':');
+  const named = scope ? t('country.' + scope) : '';
+  const country = named === 'country.' + scope ? scope : named;
+  if (kind === 'national') return t('chan.national', { country });
+  if (kind === 'coord' && scope === 'joint') return t('chan.coord_joint');
+  if (kind === 'coord') return t('chan.coord', { country });
+  if (kind === 'joint') return t('chan.joint');
+  if (kind === 'user') return t('chan.personal');
+  return grant.name ?? grant.channel;
 }
 
 export function renderChat(ctx, main, params) {
@@ -42,12 +55,12 @@ export function renderChat(ctx, main, params) {
       h('li', {}, h('a', {
         href: '#/channels/' + encodeURIComponent(g.channel),
         'aria-current': g.channel === current ? 'page' : false,
-      }, g.name, ctx.notices?.unreadIn(g.channel) ? h('span', { class: 'badge bad count' }, ctx.notices.unreadIn(g.channel)) : null)))));
+      }, channelLabel(g, t), ctx.notices?.unreadIn(g.channel) ? h('span', { class: 'badge bad count' }, ctx.notices.unreadIn(g.channel)) : null)))));
   }
 
   function drawLog() {
     const grant = grants().find((g) => g.channel === current);
-    title.textContent = grant ? grant.name : t('chat.none');
+    title.textContent = grant ? channelLabel(grant, t) : t('chat.none');
     form.hidden = !grant?.can_write;
     readonly.hidden = !grant || grant.can_write;
     const events = store.events(current).filter((e) => e.kind === 'message');

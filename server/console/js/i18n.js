@@ -11,10 +11,20 @@ export function pickLang(tag) {
   return CHAIN[base] ? base : 'fr';
 }
 
-/** Text for `key` in `lang`, with {name} placeholders filled from `vars`. */
+const PLURAL_LOCALES = { fr: ['fr'], en: ['en'], sw: ['sw'], rn: ['rn', 'fr'] };
+
+/**
+ * Text for `key` in `lang`, with {name} placeholders filled from `vars`.
+ * When `vars.n` is a number and the language has `key#one` / `key#other`
+ * (Intl.PluralRules categories), the matching form is used.
+ */
 export function tr(lang, key, vars) {
+  let plural = null;
+  if (typeof vars?.n === 'number') {
+    try { plural = new Intl.PluralRules(PLURAL_LOCALES[lang] ?? [lang]).select(vars.n); } catch { plural = null; }
+  }
   for (const l of CHAIN[lang] ?? CHAIN.en) {
-    const s = D[l][key];
+    const s = (plural && (D[l][key + '#' + plural] ?? D[l][key + '#other'])) ?? D[l][key];
     if (s !== undefined) return vars ? s.replace(/\{(\w+)\}/g, (_, k) => vars[k] ?? '') : s;
   }
   return key;
@@ -33,6 +43,25 @@ export function errorText(lang, error) {
 
 const D = {
   en: {
+    "chan.national": "National {country}",
+    "chan.coord": "Coordination {country}",
+    "chan.coord_joint": "Joint coordination",
+    "chan.joint": "Joint broadcasts",
+    "chan.personal": "Personal",
+    "country.BI": "Burundi",
+    "country.TZ": "Tanzania",
+    "status.pending#one": "{n} pending",
+    "status.pending#other": "{n} pending",
+    "status.failed#one": "{n} not sent",
+    "status.failed#other": "{n} not sent",
+    "away.messages#one": "1 new message in your channels",
+    "away.messages#other": "{n} new messages in your channels",
+    "alert.sum_open#one": "open",
+    "alert.sum_open#other": "open",
+    "alert.sum_unacked#one": "{n} not acknowledged",
+    "alert.sum_unacked#other": "{n} not acknowledged",
+    "sop.reminded#one": "Reminder sent to 1 person.",
+    "sop.reminded#other": "Reminder sent to {n} people.",
     "err.bad_frame": "The hub could not read this request.",
     "err.unsupported_version": "This console is too old for the hub: reload the page.",
     "err.frame_too_large": "This is too long to send.",
@@ -254,6 +283,25 @@ const D = {
     "sop.refresh": "Refresh",
   },
   fr: {
+    "chan.national": "National {country}",
+    "chan.coord": "Coordination {country}",
+    "chan.coord_joint": "Coordination conjointe",
+    "chan.joint": "Diffusions conjointes",
+    "chan.personal": "Personnel",
+    "country.BI": "Burundi",
+    "country.TZ": "Tanzanie",
+    "status.pending#one": "{n} en attente",
+    "status.pending#other": "{n} en attente",
+    "status.failed#one": "{n} non envoyée",
+    "status.failed#other": "{n} non envoyées",
+    "away.messages#one": "1 nouveau message dans vos canaux",
+    "away.messages#other": "{n} nouveaux messages dans vos canaux",
+    "alert.sum_open#one": "ouverte",
+    "alert.sum_open#other": "ouvertes",
+    "alert.sum_unacked#one": "{n} sans accusé de réception",
+    "alert.sum_unacked#other": "{n} sans accusé de réception",
+    "sop.reminded#one": "Rappel envoyé à 1 personne.",
+    "sop.reminded#other": "Rappel envoyé à {n} personnes.",
     "err.bad_frame": "Le hub n'a pas pu lire cette demande.",
     "err.unsupported_version": "Cette console est trop ancienne pour le hub : rechargez la page.",
     "err.frame_too_large": "C'est trop long pour être envoyé.",
@@ -475,6 +523,25 @@ const D = {
     "sop.refresh": "Actualiser",
   },
   sw: {
+    "chan.national": "Kitaifa {country}",
+    "chan.coord": "Uratibu {country}",
+    "chan.coord_joint": "Uratibu wa pamoja",
+    "chan.joint": "Matangazo ya pamoja",
+    "chan.personal": "Binafsi",
+    "country.BI": "Burundi",
+    "country.TZ": "Tanzania",
+    "status.pending#one": "{n} inasubiri",
+    "status.pending#other": "{n} zinasubiri",
+    "status.failed#one": "{n} haikutumwa",
+    "status.failed#other": "{n} hazikutumwa",
+    "away.messages#one": "Ujumbe mpya 1 katika mazungumzo yako",
+    "away.messages#other": "Jumbe mpya {n} katika mazungumzo yako",
+    "alert.sum_open#one": "wazi",
+    "alert.sum_open#other": "wazi",
+    "alert.sum_unacked#one": "{n} haijathibitishwa",
+    "alert.sum_unacked#other": "{n} hazijathibitishwa",
+    "sop.reminded#one": "Kikumbusho kimetumwa kwa mtu 1.",
+    "sop.reminded#other": "Kikumbusho kimetumwa kwa watu {n}.",
     "err.bad_frame": "Kituo kikuu hakikuweza kusoma ombi hili.",
     "err.unsupported_version": "Dashibodi hii ni ya zamani kwa kituo: pakia ukurasa upya.",
     "err.frame_too_large": "Hii ni ndefu mno kutumwa.",
@@ -700,6 +767,25 @@ const D = {
     "sop.coverage": "Waliosoma",
   },
   rn: {
+    "chan.national": "Igihugu {country}",
+    "chan.coord": "Uguhuza {country}",
+    "chan.coord_joint": "Uguhuza guhuriweko",
+    "chan.joint": "Amatangazo ahuriweko",
+    "chan.personal": "Ivyanje",
+    "country.BI": "Uburundi",
+    "country.TZ": "Tanzaniya",
+    "status.pending#one": "{n} kirarindiriye",
+    "status.pending#other": "{n} birarindiriye",
+    "status.failed#one": "{n} ntivyarungitswe",
+    "status.failed#other": "{n} ntivyarungitswe",
+    "away.messages#one": "Ubutumwa bushasha 1 mu biganiro vyanyu",
+    "away.messages#other": "Ubutumwa bushasha {n} mu biganiro vyanyu",
+    "alert.sum_open#one": "rikinguye",
+    "alert.sum_open#other": "akinguye",
+    "alert.sum_unacked#one": "{n} ritaremezwa",
+    "alert.sum_unacked#other": "{n} ataremezwa",
+    "sop.reminded#one": "Ukwibutsa kwarungikiwe umuntu 1.",
+    "sop.reminded#other": "Ukwibutsa kwarungikiwe abantu {n}.",
     "err.bad_frame": "Ihuriro ntiryashoboye gusoma iki gisabwa.",
     "err.unsupported_version": "Iyi porogarama ni iya kera ku ihuriro: subira ufungure urupapuro.",
     "err.frame_too_large": "Ibi ni birebire cane ngo birungikwe.",
