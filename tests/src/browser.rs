@@ -210,6 +210,27 @@ impl Browser {
             .map(drop)
     }
 
+    /// Emulates a slow link for every later request of this browser:
+    /// `latency_ms` added per request, throughputs in kbit/s.
+    pub async fn throttle(
+        &self,
+        latency_ms: u32,
+        down_kbit: u32,
+        up_kbit: u32,
+    ) -> anyhow::Result<()> {
+        self.post(
+            "/chromium/network_conditions",
+            json!({"network_conditions": {
+                "offline": false,
+                "latency": latency_ms,
+                "download_throughput": down_kbit * 1000 / 8,
+                "upload_throughput": up_kbit * 1000 / 8,
+            }}),
+        )
+        .await
+        .map(drop)
+    }
+
     /// Resizes the window (CSS pixels).
     pub async fn resize(&self, width: u32, height: u32) -> anyhow::Result<()> {
         self.post("/window/rect", json!({"width": width, "height": height}))

@@ -594,3 +594,58 @@ async fn a_coordinator_publishes_an_sop_and_an_officer_acknowledges_it_in_the_co
     coordinator.close().await.unwrap();
     officer.close().await.unwrap();
 }
+
+/// The first and the warm load on a thin post link (250 kbit/s down, 50 up,
+/// 400 ms latency), for docs/console.md: printed, not asserted (no
+/// wall-clock limits in tests).
+#[tokio::test]
+async fn first_and_warm_load_on_a_250_kbit_link_are_measured() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let hub = TestHub::start().await;
+    let browser = driver.browser().await.unwrap();
+    browser.throttle(400, 250, 50).await.unwrap();
+    let started = std::time::Instant::now();
+    browser.goto(&hub.url("/")).await.unwrap();
+    browser
+        .wait_for("document.querySelector('#username')")
+        .await
+        .unwrap();
+    let login_form = started.elapsed();
+    browser.fill("#username", "mugina.officer").await.unwrap();
+    browser
+        .fill("#password", &hub.password("mugina.officer"))
+        .await
+        .unwrap();
+    let submitted = std::time::Instant::now();
+    browser.click("#login-submit").await.unwrap();
+    wait_online(&browser).await.unwrap();
+    browser
+        .wait_for("document.querySelector('#alert-list')")
+        .await
+        .unwrap();
+    let to_alerts = submitted.elapsed();
+    let reloaded = std::time::Instant::now();
+    browser.refresh().await.unwrap();
+    wait_online(&browser).await.unwrap();
+    browser
+        .wait_for("document.querySelector('#alert-list')")
+        .await
+        .unwrap();
+    let warm = reloaded.elapsed();
+    let bytes = browser
+        .exec(
+            "return [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
+                 .filter(e => !e.name.includes('/api/') && !e.name.endsWith('/ws'))
+                 .reduce((sum, e) => sum + e.transferSize, 0);",
+            json!([]),
+        )
+        .await
+        .unwrap();
+    println!(
+        "250/50 kbit/s, 400 ms: login form in {login_form:?}; login to alerts in {to_alerts:?}; \
+         warm reload to alerts in {warm:?} ({bytes} bytes transferred by the reload)"
+    );
+    browser.close().await.unwrap();
+}

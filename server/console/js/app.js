@@ -8,7 +8,7 @@ import { get } from './api.js';
 import { Store } from './store.js';
 import { Link } from './link.js';
 import { Outbox } from './outbox.js';
-import { tr, LANGS, pickLang, errorText } from './i18n.js';
+import { tr, LANGS, pickLang, errorText, loadLang } from './i18n.js';
 import { renderChat } from './chat.js';
 import { renderPosts } from './posts.js';
 import { Notices } from './notify.js';
@@ -28,8 +28,8 @@ function langPicker(current, onPick) {
   return select;
 }
 
-function showLogin(message) {
-  let lang = uiLang(null);
+async function showLogin(message) {
+  const lang = await loadLang(uiLang(null));
   const t = (k, v) => tr(lang, k, v);
   document.documentElement.lang = lang;
   const user = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: false });
@@ -61,9 +61,10 @@ function showLogin(message) {
   user.focus();
 }
 
-function start() {
+async function start() {
   const user = session.user;
-  const lang = uiLang(user);
+  const lang = await loadLang(uiLang(user));
+  if (ctx || session.user?.id !== user?.id) return;
   const t = (k, v) => tr(lang, k, v);
   document.documentElement.lang = lang;
   const store = new Store(user);
@@ -199,6 +200,7 @@ async function route() {
 }
 
 if (session.active) start(); else showLogin();
+// The other languages load only when picked.
 
 // Keep the console's files for reloads while the link is down.
 if ('serviceWorker' in navigator && window.isSecureContext) {

@@ -53,6 +53,10 @@ const ASSETS: &[Asset] = &[
     asset!("/js/sops.js", JS),
     asset!("/js/log.js", JS),
     asset!("/js/notify.js", JS),
+    asset!("/js/lang/en.js", JS),
+    asset!("/js/lang/fr.js", JS),
+    asset!("/js/lang/rn.js", JS),
+    asset!("/js/lang/sw.js", JS),
     asset!("/js/store.js", JS),
 ];
 
