@@ -110,6 +110,31 @@ async fn every_view_has_no_serious_or_critical_axe_violation_at_desktop_and_phon
             check(&browser, view, size, &mut problems).await;
         }
         browser.click("#logout").await.unwrap();
+        // The coordinator's SOP editor and post status, the auditor's record.
+        for (user, view, hash, ready) in [
+            (
+                "bi.coordinator",
+                "SOP editor",
+                "#/sops/~new/edit",
+                "#sop-slug",
+            ),
+            (
+                "bi.coordinator",
+                "post status (coordinator)",
+                "#/posts",
+                "tr[data-post]",
+            ),
+            ("auditor", "verifiable record", "#/log", "#log-verdict"),
+        ] {
+            log_in(&browser, &hub, user).await.unwrap();
+            browser.goto(&hub.url(&format!("/{hash}"))).await.unwrap();
+            browser
+                .wait_for(&format!("document.querySelector({ready:?})"))
+                .await
+                .unwrap();
+            check(&browser, view, size, &mut problems).await;
+            browser.click("#logout").await.unwrap();
+        }
     }
     browser.close().await.unwrap();
     assert!(problems.is_empty(), "{problems:#?}");

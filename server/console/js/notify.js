@@ -1,6 +1,6 @@
 // What arrives while the user looks elsewhere or is offline: unread counts
 // on the tabs, the channels and in the page title; a persistent banner (and
-// a vibration where the device allows) for severe and extreme alerts
+// a vibration and tones where the device allows) for severe and extreme alerts
 // addressed to this user, until acknowledged or dismissed; a "while you
 // were away" list after an outage instead of a pile of toasts; and nothing
 // at all for the history a first login replays.
@@ -84,6 +84,7 @@ export class Notices {
     for (const a of list) this.paged.add(a.id);
     if (alarm && fresh.length) {
       try { navigator.vibrate?.([300, 150, 300, 150, 300]); } catch { /* not allowed */ }
+      beep();
     }
     const { banner } = this.els;
     banner.hidden = !list.length;
@@ -130,6 +131,23 @@ export class Notices {
     document.title = total ? `(${total}) ${this.baseTitle}` : this.baseTitle;
     this.onCounts?.();
   }
+}
+
+/** Three short tones, where the browser lets the page play sound. */
+function beep() {
+  try {
+    const audio = new AudioContext();
+    for (let i = 0; i < 3; i++) {
+      const tone = audio.createOscillator();
+      const gain = audio.createGain();
+      tone.frequency.value = 880;
+      gain.gain.value = 0.2;
+      tone.connect(gain).connect(audio.destination);
+      tone.start(audio.currentTime + i * 0.35);
+      tone.stop(audio.currentTime + i * 0.35 + 0.2);
+    }
+    setTimeout(() => audio.close(), 1500);
+  } catch { /* no audio here */ }
 }
 
 function badge(el, n) {
