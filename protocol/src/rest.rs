@@ -23,6 +23,10 @@ impl std::fmt::Debug for LoginRequest {
 /// `POST /api/v1/auth/refresh` and `POST /api/v1/auth/logout`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RefreshRequest {
+    /// The refresh token. May be left out (`{}`) by a browser that logged in
+    /// with the `x-mpaka-refresh: cookie` header: the hub then reads it from
+    /// its `mpaka_refresh` cookie, and only with that header again.
+    #[serde(default)]
     pub refresh_token: String,
 }
 
@@ -41,7 +45,10 @@ pub struct TokenResponse {
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: u64,
-    /// Opaque, single-use: exchange it at `/api/v1/auth/refresh` for a new pair.
+    /// Opaque, single-use: exchange it at `/api/v1/auth/refresh` for a new
+    /// pair. Absent when the request carried `x-mpaka-refresh: cookie`: the
+    /// token is then only in the HttpOnly `mpaka_refresh` cookie.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub refresh_token: String,
     pub user: UserInfo,
 }

@@ -62,6 +62,10 @@ pub struct AuthSettings {
     pub session_max_secs: Seconds,
     /// A session not refreshed for this long ends (idle lifetime).
     pub session_idle_secs: Seconds,
+    /// A refresh token presented again this soon after its rotation, from
+    /// the same client address, gets the same new pair instead of ending
+    /// the session as stolen (two tabs, a lost reply); 0 turns it off.
+    pub refresh_grace_secs: u64,
     /// Failed logins of one account before logins for it are slowed down.
     pub login_free_failures_per_account: u32,
     /// Failed logins from one client address before it is slowed down.
@@ -197,6 +201,7 @@ impl Default for Settings {
                 refresh_ttl_secs: Seconds::of(30 * 24 * 3600),
                 session_max_secs: Seconds::of(30 * 24 * 3600),
                 session_idle_secs: Seconds::of(7 * 24 * 3600),
+                refresh_grace_secs: 5,
                 login_free_failures_per_account: 5,
                 login_free_failures_per_address: 20,
                 login_backoff_max_secs: Seconds::of(15 * 60),

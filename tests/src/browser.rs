@@ -182,6 +182,55 @@ impl Browser {
         self.post("/refresh", json!({})).await.map(drop)
     }
 
+    /// Opens a new tab of the same browser (same profile, storage and
+    /// cookies) and returns its handle; the current tab stays current.
+    pub async fn new_tab(&self) -> anyhow::Result<String> {
+        let reply = self.post("/window/new", json!({"type": "tab"})).await?;
+        reply["handle"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("no handle: {reply}"))
+    }
+
+    /// The handle of the current tab.
+    pub async fn tab(&self) -> anyhow::Result<String> {
+        let reply = self
+            .call(reqwest::Method::GET, "/window", Value::Null)
+            .await?;
+        reply
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("no handle: {reply}"))
+    }
+
+    /// Makes the tab `handle` the one every later command goes to.
+    pub async fn switch_to(&self, handle: &str) -> anyhow::Result<()> {
+        self.post("/window", json!({ "handle": handle }))
+            .await
+            .map(drop)
+    }
+
+    /// Emulates a slow link for every later request of this browser:
+    /// `latency_ms` added per request, throughputs in kbit/s.
+    pub async fn throttle(
+        &self,
+        latency_ms: u32,
+        down_kbit: u32,
+        up_kbit: u32,
+    ) -> anyhow::Result<()> {
+        self.post(
+            "/chromium/network_conditions",
+            json!({"network_conditions": {
+                "offline": false,
+                "latency": latency_ms,
+                "download_throughput": down_kbit * 1000 / 8,
+                "upload_throughput": up_kbit * 1000 / 8,
+            }}),
+        )
+        .await
+        .map(drop)
+    }
+
     /// Resizes the window (CSS pixels).
     pub async fn resize(&self, width: u32, height: u32) -> anyhow::Result<()> {
         self.post("/window/rect", json!({"width": width, "height": height}))

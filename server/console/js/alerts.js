@@ -5,7 +5,7 @@
 // resolve, cancel). Every step goes through the outbox with its
 // Idempotency-Key, so it survives a dropped link and is applied once.
 
-import { h, put, when } from './dom.js';
+import { h, put, when, num } from './dom.js';
 import { field, select, showFieldErrors } from './forms.js';
 
 const KINDS = ['mass_arrival', 'mass_departure', 'unusual_flow', 'health_screening', 'security_incident',
@@ -35,6 +35,9 @@ export function renderAlerts(ctx, main, params) {
       canRaise && h('a', { href: '#/alerts/new', class: 'button', id: 'raise-alert' }, t('alert.raise')),
       h('label', { class: 'inline' }, showClosed, ' ', t('alert.show_closed'))),
     h('div', { class: params[0] === 'new' ? 'cols wide' : 'cols' }, h('section', { 'aria-label': t('alert.feed') }, list), side));
+  // On a phone, an open alert takes the screen: list → detail → back.
+  main.classList.toggle('has-detail', !!params[0] && params[0] !== 'new');
+  if (params[0] && matchMedia('(max-width: 760px)').matches) scrollTo(0, 0);
 
   const selected = params[0] ?? null;
 
@@ -52,7 +55,7 @@ export function renderAlerts(ctx, main, params) {
   function drawSummary(sums) {
     put(summary, sums.map((s) => h('div', { class: 'card', dataset: { corridor: s.corridor } },
       h('h3', {}, corridorName(s.corridor)),
-      h('p', {}, h('b', {}, s.open), ' ', t('alert.sum_open'), ' · ', h('b', {}, s.people_on_the_move), ' ', t('alert.sum_people')),
+      h('p', {}, h('b', {}, num(s.open, ctx.lang)), ' ', t('alert.sum_open', { n: s.open }), ' · ', h('b', {}, num(s.people_on_the_move, ctx.lang)), ' ', t('alert.sum_people')),
       h('p', { class: s.unacknowledged ? 'error' : 'muted' }, t('alert.sum_unacked', { n: s.unacknowledged }),
         s.oldest_unacknowledged_at ? ' · ' + t('alert.sum_oldest', { time: when(s.oldest_unacknowledged_at, ctx.lang) }) : ''),
       s.open_exercises_and_tests ? h('p', { class: 'muted' }, t('alert.sum_exercises', { n: s.open_exercises_and_tests })) : null)));
@@ -107,7 +110,7 @@ export function renderAlerts(ctx, main, params) {
       store.setAlerts([d.alert]);
       put(side, detailView(d.alert, d.history));
     } catch (e) {
-      if (!local) put(side, h('p', { class: 'error' }, e.message));
+      if (!local) put(side, h('p', { class: 'error' }, ctx.err(e)));
     }
   }
 
@@ -116,7 +119,7 @@ export function renderAlerts(ctx, main, params) {
     const item = outbox.add({ via: 'rest', method: 'POST', path, body: body ?? {}, ref: 'alert.' + kind, alertId: a.id });
     outbox.settled(item.id).then(({ reply, error }) => {
       if (reply?.alert) { store.setAlerts([reply.alert]); }
-      if (error) ctx.toast(error.message);
+      if (error) ctx.toast(ctx.err(error));
       if (location.hash === '#/alerts/' + encodeURIComponent(a.id)) drawDetail(a.id);
     });
     drawList();
@@ -131,7 +134,9 @@ export function renderAlerts(ctx, main, params) {
     newSev.id = 'update-severity';
     newSev.setAttribute('aria-label', t('alert.severity'));
     const alreadyAcked = a.acknowledgements?.some((x) => x.by.username === user.username || x.by.id === user.id);
+    const ackQueued = outbox.items.some((i) => i.alertId === a.id && i.ref === 'alert.ack' && i.state !== 'failed');
     return h('article', { class: 'card', id: 'alert-detail', dataset: { alert: a.id } },
+      h('a', { href: '#/alerts', class: 'back', id: 'alert-back' }, '← ', t('nav.alerts')),
       h('h2', {}, h('span', { class: 'sev ' + a.severity }, t('sev.' + a.severity)), ' ', t('kind.' + a.kind), ' · ', postName(a.post)),
       a.status !== 'actual' ? h('p', { class: 'badge warn' }, t('status.' + a.status)) : null,
       h('dl', { class: 'facts' },
@@ -150,7 +155,9 @@ export function renderAlerts(ctx, main, params) {
         a.text ? [h('dt', {}, t('alert.text')), h('dd', { lang: a.text.lang }, a.text.text)] : null,
         a.closing ? [h('dt', {}, t('alert.reason')), h('dd', {}, a.closing.reason)] : null),
       open && user.role !== 'observer' ? h('div', { class: 'actions' },
-        !ours && !alreadyAcked ? h('button', { type: 'button', id: 'ack-alert', onclick: () => step(a, 'ack') }, t('alert.ack')) : null,
+        !ours && !alreadyAcked ? h('button', { type: 'button', id: 'ack-alert', disabled: ackQueued,
+          onclick: (e) => { e.currentTarget.disabled = true; e.currentTarget.textContent = t('outbox.pending'); step(a, 'ack'); } },
+        ackQueued ? t('outbox.pending') : t('alert.ack')) : null,
         ours ? h('form', { class: 'row', onsubmit: (e) => {
           e.preventDefault();
           const patch = {};
@@ -170,8 +177,12 @@ export function renderAlerts(ctx, main, params) {
     const general = h('p', { class: 'error', role: 'alert', id: 'raise-error' });
     const f = (name, ctl, path) => { ctl.name = name; ctl.id = 'raise-' + name; return field(t('alert.' + name), ctl, path ?? name); };
     const kind = select('kind', KINDS.map((k) => [k, t('kind.' + k)]), 'mass_arrival');
-    const dir = select('direction', [['into_tanzania', t('dir.into_tanzania')], ['into_burundi', t('dir.into_burundi')]],
-      user.country === 'TZ' ? 'into_burundi' : 'into_tanzania');
+    // Defaults from the officer's side of the border: an arrival comes into
+    // the officer's own country, a departure leaves it.
+    const home = user.country === 'TZ' ? 'into_tanzania' : 'into_burundi';
+    const abroad = home === 'into_tanzania' ? 'into_burundi' : 'into_tanzania';
+    const dir = select('direction', [['into_tanzania', t('dir.into_tanzania')], ['into_burundi', t('dir.into_burundi')]], home);
+    kind.addEventListener('change', () => { dir.value = kind.value === 'mass_departure' ? abroad : home; });
     const low = h('input', { type: 'number', inputmode: 'numeric' });
     const high = h('input', { type: 'number', inputmode: 'numeric' });
     const sev = select('severity', SEVERITIES.map((s) => [s, t('sev.' + s)]), 'severe');
@@ -197,7 +208,7 @@ export function renderAlerts(ctx, main, params) {
       submit.disabled = true;
       const item = outbox.add({ via: 'rest', method: 'POST', path: '/api/v1/alerts', body, ref: 'alert.raise' });
       drawList();
-      const timer = setTimeout(() => { if (outbox.items.includes(item)) { general.textContent = t('alert.queued'); submit.disabled = false; form.reset(); } }, 1500);
+      const timer = setTimeout(() => { if (outbox.items.some((i) => i.id === item.id)) { general.textContent = t('alert.queued'); submit.disabled = false; form.reset(); } }, 1500);
       const { reply, error } = await outbox.settled(item.id);
       clearTimeout(timer);
       submit.disabled = false;
@@ -205,7 +216,7 @@ export function renderAlerts(ctx, main, params) {
         // The form keeps what was typed: fix it and send again (a new request).
         outbox.discard(item.id);
         showFieldErrors(form, error.fields, general);
-        if (!error.fields?.length) general.textContent = error.message;
+        if (!error.fields?.length) general.textContent = ctx.err(error);
         return;
       }
       store.setAlerts([reply.alert]);
@@ -242,7 +253,6 @@ export function renderAlerts(ctx, main, params) {
       if (kind === 'event') {
         ctx.get('/api/v1/alerts/summary').then(drawSummary).catch(() => {});
         if (selected && selected !== 'new' && detail.body?.alert?.id === selected) drawDetail(selected);
-        if (detail.kind === 'alert.raised' && detail.author?.id !== user.id) ctx.toast(t('alert.new_toast', { post: postName(detail.body.alert.post) }));
       }
     }
   });

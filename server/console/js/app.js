@@ -3,14 +3,15 @@
 // the wiring of session, store, socket and outbox.
 
 import { h, put, $, disk } from './dom.js';
-import { session, login, logout, forget, HubError } from './session.js';
+import { session, login, logout, forget, accessToken, HubError } from './session.js';
 import { get } from './api.js';
 import { Store } from './store.js';
 import { Link } from './link.js';
 import { Outbox } from './outbox.js';
-import { tr, LANGS, pickLang } from './i18n.js';
+import { tr, LANGS, pickLang, errorText, loadLang } from './i18n.js';
 import { renderChat } from './chat.js';
 import { renderPosts } from './posts.js';
+import { Notices } from './notify.js';
 
 const root = $('#app');
 let ctx = null;
@@ -27,8 +28,8 @@ function langPicker(current, onPick) {
   return select;
 }
 
-function showLogin(message) {
-  let lang = uiLang(null);
+async function showLogin(message) {
+  const lang = await loadLang(uiLang(null));
   const t = (k, v) => tr(lang, k, v);
   document.documentElement.lang = lang;
   const user = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: false });
@@ -45,7 +46,7 @@ function showLogin(message) {
       start();
     } catch (err) {
       error.textContent = err instanceof HubError
-        ? (err.code === 'invalid_credentials' ? t('login.bad') : err.code === 'account_disabled' ? t('login.disabled') : err.message)
+        ? errorText(lang, err)
         : t('login.offline');
       button.disabled = false;
       pass.select();
@@ -60,26 +61,38 @@ function showLogin(message) {
   user.focus();
 }
 
-function start() {
+async function start() {
   const user = session.user;
-  const lang = uiLang(user);
+  const lang = await loadLang(uiLang(user));
+  if (ctx || session.user?.id !== user?.id) return;
   const t = (k, v) => tr(lang, k, v);
   document.documentElement.lang = lang;
   const store = new Store(user);
   const indicator = h('span', { class: 'status', id: 'conn', role: 'status', 'aria-live': 'polite' });
   const toasts = h('div', { class: 'toasts', 'aria-live': 'assertive' });
+  const banner = h('div', { class: 'pager', id: 'pager', role: 'alert', hidden: true });
+  const away = h('section', { class: 'away card', id: 'away', hidden: true, 'aria-labelledby': 'away-title' });
   const link = new Link(store, {
     onStatus: () => drawIndicator(),
-    onReady: () => { outbox.flush(); ctx.onReady?.(); },
+    onReady: () => { outbox.flush(); notices.ready(); ctx.onReady?.(); },
     onWelcome: (w) => { ctx.user = { ...user, ...w.user }; },
     onFatal: (code) => { teardown(); forget(); showLogin(code === 'account_disabled' ? 'login.disabled' : 'login.expired'); },
   });
   const outbox = new Outbox(user, link);
   outbox.onChange(() => drawIndicator());
+  const postName = (slug) => store.grants.find((g) => g.channel === 'post:' + slug)?.name
+    ?? String(slug).charAt(0).toUpperCase() + String(slug).slice(1);
 
-  ctx = { user, lang, t, store, link, outbox, get, toast, onReady: null, navigate: (hash) => { location.hash = hash; } };
-  // For operators' scripts and the browser tests: hold the link down or let it go.
-  window.mpaka = { link, outbox, store };
+  ctx = { user, lang, t, err: (e) => errorText(lang, e), store, link, outbox, get, toast, onReady: null, postName, navigate: (hash) => { location.hash = hash; } };
+  const notices = new Notices(ctx, { banner, away, toast }, postName);
+  ctx.notices = notices;
+  const offStore = store.subscribe((kind, detail) => {
+    if (kind === 'event') notices.event(detail);
+    else if (kind === 'alerts') notices.drawBanner(false);
+  });
+  // For operators' scripts and the browser tests: hold the link down or let
+  // it go, or refresh the session now.
+  window.mpaka = { link, outbox, store, refresh: () => accessToken({ force: true }) };
 
   function drawIndicator() {
     const n = outbox.pending.length;
@@ -92,8 +105,23 @@ function start() {
     indicator.dataset.state = s;
     retry.hidden = s === 'online' || s === 'connecting';
     put(indicator, h('span', { class: 'dot', 'aria-hidden': 'true' }), text,
-      n ? h('span', { class: 'badge', id: 'pending-count' }, t('status.pending', { n })) : null,
-      failed ? h('span', { class: 'badge bad' }, t('status.failed', { n: failed })) : null);
+      n ? h('span', { class: 'badge', id: 'pending-count' }, t('status.pending', { n })) : null);
+    drawFailed();
+  }
+
+  // Actions the hub refused: each can be sent again or discarded, so no
+  // "not sent" mark stays forever.
+  const failedBox = h('details', { class: 'failed', id: 'failed', hidden: true });
+  function drawFailed() {
+    const items = outbox.failed;
+    failedBox.hidden = !items.length;
+    if (!items.length) { failedBox.open = false; return; }
+    put(failedBox, h('summary', { class: 'badge bad' }, t('status.failed', { n: items.length })),
+      h('ul', {}, items.map((i) => h('li', { dataset: { op: i.id } },
+        h('span', {}, i.frame?.text ?? t('op.' + (i.ref ?? 'message'))), ' — ',
+        h('span', { class: 'error' }, errorText(lang, i.error)), ' ',
+        h('button', { type: 'button', class: 'secondary', onclick: () => outbox.retry(i.id) }, t('outbox.retry')), ' ',
+        h('button', { type: 'button', class: 'secondary discard', onclick: () => outbox.discard(i.id) }, t('outbox.discard'))))));
   }
   setInterval(() => { if (link.status === 'waiting') drawIndicator(); }, 1000);
 
@@ -112,18 +140,20 @@ function start() {
   put(root,
     h('a', { class: 'skip', href: '#main' }, t('nav.skip')),
     h('header', { class: 'top' },
-      h('span', { class: 'brand' }, 'mpaka'),
-      indicator, retry,
+      h('h1', { class: 'brand' }, 'mpaka'),
+      indicator, failedBox, retry,
       h('span', { class: 'me', id: 'me' }, user.display_name, ' · ', t('role.' + user.role),
         user.post ? ' · ' + user.post : user.country ? ' · ' + user.country : ''),
       langPicker(lang, (l) => { disk.set('mpaka.lang.' + user.id, l); teardown(); start(); }),
       h('button', { type: 'button', id: 'logout', onclick: async () => { teardown(); await logout(); showLogin(); } }, t('nav.logout'))),
     nav,
+    banner,
+    away,
     h('main', { id: 'main', tabindex: '-1' }),
     toasts);
 
   addEventListener('hashchange', route);
-  ctx.teardownRoute = () => removeEventListener('hashchange', route);
+  ctx.teardownRoute = () => { removeEventListener('hashchange', route); offStore(); };
   drawIndicator();
   link.start();
   route();
@@ -135,6 +165,7 @@ function teardown() {
   cleanup = null;
   ctx.teardownRoute?.();
   ctx.link.stop();
+  ctx.outbox.stop();
   ctx.store.save();
   ctx = null;
 }
@@ -163,10 +194,13 @@ async function route() {
   if (ctx !== current) return;
   cleanup?.();
   ctx.onReady = null;
+  main.className = '';
+  if (name !== 'channels') ctx.notices.seen(name);
   cleanup = render(ctx, main, parts.slice(1)) ?? null;
 }
 
 if (session.active) start(); else showLogin();
+// The other languages load only when picked.
 
 // Keep the console's files for reloads while the link is down.
 if ('serviceWorker' in navigator && window.isSecureContext) {

@@ -4,18 +4,35 @@
 
 import { h, put, when } from './dom.js';
 
+/**
+ * A channel's title in the interface language: the hub's names of posts and
+ * corridors are place names and stay; the kinds of channel are translated.
+ */
 export function channelLabel(grant, t) {
-  return grant?.name ?? t('channel.unknown');
+  if (!grant) return t('channel.unknown');
+  const [kind, scope] = grant.channel.split(':');
+  const named = scope ? t('country.' + scope) : '';
+  const country = named === 'country.' + scope ? scope : named;
+  if (kind === 'national') return t('chan.national', { country });
+  if (kind === 'coord' && scope === 'joint') return t('chan.coord_joint');
+  if (kind === 'coord') return t('chan.coord', { country });
+  if (kind === 'joint') return t('chan.joint');
+  if (kind === 'user') return t('chan.personal');
+  return grant.name ?? grant.channel;
 }
 
 export function renderChat(ctx, main, params) {
   const { store, outbox, t } = ctx;
   const grants = () => store.grants;
-  let current = params[0] ? decodeURIComponent(params[0]) : null;
-  if (!current || !grants().some((g) => g.channel === current)) {
+  const wanted = params[0] ? decodeURIComponent(params[0]) : null;
+  // The channel asked for, once the hub's list of channels is known (a
+  // fresh tab may render before `welcome`); else the corridor.
+  const pick = () => {
+    if (wanted && (!grants().length || grants().some((g) => g.channel === wanted))) return wanted;
     const preferred = grants().find((g) => g.channel.startsWith('corridor:')) ?? grants()[0];
-    current = preferred?.channel ?? null;
-  }
+    return preferred?.channel ?? null;
+  };
+  let current = pick();
 
   const list = h('nav', { class: 'chan-list', 'aria-label': t('nav.channels') });
   const log = h('ol', { class: 'messages', 'aria-live': 'polite', 'aria-relevant': 'additions', id: 'messages' });
@@ -38,12 +55,12 @@ export function renderChat(ctx, main, params) {
       h('li', {}, h('a', {
         href: '#/channels/' + encodeURIComponent(g.channel),
         'aria-current': g.channel === current ? 'page' : false,
-      }, g.name)))));
+      }, channelLabel(g, t), ctx.notices?.unreadIn(g.channel) ? h('span', { class: 'badge bad count' }, ctx.notices.unreadIn(g.channel)) : null)))));
   }
 
   function drawLog() {
     const grant = grants().find((g) => g.channel === current);
-    title.textContent = grant ? grant.name : t('chat.none');
+    title.textContent = grant ? channelLabel(grant, t) : t('chat.none');
     form.hidden = !grant?.can_write;
     readonly.hidden = !grant || grant.can_write;
     const events = store.events(current).filter((e) => e.kind === 'message');
@@ -87,14 +104,17 @@ export function renderChat(ctx, main, params) {
     }
   }
 
+  // Unread counts per channel: this one is read, the others count up.
+  if (ctx.notices) ctx.notices.onCounts = drawList;
+  ctx.notices?.seen('channels', current);
   drawList();
   drawLog();
   log.scrollTop = log.scrollHeight;
   const off = store.subscribe((kind, detail) => {
-    if (kind === 'grants') { drawList(); drawLog(); }
+    if (kind === 'grants') { current = pick(); ctx.notices?.seen('channels', current); drawList(); drawLog(); }
     if ((kind === 'event' && detail.channel === current) || (kind === 'history' && detail === current)) drawLog();
   });
   const onOutbox = () => drawLog();
   outbox.onChange(onOutbox);
-  return () => { off(); outbox.listeners.delete(onOutbox); };
+  return () => { off(); outbox.listeners.delete(onOutbox); if (ctx.notices) ctx.notices.onCounts = null; };
 }

@@ -35,15 +35,41 @@ export function put(el, ...children) {
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 
-/** A short local date and time for an RFC 3339 string. */
+/**
+ * Locales for formatting, per interface language: Kirundi falls back to the
+ * Burundian French conventions where the browser has no Kirundi data.
+ */
+export const LOCALES = { fr: ['fr-BI', 'fr'], en: ['en-GB', 'en'], sw: ['sw-TZ', 'sw'], rn: ['rn-BI', 'fr-BI', 'fr'] };
+
+/**
+ * A short date and time for an RFC 3339 string, in the viewer's time zone
+ * with its label (Burundi is UTC+2, Tanzania UTC+3: a coordinator reads
+ * both), 24-hour, with the relative age ("5 min ago") for recent times.
+ */
 export function when(iso, lang) {
   if (!iso) return '';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
+  const locales = LOCALES[lang] ?? [lang];
   const today = new Date().toDateString() === d.toDateString();
-  const opts = today ? { hour: '2-digit', minute: '2-digit' }
-    : { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' };
-  try { return d.toLocaleString(lang, opts); } catch { return d.toLocaleString(undefined, opts); }
+  const opts = { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short',
+    ...(today ? {} : { day: 'numeric', month: 'short' }) };
+  let text;
+  try { text = new Intl.DateTimeFormat(locales, opts).format(d); } catch { text = d.toLocaleString(); }
+  const minutes = Math.round((d.getTime() - Date.now()) / 60_000);
+  if (Math.abs(minutes) < 24 * 60) {
+    try {
+      const rel = new Intl.RelativeTimeFormat(locales, { numeric: 'auto', style: 'short' });
+      const age = Math.abs(minutes) < 60 ? rel.format(minutes, 'minute') : rel.format(Math.round(minutes / 60), 'hour');
+      text += ` (${age})`;
+    } catch { /* no relative format: the time alone */ }
+  }
+  return text;
+}
+
+/** A number in the interface language's conventions. */
+export function num(n, lang) {
+  try { return new Intl.NumberFormat(LOCALES[lang] ?? [lang]).format(n); } catch { return String(n); }
 }
 
 /** A random request id: works without a secure context (plain http on a LAN). */

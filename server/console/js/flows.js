@@ -111,7 +111,7 @@ export function renderFlows(ctx, main) {
     note.textContent = t('flow.queued');
     const { reply, error } = await outbox.settled(item.id);
     if (reply) note.textContent = t('flow.sent', { n: reply.report?.total ?? 0 });
-    if (error) note.textContent = error.message;
+    if (error) note.textContent = ctx.err(error);
   }
 
   // ---------------------------------------------------------------- chart
@@ -122,7 +122,7 @@ export function renderFlows(ctx, main) {
       const s = await ctx.get('/api/v1/flows/series?scope=all&bucket=day&from=' + encodeURIComponent(from));
       draw(s);
     } catch (e) {
-      put(chart, h('p', { class: 'muted' }, e.status === 403 ? t('flow.none') : e.message));
+      put(chart, h('p', { class: 'muted' }, e.status === 403 ? t('flow.none') : ctx.err(e)));
     }
     if (verifies) {
       try { drawSurges(await ctx.get('/api/v1/flows/surges?state=suggested')); } catch { /* shown on the next event */ }
@@ -177,7 +177,7 @@ export function renderFlows(ctx, main) {
   async function verify(s, step, body) {
     const item = outbox.add({ via: 'rest', method: 'POST', path: `/api/v1/flows/surges/${s.id}/${step}`, body, ref: 'flow.' + step });
     const { error } = await outbox.settled(item.id);
-    if (error) ctx.toast(error.message);
+    if (error) ctx.toast(ctx.err(error));
     load();
   }
 

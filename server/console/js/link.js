@@ -1,9 +1,10 @@
 // The socket to the hub: authenticates, subscribes to every readable
 // channel from the last sequence number seen (so nothing is missed and
 // nothing repeats), answers requests by id, notices dead links with its own
-// pings, and reconnects with capped exponential backoff and jitter.
+// pings, renews its token in band (`reauth`) before the hub would close it
+// at expiry, and reconnects with capped exponential backoff and jitter.
 
-import { accessToken, HubError, OfflineError, net } from './session.js';
+import { accessToken, session, HubError, OfflineError, net } from './session.js';
 import { newId } from './dom.js';
 
 /** Backoff bounds, in milliseconds. */
@@ -38,6 +39,9 @@ export class Link {
     this.stopped = false;
     this.held = sessionStorage.getItem(HELD) === '1';
     this.ready = false;
+    /** The access token this socket authenticated with (or last reauthed to). */
+    this.token = null;
+    this.reauthTimer = null;
     this.onOnline = () => { if (!this.held) this.connectNow(); };
     this.onOffline = () => this.drop('browser offline');
     addEventListener('online', this.onOnline);
@@ -58,6 +62,7 @@ export class Link {
   stop() {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.reauthTimer);
     clearInterval(this.alive);
     removeEventListener('online', this.onOnline);
     removeEventListener('offline', this.onOffline);
@@ -104,6 +109,7 @@ export class Link {
     const ws = new WebSocket(`${scheme}//${location.host}/ws`);
     this.ws = ws;
     this.ready = false;
+    this.token = token;
     ws.onopen = () => {
       this.lastHeard = Date.now();
       ws.send(JSON.stringify({ type: 'auth', id: newId('auth'), v: 1, token }));
@@ -163,7 +169,48 @@ export class Link {
     }
     this.ready = true;
     this.setStatus('online');
+    this.scheduleReauth();
     this.hooks.onReady?.();
+  }
+
+  /**
+   * The hub closes a socket when its token expires: shortly before that,
+   * get a fresh token (refreshing the session if needed, once per browser)
+   * and hand it to the open socket, which keeps its subscriptions.
+   */
+  scheduleReauth() {
+    clearTimeout(this.reauthTimer);
+    const ws = this.ws;
+    if (!ws || !session.expiresAt) return;
+    const delay = Math.max(0, session.expiresAt - Date.now() - session.marginMs) + 50;
+    this.reauthTimer = setTimeout(() => this.reauth(ws), delay);
+  }
+
+  async reauth(ws) {
+    if (ws !== this.ws || !this.ready) return;
+    let token;
+    try {
+      token = await accessToken();
+    } catch (e) {
+      if (e instanceof HubError && e.status === 401) return this.hooks.onFatal?.(e.code);
+      // Offline or the hub busy: try again shortly; the socket may still live.
+      this.reauthTimer = setTimeout(() => this.reauth(ws), 2000);
+      return;
+    }
+    if (ws !== this.ws) return;
+    if (token !== this.token) {
+      try {
+        await this.request({ type: 'reauth', token });
+        this.token = token;
+        this.hooks.onReauth?.();
+      } catch (e) {
+        if (ws !== this.ws) return;
+        // Refused (another session, revoked): reconnect with a fresh login state.
+        if (e instanceof HubError) this.drop('reauth refused');
+        return;
+      }
+    }
+    this.scheduleReauth();
   }
 
   checkAlive() {
@@ -212,6 +259,7 @@ export class Link {
     this.ws = null;
     this.ready = false;
     clearInterval(this.alive);
+    clearTimeout(this.reauthTimer);
     this.failAll(new OfflineError());
     if (this.stopped) return;
     if (code === 4003) return this.hooks.onFatal?.('account_disabled');

@@ -1,9 +1,17 @@
 // Actions taken in the console (a chat message, raising or acknowledging an
 // alert, acknowledging an SOP) go through this outbox. Each gets an id when
 // the user acts; the id is the hub's idempotency key, so sending it again
-// after a lost reply stores nothing twice. The outbox lives in localStorage:
-// a reload or a power cut loses nothing, and items are sent, in order, as
-// soon as the link is up. Items stay "pending" until the hub confirms.
+// after a lost reply stores nothing twice. Items are sent, in order, as soon
+// as the link is up, and stay "pending" until the hub confirms.
+//
+// One outbox per browser, not per tab: every tab of the same user shares it.
+// Each item is its own localStorage key (`mpaka.outbox.<user>.<id>`), so a
+// tab only ever adds or removes its own key and never writes a list over
+// another tab's (which lost messages when two tabs wrote offline). Sending
+// happens under one Web Lock per user, re-reading the items inside it, so
+// one tab at a time sends; should a tab still see an item another tab has
+// just sent (localStorage reaches other tabs a moment later), sending it
+// again with the same id is answered `duplicate` and stored once.
 
 import { disk, newId } from './dom.js';
 import { api, HubError, OfflineError } from './api.js';
@@ -14,18 +22,58 @@ const TRANSIENT = new Set(['offline', 'unavailable', 'internal', 'rate_limited',
 
 export class Outbox {
   constructor(user, link) {
-    this.key = 'mpaka.outbox.' + user.id;
-    this.items = disk.get(this.key, []);
+    this.prefix = 'mpaka.outbox.' + user.id + '.';
+    this.lockName = 'mpaka.outbox.' + user.id;
     this.link = link;
     this.listeners = new Set();
     this.running = false;
     this.again = false;
     this.timer = null;
+    this.migrate('mpaka.outbox.' + user.id);
+    this.reload();
+    // Another tab added, sent or discarded an item.
+    this.onStorage = (e) => {
+      if (e.key !== null && !e.key.startsWith(this.prefix)) return;
+      this.reload();
+      for (const fn of this.listeners) { try { fn({ id: e.key?.slice(this.prefix.length) }); } catch (err) { console.error(err); } }
+    };
+    addEventListener('storage', this.onStorage);
+  }
+
+  /** Stops listening to other tabs (logout, language change). */
+  stop() {
+    removeEventListener('storage', this.onStorage);
+    clearTimeout(this.timer);
+  }
+
+  /** Items kept by an older console in one shared list move to their own keys. */
+  migrate(oldKey) {
+    const old = disk.get(oldKey);
+    if (!Array.isArray(old)) return;
+    for (const item of old) if (item?.id) disk.set(this.prefix + item.id, item);
+    disk.del(oldKey);
+  }
+
+  /** Reads every item of this user from localStorage, oldest first. */
+  reload() {
+    const items = [];
+    try {
+      for (let i = 0; i < localStorage.length; i++) {
+        const key = localStorage.key(i);
+        if (key?.startsWith(this.prefix)) {
+          const item = disk.get(key);
+          if (item?.id) items.push(item);
+        }
+      }
+    } catch { /* storage unavailable: keep what we have */ return; }
+    items.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : (a.n ?? 0) - (b.n ?? 0)));
+    this.items = items;
   }
 
   onChange(fn) { this.listeners.add(fn); }
   changed(item, reply) {
-    disk.set(this.key, this.items);
+    if (this.items.some((i) => i.id === item.id)) disk.set(this.prefix + item.id, item);
+    else disk.del(this.prefix + item.id);
     for (const fn of this.listeners) { try { fn(item, reply); } catch (e) { console.error(e); } }
   }
 
@@ -55,7 +103,7 @@ export class Outbox {
    */
   add(action) {
     const id = newId('op');
-    const item = { ...action, id, at: new Date().toISOString(), state: 'pending', tries: 0 };
+    const item = { ...action, id, at: new Date().toISOString(), n: performance.now(), state: 'pending', tries: 0 };
     if (item.frame) item.frame = { ...item.frame, id };
     this.items.push(item);
     this.changed(item);
@@ -77,21 +125,27 @@ export class Outbox {
     this.flush();
   }
 
-  /** Sends every pending item, one after the other, in the order taken. */
+  /**
+   * Sends every pending item, one after the other, in the order taken; one
+   * tab of the browser at a time (Web Locks where the browser has them).
+   */
   async flush() {
     if (this.running) { this.again = true; return; }
     this.running = true;
     clearTimeout(this.timer);
     try {
-      do {
-        this.again = false;
-        for (const item of [...this.pending]) {
-          if (!this.items.includes(item)) continue;
-          const wait = await this.send(item);
-          if (wait === 'stop') break;
-          if (typeof wait === 'number') { this.timer = setTimeout(() => this.flush(), wait); break; }
-        }
-      } while (this.again);
+      await withLock(this.lockName, async () => {
+        do {
+          this.again = false;
+          this.reload();
+          for (const item of [...this.pending]) {
+            if (!this.items.some((i) => i.id === item.id)) continue;
+            const wait = await this.send(item);
+            if (wait === 'stop') break;
+            if (typeof wait === 'number') { this.timer = setTimeout(() => this.flush(), wait); break; }
+          }
+        } while (this.again);
+      });
     } finally {
       this.running = false;
     }
@@ -104,7 +158,7 @@ export class Outbox {
       const reply = item.via === 'ws'
         ? await this.link.request(item.frame)
         : await api(item.method, item.path, item.body, { 'idempotency-key': item.id });
-      this.items = this.items.filter((i) => i !== item);
+      this.items = this.items.filter((i) => i.id !== item.id);
       this.changed(item, reply ?? {});
       return null;
     } catch (e) {
@@ -120,4 +174,9 @@ export class Outbox {
       return null;
     }
   }
+}
+
+function withLock(name, fn) {
+  if (navigator.locks?.request) return navigator.locks.request(name, fn);
+  return fn();
 }

@@ -11,11 +11,12 @@ export function renderPosts(ctx, main) {
   const note = h('p', { class: 'muted', 'aria-live': 'polite' });
   put(main, h('section', { class: 'posts' },
     h('h2', {}, t('posts.title')),
-    h('table', { class: 'grid' },
+    // Scrolls sideways inside its box on a phone: reachable by keyboard too.
+    h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': t('posts.title') }, h('table', { class: 'grid' },
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('posts.post')), h('th', { scope: 'col' }, t('posts.country')),
         h('th', { scope: 'col' }, t('posts.status')), h('th', { scope: 'col' }, t('posts.users')),
         h('th', { scope: 'col' }, t('posts.last_seen')))),
-      table),
+      table)),
     note));
 
   async function load() {

@@ -1,12 +1,16 @@
-// The login session: tokens kept in localStorage so a reload keeps the user
-// logged in, and refreshed before the access token expires. The refresh
-// token is single-use, so one refresh runs at a time across every tab
-// (Web Locks where the browser has them).
+// The login session. The refresh token never reaches page script: the hub
+// keeps it in an HttpOnly, SameSite=Strict cookie scoped to /api/v1/auth
+// (asked for with the `x-mpaka-refresh: cookie` header). Only the short-lived
+// access token and the user are kept in localStorage, so a reload keeps the
+// user logged in. The refresh token is single-use, so one refresh runs at a
+// time across every tab (Web Locks where the browser has them); the cookie
+// jar, unlike localStorage, is the same for every tab at once, so a tab that
+// refreshes just after another presents the newest token, never a spent one.
 
 import { disk } from './dom.js';
 
 const KEY = 'mpaka.session';
-/** Refresh this long before the access token expires (at most a third of its life). */
+/** Refresh this long before the access token expires (at most half its life). */
 const MARGIN_MS = 60_000;
 
 let current = disk.get(KEY);
@@ -22,8 +26,19 @@ const listeners = new Set();
 export const session = {
   get user() { return current?.user ?? null; },
   get active() { return !!current; },
+  /** When the current access token expires (ms since the epoch), or 0. */
+  get expiresAt() { return current?.expiresAt ?? 0; },
+  /** How long before expiry a refresh happens (ms). */
+  get marginMs() { return margin(); },
   onChange(fn) { listeners.add(fn); },
 };
+
+function margin() {
+  return Math.min(MARGIN_MS, (current?.ttlMs ?? MARGIN_MS * 4) / 2);
+}
+
+/** Asks the hub to keep the refresh token in its HttpOnly cookie. */
+const COOKIE = { 'x-mpaka-refresh': 'cookie' };
 
 function save(next) {
   current = next;
@@ -34,7 +49,6 @@ function save(next) {
 function fromResponse(r) {
   return {
     access: r.access_token,
-    refresh: r.refresh_token,
     expiresAt: Date.now() + r.expires_in * 1000,
     ttlMs: r.expires_in * 1000,
     user: r.user,
@@ -77,7 +91,7 @@ export async function post(path, body, headers = {}) {
 function safeJson(text) { try { return JSON.parse(text); } catch { return null; } }
 
 export async function login(username, password) {
-  save(fromResponse(await post('/api/v1/auth/login', { username, password })));
+  save(fromResponse(await post('/api/v1/auth/login', { username, password }, COOKIE)));
   return current.user;
 }
 
@@ -85,7 +99,7 @@ export async function login(username, password) {
 export async function logout() {
   const old = current;
   save(null);
-  if (old) post('/api/v1/auth/logout', { refresh_token: old.refresh }).catch(() => {});
+  if (old) post('/api/v1/auth/logout', legacyBody(old), COOKIE).catch(() => {});
 }
 
 /** Drops the session without telling the hub (account disabled, token revoked). */
@@ -98,15 +112,19 @@ export function forget() { save(null); }
  */
 export async function accessToken({ force = false } = {}) {
   if (!current) throw new HubError(401, { code: 'auth_required', message: 'not logged in' });
-  const margin = Math.min(MARGIN_MS, (current.ttlMs ?? MARGIN_MS * 4) / 3);
-  if (!force && current.expiresAt - Date.now() > margin) return current.access;
+  if (!force && current.expiresAt - Date.now() > margin()) return current.access;
   const stale = current.access;
   inflight ??= withLock(async () => {
-    // Another tab may have refreshed while we waited for the lock.
+    // Another tab may have refreshed while we waited for the lock. (Its
+    // write may not have reached this tab yet: then this tab refreshes too,
+    // with the cookie the other tab's refresh set, which is harmless.)
     const stored = disk.get(KEY);
-    if (stored && stored.access !== stale) { current = stored; return; }
+    if (stored && stored.access !== stale && stored.expiresAt - Date.now() > margin()) {
+      current = stored;
+      return;
+    }
     try {
-      save(fromResponse(await post('/api/v1/auth/refresh', { refresh_token: current.refresh })));
+      save(fromResponse(await post('/api/v1/auth/refresh', legacyBody(current), COOKIE)));
     } catch (e) {
       if (e instanceof HubError && e.status < 500 && e.status !== 429) save(null);
       throw e;
@@ -114,6 +132,14 @@ export async function accessToken({ force = false } = {}) {
   }).finally(() => { inflight = null; });
   await inflight;
   return current.access;
+}
+
+/**
+ * A session saved before the cookie existed still holds its refresh token:
+ * it is sent in the body once, and the hub answers with the cookie.
+ */
+function legacyBody(s) {
+  return s?.refresh ? { refresh_token: s.refresh } : {};
 }
 
 function withLock(fn) {

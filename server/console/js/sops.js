@@ -30,12 +30,31 @@ export function renderSops(ctx, main, params) {
     }
   }
 
+  /** Whether the current version asks this user to acknowledge it. */
+  function addressed(s) {
+    if (s.in_audience_v === s.current_version) return s.in_audience;
+    const a = s.audience;
+    if (!a) return true;
+    const { user } = ctx;
+    const some = (l) => Array.isArray(l) && l.length > 0;
+    if (some(a.countries) && !a.countries.includes(user.country)) return false;
+    if (some(a.roles) && !a.roles.includes(user.role)) return false;
+    if (some(a.posts) || some(a.corridors)) {
+      const corridor = store.grants.find((g) => g.channel.startsWith('corridor:'))?.channel.slice('corridor:'.length);
+      const byPost = user.post && some(a.posts) && a.posts.includes(user.post);
+      const byCorridor = user.post && corridor && some(a.corridors) && a.corridors.includes(corridor);
+      if (!byPost && !byCorridor) return false;
+    }
+    return true;
+  }
+
   function drawList() {
     const sops = [...store.sops.values()].sort((a, b) => (b.updated_at ?? '').localeCompare(a.updated_at ?? ''));
     put(list, sops.map((s) => {
       const v = s.current_version;
       const unread = v && !store.isRead(s.slug, v);
-      const unacked = v && s.state === 'published' && !store.isAcked(s.slug, v);
+      // "To acknowledge" only for readers the version is addressed to.
+      const unacked = v && s.state === 'published' && !store.isAcked(s.slug, v) && addressed(s);
       return h('li', {}, h('a', { href: '#/sops/' + encodeURIComponent(s.slug), 'aria-current': s.slug === slug ? 'page' : false, dataset: { sop: s.slug } },
         h('b', {}, title(s)), ' ',
         v ? h('span', { class: 'badge' }, 'v' + v) : null,
@@ -54,8 +73,10 @@ export function renderSops(ctx, main, params) {
     try {
       r = await ctx.get(`/api/v1/sops/${encodeURIComponent(slug)}/versions/${version}?format=html&lang=${lang ?? ctx.lang}`);
     } catch (e) {
-      return put(side, h('p', { class: 'error' }, e.message));
+      return put(side, h('p', { class: 'error' }, ctx.err(e)));
     }
+    const known = store.sops.get(r.slug);
+    if (known && r.version === known.current_version) Object.assign(known, { in_audience: r.in_audience, in_audience_v: r.version });
     store.markRead(r.slug, r.version);
     if (r.acknowledged_at) store.markAcked(r.slug, r.version);
     const body = h('div', { class: 'sop-body', id: 'sop-body', lang: r.lang });
@@ -77,7 +98,7 @@ export function renderSops(ctx, main, params) {
             path: `/api/v1/sops/${encodeURIComponent(r.slug)}/versions/${r.version}/ack` });
           outbox.settled(item.id).then(({ reply, error }) => {
             if (reply) store.markAcked(r.slug, r.version);
-            if (error) ctx.toast(error.message);
+            if (error) ctx.toast(ctx.err(error));
             if (location.hash.startsWith('#/sops/' + encodeURIComponent(r.slug))) reader(r.lang);
           });
           reader(r.lang);
@@ -101,7 +122,7 @@ export function renderSops(ctx, main, params) {
     try {
       c = await ctx.get(`/api/v1/sops/${encodeURIComponent(slug)}/versions/${v}/coverage`);
     } catch (e) {
-      return put(side, h('p', { class: 'error' }, e.message));
+      return put(side, h('p', { class: 'error' }, ctx.err(e)));
     }
     store.markRead(slug, v);
     const note = h('p', { 'aria-live': 'polite' });
@@ -122,7 +143,7 @@ export function renderSops(ctx, main, params) {
           path: `/api/v1/sops/${encodeURIComponent(slug)}/versions/${v}/remind` });
         note.textContent = t('outbox.pending');
         const { reply, error } = await outbox.settled(item.id);
-        note.textContent = error ? error.message : t('sop.reminded', { n: reply.recipients.length });
+        note.textContent = error ? ctx.err(error) : t('sop.reminded', { n: reply.recipients.length });
       } }, t('sop.remind'))) : null,
       note));
   }
@@ -145,7 +166,7 @@ export function renderSops(ctx, main, params) {
           base.draft = newest.state === 'draft' ? newest.version : null;
         }
       } catch (e) {
-        return put(side, h('p', { class: 'error' }, e.message));
+        return put(side, h('p', { class: 'error' }, ctx.err(e)));
       }
     }
     const general = h('p', { class: 'error', role: 'alert', id: 'sop-error' });
@@ -175,7 +196,7 @@ export function renderSops(ctx, main, params) {
         : { via: 'rest', method: 'PUT', path: `/api/v1/sops/${encodeURIComponent(input.slug)}/draft`, body: input, ref: 'sop.draft' });
       const { reply, error } = await outbox.settled(item.id);
       save.disabled = false;
-      if (error) { outbox.discard(item.id); showFieldErrors(form, error.fields, general); if (!error.fields?.length) general.textContent = error.message; return; }
+      if (error) { outbox.discard(item.id); showFieldErrors(form, error.fields, general); if (!error.fields?.length) general.textContent = ctx.err(error); return; }
       store.sops.set(reply.sop.slug, reply.sop);
       store.emit('sops');
       general.textContent = '';
@@ -201,7 +222,7 @@ export function renderSops(ctx, main, params) {
       publish.disabled = true;
       const { error } = await outbox.settled(item.id);
       publish.disabled = false;
-      if (error) { general.textContent = error.message; return; }
+      if (error) { general.textContent = ctx.err(error); return; }
       await load();
       ctx.navigate(`#/sops/${encodeURIComponent(slugIn.value.trim())}/coverage`);
     });

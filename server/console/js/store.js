@@ -26,6 +26,8 @@ export class Store {
     this.grants = saved.grants ?? [];
     this.listeners = new Set();
     this.timer = null;
+    // A reload or a closed tab within the save delay would lose the last changes.
+    addEventListener('pagehide', () => { if (this.timer) this.save(); });
   }
 
   /** fn(kind, detail) is called after every change. */
@@ -119,7 +121,7 @@ export class Store {
       if (!prev || (prev.current_version ?? 0) <= body.version) {
         this.sops.set(body.slug, {
           slug: body.slug, owner: body.owner, titles: body.titles, state: 'published',
-          current_version: body.version, updated_at: body.published_at, fresh: true,
+          current_version: body.version, updated_at: body.published_at, fresh: true, audience: body.audience,
         });
       }
     } else if (event.kind === 'sop.retired') {

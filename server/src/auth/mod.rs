@@ -4,6 +4,7 @@
 //! account's token version; logout and refresh-token reuse through the
 //! session, see `crate::sessions`).
 
+mod grace;
 pub mod jwt;
 pub mod password;
 
@@ -30,6 +31,7 @@ pub struct Auth {
     session_max_secs: u64,
     session_idle_secs: u64,
     guard: Arc<crate::logins::guard::LoginGuard>,
+    recent: Arc<grace::RecentRefreshes>,
 }
 
 /// A checked access token: the account as it is now and the login session
@@ -75,6 +77,9 @@ impl Auth {
                     max: settings.auth.login_backoff_max_secs.duration(),
                 },
             )),
+            recent: Arc::new(grace::RecentRefreshes::new(Duration::from_secs(
+                settings.auth.refresh_grace_secs,
+            ))),
         }
     }
 
@@ -171,11 +176,23 @@ impl Auth {
     /// # Errors
     /// `invalid_token` for an unknown token or one of an ended session; a
     /// spent token presented again ends its session everywhere (theft or
-    /// replay) and gets `invalid_token`; `token_expired` for an expired
+    /// replay) and gets `invalid_token`, unless it comes from `client`, the
+    /// address that spent it, within `auth.refresh_grace_secs` of that: then
+    /// it gets the same new pair (see `grace`); `token_expired` for an expired
     /// token or session (absolute or idle lifetime); `account_disabled`.
-    pub async fn refresh(&self, refresh_token: &str) -> AppResult<TokenResponse> {
+    pub async fn refresh(&self, refresh_token: &str, client: IpAddr) -> AppResult<TokenResponse> {
+        let spent = hash_token(refresh_token);
         let mut tx = self.store.write().await?;
-        let outcome = tx.spend_refresh_token(&hash_token(refresh_token)).await?;
+        // Presented again within the grace (two tabs, a lost reply): the
+        // pair its first use received, while the session lives.
+        if let Some((family, tokens)) = self.recent.replay(&spent, client, now_ms()) {
+            let row = sessions::store::get(tx.conn(), &family).await?;
+            if row.is_some_and(|r| r.ended_at.is_none()) {
+                tracing::info!(session = family, "refresh token repeated within the grace");
+                return Ok(tokens);
+            }
+        }
+        let outcome = tx.spend_refresh_token(&spent).await?;
         let (user_id, family) = match outcome {
             RefreshOutcome::Valid { user_id, family } => (user_id, family),
             RefreshOutcome::Reused { user_id, family } => {
@@ -265,6 +282,7 @@ impl Auth {
             .issue_pair(&mut tx, &user, &family, row.expires_at)
             .await?;
         tx.commit().await?;
+        self.recent.remember(spent, client, &family, &tokens, now);
         Ok(tokens)
     }
 
@@ -394,7 +412,9 @@ impl Auth {
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer".into(),
-            expires_in: u64::try_from((access_exp - now) / 1000).unwrap_or(0),
+            // The token's `exp` is in whole seconds, rounded down: count
+            // from that, so a client never believes in a later expiry.
+            expires_in: u64::try_from(((access_exp / 1000) * 1000 - now) / 1000).unwrap_or(0),
             refresh_token,
             user: user.info(),
         })

@@ -52,6 +52,11 @@ const ASSETS: &[Asset] = &[
     asset!("/js/session.js", JS),
     asset!("/js/sops.js", JS),
     asset!("/js/log.js", JS),
+    asset!("/js/notify.js", JS),
+    asset!("/js/lang/en.js", JS),
+    asset!("/js/lang/fr.js", JS),
+    asset!("/js/lang/rn.js", JS),
+    asset!("/js/lang/sw.js", JS),
     asset!("/js/store.js", JS),
 ];
 
