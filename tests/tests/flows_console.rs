@@ -134,9 +134,7 @@ async fn an_officer_tallies_arrivals_offline_on_a_phone_and_headquarters_sees_th
     officer.wait_text("#tally-count", "200").await.unwrap();
     let sent = std::time::Instant::now();
     officer.click("#tally-send").await.unwrap();
-    hq.wait_for(&format!("{TODAY_IN} === '206'"))
-        .await
-        .unwrap();
+    hq.wait_for(&format!("{TODAY_IN} === '206'")).await.unwrap();
     println!(
         "tally: {:.2} ms of console work per tap; send to headquarters' view {} ms",
         per_tap.as_f64().unwrap_or(f64::NAN),
