@@ -46,7 +46,7 @@ impl App {
         let store = Store::open(&settings.database_url()).await?;
         store.guard_free_space(settings.storage.min_free_bytes);
         let secret = auth::signing_key(&settings)?;
-        let metrics = Arc::new(Metrics::new());
+        let metrics = Arc::new(Metrics::for_database(store.backend().name()));
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
         let node_id = settings

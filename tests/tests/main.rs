@@ -25,6 +25,7 @@ mod hub_backends;
 mod login_flood;
 mod login_throttle;
 mod messaging;
+mod metrics;
 mod openapi;
 mod protocol_docs;
 mod robustness;

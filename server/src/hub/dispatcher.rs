@@ -229,7 +229,12 @@ impl Dispatcher {
         }
     }
 
+    /// Events this process committed (every write path: socket publishes,
+    /// REST steps, escalations, surges, system events), counted here once.
     async fn on_committed(&mut self, batch: Vec<StoredEvent>) {
+        for event in &batch {
+            self.metrics.published(event.data.kind());
+        }
         let Some(first) = batch.first() else { return };
         if first.seq > self.dispatched + 1 {
             // Someone else committed in between: read the gap from the log,
