@@ -16,6 +16,7 @@ mod client;
 mod client_author;
 mod console;
 mod data_tools;
+mod deploy_monitoring;
 mod epoch;
 mod faults;
 mod flows;

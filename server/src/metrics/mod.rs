@@ -68,6 +68,23 @@ const AUTH_CODES: [&str; 7] = [
     "too_many_attempts",
 ];
 
+/// Codes counted in `frame_errors_total`, present at zero from start (the
+/// refusals a socket request can meet; others appear when first counted).
+const FRAME_CODES: [&str; 12] = [
+    "bad_frame",
+    "unsupported_version",
+    "frame_too_large",
+    "forbidden",
+    "unknown_channel",
+    "not_found",
+    "validation_failed",
+    "rate_limited",
+    "idempotency_conflict",
+    "invalid_state",
+    "unavailable",
+    "internal",
+];
+
 /// The connection pools of the store: SQLite has a one-connection writer
 /// and a reader pool; PostgreSQL one pool for both (reported as `write`
 /// and `read` alike).
@@ -272,6 +289,9 @@ impl Metrics {
         }
         for code in AUTH_CODES {
             let _ = auth_failures.get_or_create(&label("code", code));
+        }
+        for code in FRAME_CODES {
+            let _ = frame_errors.get_or_create(&label("code", code));
         }
         for severity in SEVERITIES {
             let _ = alerts_open.get_or_create(&label("severity", severity));
