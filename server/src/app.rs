@@ -42,6 +42,10 @@ impl App {
             .log
             .check()
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        settings
+            .retention
+            .check()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         std::fs::create_dir_all(&settings.data_dir)?;
         let store = Store::open(&settings.database_url()).await?;
         store.guard_free_space(settings.storage.min_free_bytes);
@@ -95,6 +99,7 @@ impl App {
             state.shutdown.clone(),
         );
         crate::logins::start(&state);
+        crate::retention::start(&state);
         Ok(App { listener, state })
     }
 

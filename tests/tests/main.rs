@@ -29,6 +29,7 @@ mod messaging;
 mod metrics;
 mod openapi;
 mod protocol_docs;
+mod retention;
 mod robustness;
 mod sessions;
 mod sops;
