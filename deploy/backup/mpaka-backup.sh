@@ -3,12 +3,15 @@
 # Run by mpaka-backup.service (from mpaka-backup.timer); safe to run by hand
 # as the mpaka user. Restore drill: docs/operations.md §12.
 #
-#   MPAKA                 the binary (default /usr/local/bin/mpaka)
-#   MPAKA_BACKUP_CONFIG   the hub's configuration file (default
+#   BACKUP_MPAKA          the binary (default /usr/local/bin/mpaka)
+#   BACKUP_CONFIG   the hub's configuration file (default
 #                         /etc/mpaka/mpaka.toml; empty: none)
-#   MPAKA_DATA_DIR        the hub's data directory (keys are copied from it)
-#   MPAKA_BACKUP_DIR      where backups go (default /var/backups/mpaka)
-#   MPAKA_BACKUP_KEEP     how many backups to keep (default 48: two days hourly)
+#   MPAKA_DATA_DIR        the hub's data directory (a hub setting; the keys
+#                         are copied from it)
+# The script's own variables have no MPAKA_ prefix: the hub refuses
+# MPAKA_ variables that are not its settings.
+#   BACKUP_DIR      where backups go (default /var/backups/mpaka)
+#   BACKUP_KEEP     how many backups to keep (default 48: two days hourly)
 #
 # Each backup is `mpaka-<UTC time>.db`, written under a temporary name and
 # renamed only once `mpaka backup` has checked it (integrity, audit chain,
@@ -17,13 +20,13 @@
 # a restore needs the log key to keep signing the same log.
 set -eu
 
-mpaka=${MPAKA:-/usr/local/bin/mpaka}
-config=${MPAKA_BACKUP_CONFIG-/etc/mpaka/mpaka.toml}
-dir=${MPAKA_BACKUP_DIR:-/var/backups/mpaka}
-keep=${MPAKA_BACKUP_KEEP:-48}
+mpaka=${BACKUP_MPAKA:-/usr/local/bin/mpaka}
+config=${BACKUP_CONFIG-/etc/mpaka/mpaka.toml}
+dir=${BACKUP_DIR:-/var/backups/mpaka}
+keep=${BACKUP_KEEP:-48}
 
 case $keep in
-  ''|*[!0-9]*|0) echo "mpaka-backup: MPAKA_BACKUP_KEEP must be a whole number of at least 1, not '$keep'" >&2; exit 2 ;;
+  ''|*[!0-9]*|0) echo "mpaka-backup: BACKUP_KEEP must be a whole number of at least 1, not '$keep'" >&2; exit 2 ;;
 esac
 
 umask 077

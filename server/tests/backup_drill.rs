@@ -21,11 +21,11 @@ fn script() -> PathBuf {
 fn run_backup(data: &Path, backups: &Path, keep: &str) -> std::process::Output {
     std::process::Command::new("sh")
         .arg(script())
-        .env("MPAKA", BIN)
-        .env("MPAKA_BACKUP_CONFIG", "")
+        .env("BACKUP_MPAKA", BIN)
+        .env("BACKUP_CONFIG", "")
         .env("MPAKA_DATA_DIR", data)
-        .env("MPAKA_BACKUP_DIR", backups)
-        .env("MPAKA_BACKUP_KEEP", keep)
+        .env("BACKUP_DIR", backups)
+        .env("BACKUP_KEEP", keep)
         .env_remove("MPAKA_CONFIG")
         .output()
         .expect("sh runs")
@@ -80,7 +80,7 @@ async fn a_backup_of_a_live_hub_restores_into_a_new_directory_with_its_data_and_
     // A bad retention count is refused before anything is written.
     let refused = run_backup(&data, &backups, "none");
     assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("MPAKA_BACKUP_KEEP"));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("BACKUP_KEEP"));
 
     for _ in 0..3 {
         let out = run_backup(&data, &backups, "2");
