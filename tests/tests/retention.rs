@@ -90,9 +90,40 @@ async fn redacts_personal_text(hub: &TestHub, second: &TestHub) {
     )
     .await;
     assert_eq!(status, 200, "{resolved}");
+    // A flow report corrected with a reason that names someone.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let at = |secs: i64| {
+        time::OffsetDateTime::from_unix_timestamp(secs)
+            .unwrap()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let line = |men: u32| json!({"direction": "in", "nationality": "TZ", "men": men, "women": 0, "boys": 0, "girls": 0});
+    let (status, report) = post(
+        hub,
+        &mugina,
+        "/api/v1/flows/reports",
+        json!({"post": "mugina", "period_start": at(now - 3600), "period_end": at(now),
+               "sharing": "joint", "lines": [line(12)]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{report}");
+    let report_id = report["report"]["id"].as_str().unwrap().to_owned();
+    let (status, corrected) = post(
+        hub,
+        &mugina,
+        &format!("/api/v1/flows/reports/{report_id}/correct"),
+        json!({"lines": [line(10)], "reason": format!("{name} was counted twice")}),
+    )
+    .await;
+    assert_eq!(status, 200, "{corrected}");
+
     // A client that saw everything live, before retention ran.
     let (seen, _) = officer
-        .subscribe(&[channel.clone()], Some(0))
+        .subscribe(std::slice::from_ref(&channel), Some(0))
         .await
         .unwrap();
     assert!(seen.iter().any(|e| e.seq == message_seq));
@@ -135,11 +166,28 @@ async fn redacts_personal_text(hub: &TestHub, second: &TestHub) {
     assert_eq!(message["body"]["text"], "[redacted]");
     assert_eq!(message["author"]["username"], "mugina.officer");
 
+    // The flow report: the figures stay, the reason goes, in its stored
+    // versions as in its events.
+    let flow = until(
+        async || {
+            hub.get_json(&mugina, &format!("/api/v1/flows/reports/{report_id}"))
+                .await
+                .1
+        },
+        |f| !f.to_string().contains(name),
+    )
+    .await;
+    assert!(flow.to_string().contains("[redacted]"), "{flow}");
+    assert!(flow.to_string().contains("\"men\":10"), "{flow}");
+
     // Resuming from before the redaction, on either node, gives the
     // redacted bodies.
     for node in [hub, second] {
         let mut client = node.connect("mugina.officer").await;
-        let (replayed, _) = client.subscribe(&[channel.clone()], Some(0)).await.unwrap();
+        let (replayed, _) = client
+            .subscribe(std::slice::from_ref(&channel), Some(0))
+            .await
+            .unwrap();
         let message = replayed
             .iter()
             .find(|e| e.seq == message_seq)

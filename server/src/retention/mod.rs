@@ -36,10 +36,13 @@ pub fn start(state: &AppState) {
                 _ = every.tick() => {}
             }
             match run_once(&state, crate::store::now_ms()).await {
-                Ok(Some(outcome)) if outcome.events + outcome.alerts > 0 => {
+                Ok(Some(outcome))
+                    if outcome.events + outcome.alerts + outcome.flow_versions > 0 =>
+                {
                     tracing::info!(
                         events = outcome.events,
                         alerts = outcome.alerts,
+                        flow_versions = outcome.flow_versions,
                         "retention: personal text redacted"
                     );
                 }

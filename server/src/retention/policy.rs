@@ -1,6 +1,6 @@
 //! What retention keeps and what it removes from one record (pure).
 
-use mpaka_protocol::{Alert, AlertChange, EventData};
+use mpaka_protocol::{Alert, AlertChange, EventData, FlowVersion};
 
 /// The text that replaces removed free text.
 pub const REDACTED: &str = "[redacted]";
@@ -30,6 +30,15 @@ pub fn forget_alert(alert: &Alert) -> Alert {
 /// An alert history entry as kept after its retention period.
 pub fn forget_change(change: &AlertChange) -> AlertChange {
     change.redacted()
+}
+
+/// A stored flow version as kept: the correction reason goes, the figures
+/// and who recorded them stay.
+pub fn forget_flow_version(version: &FlowVersion) -> FlowVersion {
+    FlowVersion {
+        reason: version.reason.as_ref().map(|_| REDACTED.to_owned()),
+        ..version.clone()
+    }
 }
 
 #[cfg(test)]

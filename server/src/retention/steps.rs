@@ -6,7 +6,7 @@
 use super::{policy, store as sql};
 use crate::state::AppState;
 use crate::store::{AuditEntry, Result, StoreError};
-use mpaka_protocol::{Alert, AlertChange, EventData};
+use mpaka_protocol::{Alert, AlertChange, EventData, FlowVersion};
 use serde_json::json;
 
 /// The job's name in the `jobs` table.
@@ -21,6 +21,8 @@ const BATCH: i64 = 500;
 pub struct Outcome {
     pub events: u64,
     pub alerts: u64,
+    /// Stored flow versions whose correction reason went.
+    pub flow_versions: u64,
 }
 
 /// Runs retention once if this node gets the lease (`None` when another
@@ -61,6 +63,13 @@ pub async fn run_once(state: &AppState, now_ms: i64) -> Result<Option<Outcome>> 
     loop {
         let redacted = alert_batch(state, cutoff, &reason).await?;
         outcome.alerts += redacted;
+        if redacted < BATCH as u64 {
+            break;
+        }
+    }
+    loop {
+        let redacted = flow_batch(state, cutoff).await?;
+        outcome.flow_versions += redacted;
         if redacted < BATCH as u64 {
             break;
         }
@@ -153,4 +162,30 @@ async fn alert_batch(state: &AppState, cutoff: i64, reason: &str) -> Result<u64>
     }
     tx.commit().await?;
     Ok(ids.len() as u64)
+}
+
+/// Redacts the correction reasons of one batch of stored flow versions
+/// recorded before `cutoff`; returns how many.
+async fn flow_batch(state: &AppState, cutoff: i64) -> Result<u64> {
+    let mut tx = state.store.write().await?;
+    let versions = sql::flow_versions_with_reason(tx.conn(), cutoff, BATCH).await?;
+    let mut reports = Vec::new();
+    for (report, version, body) in &versions {
+        let stored: FlowVersion = serde_json::from_str(body).map_err(StoreError::corrupt)?;
+        let kept = serde_json::to_string(&policy::forget_flow_version(&stored))
+            .map_err(StoreError::corrupt)?;
+        sql::save_flow_version(tx.conn(), report, *version, &kept).await?;
+        reports.push(format!("{report}/{version}"));
+    }
+    if !reports.is_empty() {
+        tx.audit(AuditEntry::new(
+            None,
+            "retention.redacted",
+            "flow_versions",
+            json!({ "flow_versions": reports }),
+        ))
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(versions.len() as u64)
 }

@@ -152,3 +152,45 @@ pub async fn last_redacted_event(store: &Store) -> Result<Option<u64>> {
     .await?;
     Ok(seq.map(|s| s as u64))
 }
+
+/// Flow versions recorded before `before_ms` whose correction reason is
+/// still there: `(report_id, version, body)`.
+pub async fn flow_versions_with_reason(
+    conn: &mut AnyConnection,
+    before_ms: i64,
+    limit: i64,
+) -> Result<Vec<(String, i64, String)>> {
+    let rows = sqlx::query(
+        "SELECT report_id, version, body FROM flow_versions WHERE at < $1 \
+         AND body LIKE '%\"reason\":%' AND body NOT LIKE '%\"reason\":\"[redacted]\"%' \
+         ORDER BY at LIMIT $2",
+    )
+    .bind(before_ms)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("report_id")?,
+                r.try_get("version")?,
+                r.try_get("body")?,
+            ))
+        })
+        .collect()
+}
+
+pub async fn save_flow_version(
+    conn: &mut AnyConnection,
+    report_id: &str,
+    version: i64,
+    body: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE flow_versions SET body = $1 WHERE report_id = $2 AND version = $3")
+        .bind(body)
+        .bind(report_id)
+        .bind(version)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
