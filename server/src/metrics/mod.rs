@@ -49,6 +49,8 @@ pub struct Metrics {
     alerts_unacknowledged: Family<Vec<(String, String)>, Gauge>,
     pub http_requests: Family<Vec<(String, String)>, Counter>,
     pub http_request_duration: Family<Vec<(String, String)>, Histogram>,
+    /// The post label sets last exported, to drop posts that went.
+    posts_known: std::sync::Mutex<Vec<Vec<(String, String)>>>,
     /// The process series, in their own unprefixed registry.
     process_registry: Registry,
     process: process::ProcessMetrics,
@@ -318,6 +320,7 @@ impl Metrics {
             alerts_unacknowledged,
             http_requests,
             http_request_duration,
+            posts_known: std::sync::Mutex::default(),
             process_registry,
             process,
             storage_free_bytes,
@@ -390,15 +393,27 @@ impl Metrics {
         }
     }
 
-    /// Every post's last-seen figures; posts no longer listed are dropped.
+    /// Every post's last-seen figures; posts no longer listed are dropped
+    /// (without clearing first, so a concurrent scrape never sees none).
     pub fn set_posts(&self, posts: &[PostFigures]) {
-        self.post_last_seen.clear();
-        self.post_online.clear();
-        for post in posts {
-            let key = vec![
-                ("post".to_owned(), post.post.clone()),
-                ("country".to_owned(), post.country.clone()),
-            ];
+        let keys: Vec<Vec<(String, String)>> = posts
+            .iter()
+            .map(|post| {
+                vec![
+                    ("post".to_owned(), post.post.clone()),
+                    ("country".to_owned(), post.country.clone()),
+                ]
+            })
+            .collect();
+        {
+            let mut known = crate::sync::lock(&self.posts_known);
+            for gone in known.iter().filter(|k| !keys.contains(k)) {
+                self.post_last_seen.remove(gone);
+                self.post_online.remove(gone);
+            }
+            known.clone_from(&keys);
+        }
+        for (post, key) in posts.iter().zip(keys) {
             // Whole seconds: enough for "dark for hours".
             self.post_last_seen
                 .get_or_create(&key)
@@ -458,5 +473,45 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Metrics::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(slug: &str, seconds: f64) -> PostFigures {
+        PostFigures {
+            post: slug.into(),
+            country: "BI".into(),
+            seconds_since_seen: seconds,
+            online: seconds == 0.0,
+        }
+    }
+
+    #[test]
+    fn a_post_that_is_gone_is_no_longer_exported_and_the_others_are_updated() {
+        let metrics = Metrics::new();
+        metrics.set_posts(&[post("mugina", 0.0), post("gisuru", 7200.0)]);
+        metrics.set_posts(&[post("mugina", 30.0)]);
+        let text = metrics.render();
+        assert!(!text.contains("gisuru"), "{text}");
+        assert!(text.contains("mpaka_post_last_seen_seconds{post=\"mugina\",country=\"BI\"} 30"));
+        assert!(text.contains("mpaka_post_online{post=\"mugina\",country=\"BI\"} 0"));
+    }
+
+    #[test]
+    fn escalations_and_severe_alerts_are_exported_at_zero_before_any() {
+        let text = Metrics::for_database("postgres").render();
+        for line in [
+            "mpaka_events_published_total{kind=\"alert.escalated\"} 0",
+            "mpaka_alerts_unacknowledged{severity=\"extreme\"} 0",
+            "mpaka_db_acquire_errors_total{pool=\"write\"} 0",
+            "mpaka_build_info{version=\"",
+            "database=\"postgres\"} 1",
+        ] {
+            assert!(text.contains(line), "{line} missing:\n{text}");
+        }
+        assert!(text.ends_with("# EOF\n"));
     }
 }
