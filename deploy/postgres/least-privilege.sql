@@ -23,3 +23,7 @@ GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO mpaka_hub;
 REVOKE UPDATE, DELETE, TRUNCATE ON
   events, audit, log_leaves, log_nodes, log_redactions, log_checkpoints, log_cosignatures
   FROM mpaka_hub;
+-- Retention (docs/operations.md, "Retention") replaces the body of old
+-- events: only that column, and the verifier accepts a changed body only
+-- when a tombstone leaf (which this role can append, never remove) names it.
+GRANT UPDATE (body) ON events TO mpaka_hub;

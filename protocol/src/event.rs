@@ -135,6 +135,30 @@ pub enum EventData {
 }
 
 impl EventData {
+    /// Every `kind` string, in declaration order (what [`EventData::kind`]
+    /// can return), so that per-kind counters can start at zero.
+    pub const KINDS: &'static [&'static str] = &[
+        "message",
+        "account.changed",
+        "session.ended",
+        "directory.changed",
+        "alert.raised",
+        "alert.acknowledged",
+        "alert.updated",
+        "alert.resolved",
+        "alert.cancelled",
+        "alert.escalated",
+        "sop.published",
+        "sop.retired",
+        "sop.reminder",
+        "sop.acknowledged",
+        "flow.recorded",
+        "flow.corrected",
+        "flow.surge_suggested",
+        "flow.surge_confirmed",
+        "flow.surge_dismissed",
+    ];
+
     /// The `kind` string of this event.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -42,11 +42,15 @@ impl App {
             .log
             .check()
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        settings
+            .retention
+            .check()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         std::fs::create_dir_all(&settings.data_dir)?;
         let store = Store::open(&settings.database_url()).await?;
         store.guard_free_space(settings.storage.min_free_bytes);
         let secret = auth::signing_key(&settings)?;
-        let metrics = Arc::new(Metrics::new());
+        let metrics = Arc::new(Metrics::for_database(store.backend().name()));
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
         let node_id = settings
@@ -95,6 +99,7 @@ impl App {
             state.shutdown.clone(),
         );
         crate::logins::start(&state);
+        crate::retention::start(&state);
         Ok(App { listener, state })
     }
 

@@ -38,6 +38,7 @@ pub struct Settings {
     pub flows: crate::flows::settings::FlowSettings,
     pub log: crate::vlog::settings::LogSettings,
     pub storage: StorageSettings,
+    pub retention: crate::retention::settings::RetentionSettings,
 }
 
 /// Storage safety margins (`[storage]`).
@@ -185,6 +186,7 @@ const SECTIONS: &[&str] = &[
     "flows",
     "storage",
     "log",
+    "retention",
 ];
 
 impl Default for Settings {
@@ -238,6 +240,7 @@ impl Default for Settings {
                 min_free_bytes: 64 * 1024 * 1024,
             },
             log: crate::vlog::settings::LogSettings::default(),
+            retention: crate::retention::settings::RetentionSettings::default(),
         }
     }
 }

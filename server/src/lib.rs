@@ -21,6 +21,7 @@ pub mod messaging;
 pub mod metrics;
 pub mod once;
 pub mod private_files;
+pub mod retention;
 pub mod sessions;
 pub mod sops;
 pub mod state;

@@ -10,6 +10,7 @@
 //! parallel edits merge. A new test file needs one `mod` line below; the
 //! test at the end fails when it is missing.
 
+mod backup_drill;
 mod binary;
 mod data_cli;
 mod faults;

@@ -160,3 +160,13 @@ fn instant(field: &str, text: &str) -> AppResult<i64> {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
         .map_err(|_| AppError::field(field, "is out of range"))
 }
+
+/// Open alerts per severity, and how many of them nobody has acknowledged
+/// (for the metrics; not filtered by reader: totals only, no content).
+///
+/// # Errors
+/// Storage failures.
+pub async fn open_counts(state: &AppState) -> AppResult<Vec<(String, i64, i64)>> {
+    let mut conn = state.store.reader().await?;
+    Ok(sql::open_counts(&mut conn).await?)
+}

@@ -105,7 +105,7 @@ pub async fn raise(
     if let Some(source) = source {
         detail["source"] = source;
     }
-    finish(state, tx, who, &once, alert, change, now, detail).await
+    finish(tx, who, &once, alert, change, now, detail).await
 }
 
 /// Acknowledges an alert on behalf of the counterpart side. Stops its
@@ -149,7 +149,7 @@ pub async fn acknowledge(
     sql::save(tx.conn(), &alert, now, None).await?;
     let change = change_by(who, now, AlertStep::Acknowledged, Vec::new());
     let detail = json!({ "acknowledgements": alert.acknowledgements.len() });
-    finish(state, tx, who, &once, alert, change, now, detail).await
+    finish(tx, who, &once, alert, change, now, detail).await
 }
 
 /// Changes an open alert; the history keeps what changed, by whom, when.
@@ -197,7 +197,7 @@ pub async fn update(
     sql::save(tx.conn(), &alert, now, deadline).await?;
     let detail = json!({ "fields": changes.iter().map(|c| c.field.clone()).collect::<Vec<_>>() });
     let change = change_by(who, now, AlertStep::Updated, changes);
-    finish(state, tx, who, &once, alert, change, now, detail).await
+    finish(tx, who, &once, alert, change, now, detail).await
 }
 
 /// Resolves or cancels an open alert, with a reason.
@@ -260,7 +260,7 @@ pub async fn close(
     sql::save(tx.conn(), &alert, now, None).await?;
     let detail = json!({ "reason": reason.trim() });
     let change = change_by(who, now, step, changes);
-    finish(state, tx, who, &once, alert, change, now, detail).await
+    finish(tx, who, &once, alert, change, now, detail).await
 }
 
 /// The event body of a step.
@@ -284,7 +284,6 @@ pub(super) fn event_data(step: AlertStep, body: AlertStepBody) -> EventData {
 /// and commits.
 #[allow(clippy::too_many_arguments)]
 async fn finish(
-    state: &AppState,
     mut tx: WriteTx,
     who: &Principal,
     once: &Once,
@@ -324,7 +323,6 @@ async fn finish(
         duplicate: false,
     };
     let receipt = once.close(tx, receipt).await?;
-    state.metrics.published(kind);
     Ok(receipt)
 }
 

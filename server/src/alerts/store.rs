@@ -299,3 +299,23 @@ pub async fn due(conn: &mut AnyConnection, now_ms: i64, limit: u32) -> Result<Ve
     .await?;
     Ok(rows.into_iter().map(|(id,)| id).collect())
 }
+
+/// Open alerts per severity: `(severity, open, of which unacknowledged)`.
+pub async fn open_counts(conn: &mut AnyConnection) -> Result<Vec<(String, i64, i64)>> {
+    let rows = sqlx::query(
+        "SELECT severity, COUNT(*) AS open, \
+         SUM(CASE WHEN ack_count = 0 THEN 1 ELSE 0 END) AS unacked \
+         FROM alerts WHERE state = 'open' GROUP BY severity",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get("severity")?,
+                row.try_get("open")?,
+                row.try_get("unacked")?,
+            ))
+        })
+        .collect()
+}

@@ -113,7 +113,6 @@ pub async fn record(
         "period_start": report.period_start, "period_end": report.period_end,
     });
     finish(
-        state,
         tx,
         who,
         &once,
@@ -195,7 +194,6 @@ pub async fn correct(
         "reason": reason,
     });
     finish(
-        state,
         tx,
         who,
         &once,
@@ -213,7 +211,6 @@ pub async fn correct(
 /// remembers the reply and commits.
 #[allow(clippy::too_many_arguments)]
 async fn finish(
-    state: &AppState,
     mut tx: WriteTx,
     who: &Principal,
     once: &Once,
@@ -251,7 +248,7 @@ async fn finish(
         detail,
     ))
     .await?;
-    let surges = surge::detect(state, &mut tx, &report, start_ms, now).await?;
+    let surges = surge::detect(&mut tx, &report, start_ms, now).await?;
     let receipt = FlowReceipt {
         report,
         seq: event.seq,
@@ -259,7 +256,6 @@ async fn finish(
         surges,
     };
     let receipt = once.close(tx, receipt).await?;
-    state.metrics.published(kind);
     Ok(receipt)
 }
 
@@ -335,7 +331,7 @@ pub async fn confirm(
     surge.alert_id = Some(alert.alert.id.clone());
     surge.closed_by = Some(who.author());
     let detail = json!({ "alert": alert.alert.id, "post": surge.post, "day": surge.day });
-    close_surge(state, tx, who, &once, surge, claimed_by, detail).await
+    close_surge(tx, who, &once, surge, claimed_by, detail).await
 }
 
 /// Dismisses a suggested surge with a reason.
@@ -371,11 +367,10 @@ pub async fn dismiss(
     surge.reason = Some(reason.trim().to_owned());
     surge.closed_by = Some(who.author());
     let detail = json!({ "reason": reason.trim(), "post": surge.post, "day": surge.day });
-    close_surge(state, tx, who, &once, surge, claimed_by, detail).await
+    close_surge(tx, who, &once, surge, claimed_by, detail).await
 }
 
 async fn close_surge(
-    state: &AppState,
     mut tx: WriteTx,
     who: &Principal,
     once: &Once,
@@ -405,7 +400,6 @@ async fn close_surge(
         duplicate: false,
     };
     let receipt = once.close(tx, receipt).await?;
-    state.metrics.published(kind);
     Ok(receipt)
 }
 

@@ -7,7 +7,6 @@
 use super::detector::{self, Setting, Verdict};
 use super::store::{self as sql, Visible, DAY_MS};
 use crate::error::AppResult;
-use crate::state::AppState;
 use crate::store::{format_ms, AuditEntry, NewEvent, WriteTx};
 use mpaka_protocol::{
     AlertDraft, AlertKind, AlertStatus, Certainty, ChannelId, Country, Direction, EventData,
@@ -42,7 +41,6 @@ pub fn day_name(day: i64) -> String {
 /// # Errors
 /// Storage failures.
 pub async fn detect(
-    state: &AppState,
     tx: &mut WriteTx,
     report: &FlowReport,
     start_ms: i64,
@@ -75,7 +73,7 @@ pub async fn detect(
         {
             continue;
         }
-        let surge = suggest(state, tx, report, day, direction, &verdict, &setting, now).await?;
+        let surge = suggest(tx, report, day, direction, &verdict, &setting, now).await?;
         found.push(surge);
     }
     Ok(found)
@@ -83,7 +81,6 @@ pub async fn detect(
 
 #[allow(clippy::too_many_arguments)]
 async fn suggest(
-    state: &AppState,
     tx: &mut WriteTx,
     report: &FlowReport,
     day: i64,
@@ -196,6 +193,5 @@ async fn suggest(
         }),
     ))
     .await?;
-    state.metrics.published(kind);
     Ok(surge)
 }

@@ -2,6 +2,7 @@
 //! write its storage and is not shutting down) and `/metrics` (Prometheus
 //! text format; behind a bearer token when `auth.metrics_token` is set).
 
+use crate::metrics::{PoolFigures, PostFigures};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -61,13 +62,7 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
                 .into_response();
         }
     }
-    let storage = state.store.write_readiness();
-    state.metrics.storage(
-        storage.free_bytes,
-        storage.problem.is_none(),
-        storage.refusals,
-        storage.failures,
-    );
+    refresh_metrics(&state).await;
     (
         [(
             header::CONTENT_TYPE,
@@ -76,4 +71,78 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
         state.metrics.render(),
     )
         .into_response()
+}
+
+/// Brings the figures kept elsewhere (storage, pools, database counts,
+/// the process) into the registry before it is rendered. A database that
+/// does not answer within [`PROBE_TIMEOUT`] leaves the last figures.
+async fn refresh_metrics(state: &AppState) {
+    let metrics = &state.metrics;
+    let storage = state.store.write_readiness();
+    metrics.storage(
+        storage.free_bytes,
+        storage.problem.is_none(),
+        storage.refusals,
+        storage.failures,
+    );
+    let pools = state.store.pools();
+    for (name, pool) in [("read", pools.read), ("write", pools.write)] {
+        metrics.pool(
+            name,
+            PoolFigures {
+                connections: pool.connections,
+                idle: pool.idle,
+                max: pool.max,
+                acquire_errors: pool.acquire_errors,
+            },
+        );
+    }
+    metrics.listen(pools.listen_connected, pools.listen_reconnects);
+    metrics.refresh();
+    let counts = async {
+        let alerts = crate::alerts::queries::open_counts(state).await;
+        let posts = state.store.posts_last_seen().await;
+        let online = state.store.presence(crate::hub::PRESENCE_FRESH_MS).await;
+        (alerts, posts, online)
+    };
+    let Ok((alerts, posts, online)) = tokio::time::timeout(PROBE_TIMEOUT, counts).await else {
+        tracing::warn!("metrics: the database did not answer within 2 s");
+        return;
+    };
+    match alerts {
+        Ok(rows) => {
+            let open: Vec<(String, i64)> = rows.iter().map(|(s, n, _)| (s.clone(), *n)).collect();
+            let unacked: Vec<(String, i64)> =
+                rows.iter().map(|(s, _, n)| (s.clone(), *n)).collect();
+            metrics.set_alerts(&open, &unacked);
+        }
+        Err(error) => tracing::warn!(%error, "metrics: cannot count open alerts"),
+    }
+    match (posts, online) {
+        (Ok(posts), Ok(online)) => {
+            let now = crate::store::now_ms();
+            let figures: Vec<PostFigures> = posts
+                .into_iter()
+                .map(|p| {
+                    let is_online = online
+                        .iter()
+                        .any(|row| row.post.as_deref() == Some(p.post.as_str()));
+                    PostFigures {
+                        seconds_since_seen: if is_online {
+                            0.0
+                        } else {
+                            (now - p.seen_at_ms) as f64 / 1000.0
+                        },
+                        online: is_online,
+                        post: p.post,
+                        country: p.country,
+                    }
+                })
+                .collect();
+            metrics.set_posts(&figures);
+        }
+        (Err(error), _) | (_, Err(error)) => {
+            tracing::warn!(%error, "metrics: cannot read when posts were last seen");
+        }
+    }
 }

@@ -6,6 +6,7 @@ pub mod console;
 pub mod errors;
 pub mod extract;
 mod health;
+mod metered;
 mod serve;
 mod session;
 
@@ -58,6 +59,10 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .fallback(console::serve)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metered::count,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

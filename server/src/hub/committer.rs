@@ -185,11 +185,6 @@ async fn commit_batch(store: &Store, metrics: &Metrics, jobs: Vec<PublishJob>) {
     match outcome {
         Ok(()) => {
             for (job, result) in jobs.into_iter().zip(results) {
-                if let Ok(p) = &result {
-                    if !p.duplicate {
-                        metrics.published(job.data.kind());
-                    }
-                }
                 metrics
                     .publish_latency
                     .observe(job.received.elapsed().as_secs_f64());

@@ -169,7 +169,22 @@ impl Dispatcher {
                 }
             }
             Command::Unregister(session) => self.drop_session(session, None),
+            Command::Forget { through } => self.forget(through),
         }
+    }
+
+    /// Drops the in-memory copies of events up to `through` (retention has
+    /// redacted some of them): resuming from before it reads the log,
+    /// which holds the redacted bodies.
+    fn forget(&mut self, through: u64) {
+        while self
+            .recent
+            .front()
+            .is_some_and(|oldest| oldest.event.seq <= through)
+        {
+            self.recent.pop_front();
+        }
+        self.recent_floor = self.recent_floor.max(through);
     }
 
     /// The encoded events after `since` on `channels` that the session may
@@ -229,7 +244,12 @@ impl Dispatcher {
         }
     }
 
+    /// Events this process committed (every write path: socket publishes,
+    /// REST steps, escalations, surges, system events), counted here once.
     async fn on_committed(&mut self, batch: Vec<StoredEvent>) {
+        for event in &batch {
+            self.metrics.published(event.data.kind());
+        }
         let Some(first) = batch.first() else { return };
         if first.seq > self.dispatched + 1 {
             // Someone else committed in between: read the gap from the log,

@@ -76,6 +76,10 @@ pub(crate) enum Command {
         channels: Vec<ChannelId>,
     },
     Unregister(SessionId),
+    /// Forget the in-memory copies of events up to this seq (redacted).
+    Forget {
+        through: u64,
+    },
 }
 
 /// How often expired idempotency records and refresh tokens are deleted.
@@ -185,6 +189,12 @@ impl Hub {
             .commands
             .send(Command::Unsubscribe { session, channels })
             .await;
+    }
+
+    /// Makes the dispatcher drop its in-memory copies of events up to
+    /// `through`, so that replays read redacted bodies from the log.
+    pub async fn forget_through(&self, through: u64) {
+        let _ = self.commands.send(Command::Forget { through }).await;
     }
 
     /// Forgets a session. Also sent by the session's drop guard.

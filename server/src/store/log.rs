@@ -539,3 +539,70 @@ impl Store {
 
 /// Reads the bytes a leaf commits to from its row.
 type DecodeRow = fn(&sqlx::any::AnyRow) -> Result<Vec<u8>>;
+
+impl super::WriteTx {
+    /// Replaces an event's body (the row only: its leaf keeps the hash of
+    /// what was first written) and appends a tombstone leaf naming the
+    /// event's leaf, in this transaction (docs/audit.md §7). The verifier
+    /// then accepts the changed row and lists it as redacted. Returns the
+    /// tombstone's leaf index.
+    ///
+    /// # Errors
+    /// The event has no leaf (a corrupt log), or a database failure.
+    pub async fn redact_event(
+        &mut self,
+        seq: i64,
+        body: &str,
+        actor: &str,
+        reason: &str,
+    ) -> Result<i64> {
+        let target: Option<i64> =
+            sqlx::query_scalar("SELECT idx FROM log_leaves WHERE source = $1 AND ref = $2")
+                .bind(Source::Event.as_str())
+                .bind(seq)
+                .fetch_optional(self.conn())
+                .await?;
+        let target =
+            target.ok_or_else(|| StoreError::corrupt(format!("event {seq} has no log leaf")))?;
+        sqlx::query("UPDATE events SET body = $1 WHERE seq = $2")
+            .bind(body)
+            .bind(seq)
+            .execute(self.conn())
+            .await?;
+        let row = RedactionRow {
+            target,
+            at: super::now_ms(),
+            actor: actor.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let hash = merkle::leaf_hash(&row.leaf_bytes());
+        // The tombstone's leaf refers to its own row by leaf index, which
+        // is the index this append takes.
+        let conn = self
+            .conn
+            .as_deref_mut()
+            .expect("a write transaction has its connection until commit");
+        let next = match self.next_leaf {
+            Some(idx) => idx,
+            None => {
+                let max: Option<i64> = sqlx::query_scalar("SELECT MAX(idx) FROM log_leaves")
+                    .fetch_one(&mut *conn)
+                    .await?;
+                max.map_or(0, |m| m + 1)
+            }
+        };
+        self.next_leaf = Some(next);
+        let idx = self.append_leaf(Source::Redaction, next, &hash).await?;
+        sqlx::query(
+            "INSERT INTO log_redactions (leaf, target, at, actor, reason) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(idx)
+        .bind(row.target)
+        .bind(row.at)
+        .bind(&row.actor)
+        .bind(&row.reason)
+        .execute(self.conn())
+        .await?;
+        Ok(idx)
+    }
+}

@@ -34,6 +34,7 @@ mod health;
 mod idempotency;
 pub mod log;
 mod notify;
+mod pools;
 mod presence;
 mod retention;
 mod tokens;
@@ -44,7 +45,8 @@ pub use audit::{AuditEntry, AuditVerification};
 pub use directory::{Corridor, Directory, Post};
 pub use events::{NewEvent, StoredEvent};
 pub use health::unavailable_reason;
-pub use presence::PresenceRow;
+pub use pools::{PoolState, PoolsState};
+pub use presence::{PostSeen, PresenceRow};
 pub use retention::IDEMPOTENCY_RETENTION_MS;
 pub use tokens::RefreshOutcome;
 pub use transfer::{ExportHeader, Progress, Table, TableCount, TABLES};
@@ -144,6 +146,7 @@ struct Inner {
     write: AnyPool,
     commits: OnceLock<CommitSender>,
     health: health::WriteHealth,
+    pools: pools::PoolCounters,
 }
 
 /// What `/readyz` and the metrics say about this node's ability to write.
@@ -221,6 +224,7 @@ impl Store {
                 write,
                 commits: OnceLock::new(),
                 health: health::WriteHealth::default(),
+                pools: pools::PoolCounters::default(),
             }),
         })
     }
@@ -267,7 +271,9 @@ impl Store {
     /// the database is unreachable.
     pub async fn write(&self) -> Result<WriteTx> {
         self.inner.health.admit().map_err(StoreError::Unavailable)?;
-        let mut conn = self.inner.write.acquire().await?;
+        let mut conn = self.inner.write.acquire().await.inspect_err(|_| {
+            self.acquire_failed(true);
+        })?;
         // IMMEDIATE takes SQLite's write lock now, waiting (busy_timeout)
         // for another process's writer. A deferred BEGIN would upgrade
         // from reader to writer at its first write and fail at once
@@ -341,7 +347,12 @@ impl Store {
 
     /// A pooled connection for reads.
     pub(crate) async fn reader(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
-        Ok(self.inner.read.acquire().await?)
+        Ok(self
+            .inner
+            .read
+            .acquire()
+            .await
+            .inspect_err(|_| self.acquire_failed(false))?)
     }
 
     /// Checks the database answers, for `/readyz`.

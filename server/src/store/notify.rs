@@ -85,12 +85,16 @@ async fn listen(store: Store, sender: watch::Sender<u64>, shutdown: Cancellation
             }
         }
     };
+    store.listening(true);
     tracing::debug!("listening for commits of other nodes");
     loop {
         let received = tokio::select! {
             () = shutdown.cancelled() => break,
             received = listener.try_recv() => received,
         };
+        if let Ok(Some(_)) = &received {
+            store.listening(true);
+        }
         match received {
             Ok(Some(notification)) => match notification.payload().parse::<u64>() {
                 Ok(seq) => raise(&sender, seq),
@@ -104,12 +108,14 @@ async fn listen(store: Store, sender: watch::Sender<u64>, shutdown: Cancellation
                 // LISTENs again. Whatever was announced meanwhile is lost,
                 // so catch up from the log itself.
                 tracing::warn!("LISTEN connection lost; reconnecting");
+                store.listen_reconnected();
                 if let Ok(head) = store.head_seq().await {
                     raise(&sender, head);
                 }
             }
             Err(error) => {
                 tracing::warn!(%error, "LISTEN connection failed; retrying");
+                store.listening(false);
                 tokio::select! {
                     () = shutdown.cancelled() => break,
                     () = tokio::time::sleep(RETRY) => {}
@@ -120,5 +126,6 @@ async fn listen(store: Store, sender: watch::Sender<u64>, shutdown: Cancellation
             }
         }
     }
+    store.listening(false);
     tracing::debug!("stopped listening for commits");
 }

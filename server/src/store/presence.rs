@@ -113,3 +113,36 @@ impl Store {
             .collect()
     }
 }
+
+/// When someone was last connected at a post, for the metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostSeen {
+    pub post: String,
+    pub country: String,
+    /// Last seen (Unix ms); the post's creation when never seen.
+    pub seen_at_ms: i64,
+}
+
+impl Store {
+    /// Every post with when it was last seen (its creation if never).
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn posts_last_seen(&self) -> Result<Vec<PostSeen>> {
+        let mut conn = self.reader().await?;
+        let rows = sqlx::query(
+            "SELECT slug, country, COALESCE(last_seen_at, created_at) AS seen FROM posts ORDER BY slug",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PostSeen {
+                    post: row.try_get("slug")?,
+                    country: row.try_get("country")?,
+                    seen_at_ms: row.try_get("seen")?,
+                })
+            })
+            .collect()
+    }
+}

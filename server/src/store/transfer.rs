@@ -80,6 +80,7 @@ pub const TABLES: &[Table] = &[
     Table::generated("log_checkpoints", "id"),
     Table::generated("log_cosignatures", "id"),
     Table::keyed("witness_state", "origin"),
+    Table::keyed("jobs", "name"),
 ];
 
 /// The identifier of the export format, in the header line.
