@@ -56,6 +56,10 @@ pub enum ErrorCode {
     EpochChanged,
     /// The client could not keep up with its events and was disconnected.
     SlowConsumer,
+    /// The account or the client address already has as many sockets open
+    /// as the hub allows (`ws.max_connections_per_user` /
+    /// `ws.max_connections_per_address`): close one before opening another.
+    TooManyConnections,
     /// The server is shutting down or its storage is unreachable: retry later.
     Unavailable,
     /// An unexpected server fault; the details are in the server log only.
@@ -86,6 +90,7 @@ impl ErrorCode {
             ErrorCode::AlreadyExists => "already_exists",
             ErrorCode::EpochChanged => "epoch_changed",
             ErrorCode::SlowConsumer => "slow_consumer",
+            ErrorCode::TooManyConnections => "too_many_connections",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -104,7 +109,9 @@ impl ErrorCode {
             | ErrorCode::InvalidCredentials => 401,
             ErrorCode::AccountDisabled | ErrorCode::Forbidden => 403,
             ErrorCode::UnknownChannel | ErrorCode::NotFound => 404,
-            ErrorCode::RateLimited | ErrorCode::TooManyAttempts => 429,
+            ErrorCode::RateLimited | ErrorCode::TooManyAttempts | ErrorCode::TooManyConnections => {
+                429
+            }
             ErrorCode::IdempotencyConflict
             | ErrorCode::InvalidState
             | ErrorCode::AlreadyExists
@@ -178,6 +185,9 @@ pub enum CloseCode {
     SlowConsumer,
     /// 4009: the link stopped answering heartbeats.
     HeartbeatTimeout,
+    /// 4010: the account already has `ws.max_connections_per_user` sockets
+    /// open; close another one first (do not reconnect in a loop).
+    TooManyConnections,
 }
 
 impl CloseCode {
@@ -192,6 +202,7 @@ impl CloseCode {
             CloseCode::AccountChanged => 4003,
             CloseCode::SlowConsumer => 4008,
             CloseCode::HeartbeatTimeout => 4009,
+            CloseCode::TooManyConnections => 4010,
         }
     }
 
@@ -206,6 +217,7 @@ impl CloseCode {
             CloseCode::AccountChanged => "account disabled or changed",
             CloseCode::SlowConsumer => "slow consumer",
             CloseCode::HeartbeatTimeout => "heartbeat timeout",
+            CloseCode::TooManyConnections => "too many connections",
         }
     }
 }

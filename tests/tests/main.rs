@@ -14,6 +14,7 @@ mod alerts;
 mod auth;
 mod client;
 mod client_author;
+mod connection_limits;
 mod console;
 mod data_tools;
 mod epoch;
