@@ -125,9 +125,31 @@ async fn list_posts(
     caller: Authenticated,
 ) -> AppResult<Json<Vec<Post>>> {
     caller.require(&[Role::Admin, Role::Coordinator])?;
+    let directory = state.store.directory().await?;
     Ok(Json(
-        state.store.directory().await?.posts.into_values().collect(),
+        directory
+            .posts
+            .values()
+            .map(|post| visible_post(&caller.principal, post, &directory))
+            .collect(),
     ))
+}
+
+/// `post` as `who` may see it: its last-seen time only when `who` may read
+/// the post's channel, the rule presence follows (`GET /api/v1/presence`),
+/// so a coordinator of one country does not learn when the other
+/// country's posts were last online.
+fn visible_post(
+    who: &crate::access::Principal,
+    post: &Post,
+    directory: &crate::store::Directory,
+) -> Post {
+    let channel = mpaka_protocol::ChannelId::Post(post.slug.clone());
+    let mut post = post.clone();
+    if !crate::access::channel_access(who, &channel, directory).read {
+        post.last_seen_at = None;
+    }
+    post
 }
 
 async fn create_post(
