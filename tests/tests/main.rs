@@ -11,6 +11,7 @@
 
 mod access_matrix;
 mod alerts;
+mod audit_client;
 mod auth;
 mod client;
 mod client_author;

@@ -30,6 +30,7 @@ fn actor(caller: &Authenticated) -> Actor<'_> {
     Actor::User {
         id: caller.user.id,
         username: &caller.user.username,
+        client: caller.principal.client,
     }
 }
 

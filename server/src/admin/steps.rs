@@ -16,16 +16,25 @@ pub enum Actor<'a> {
     User {
         id: i64,
         username: &'a str,
+        /// Where the request came from.
+        client: Option<std::net::IpAddr>,
     },
     /// The command line on the server machine.
     Operator,
 }
 
 impl Actor<'_> {
-    fn audit(&self) -> Option<(i64, &str)> {
+    fn audit(&self) -> crate::store::AuditActor<'_> {
         match self {
-            Actor::User { id, username } => Some((*id, username)),
-            Actor::Operator => None,
+            Actor::User {
+                id,
+                username,
+                client,
+            } => crate::store::AuditActor {
+                user: Some((*id, username)),
+                client: *client,
+            },
+            Actor::Operator => crate::store::AuditActor::default(),
         }
     }
 }

@@ -10,7 +10,7 @@ pub mod password;
 use crate::config::Settings;
 use crate::error::{AppError, AppResult};
 use crate::sessions::{self, EndReason, Refusal};
-use crate::store::{now_ms, AuditEntry, RefreshOutcome, Store, User};
+use crate::store::{now_ms, AuditActor, AuditEntry, RefreshOutcome, Store, User};
 use base64::Engine;
 use jwt::{TokenError, TokenKeys};
 use mpaka_protocol::{ErrorCode, TokenResponse};
@@ -154,7 +154,7 @@ impl Auth {
             .issue_pair(&mut tx, &user, &session, session_end)
             .await?;
         tx.audit(AuditEntry::new(
-            Some((user.id, &user.username)),
+            AuditActor::from(Some((user.id, user.username.as_str()))).from_client(client),
             "auth.login",
             format!("user:{}", user.id),
             serde_json::json!({ "session": session, "client": client_text }),
@@ -173,7 +173,7 @@ impl Auth {
     /// spent token presented again ends its session everywhere (theft or
     /// replay) and gets `invalid_token`; `token_expired` for an expired
     /// token or session (absolute or idle lifetime); `account_disabled`.
-    pub async fn refresh(&self, refresh_token: &str) -> AppResult<TokenResponse> {
+    pub async fn refresh(&self, refresh_token: &str, client: IpAddr) -> AppResult<TokenResponse> {
         let mut tx = self.store.write().await?;
         let outcome = tx.spend_refresh_token(&hash_token(refresh_token)).await?;
         let (user_id, family) = match outcome {
@@ -198,7 +198,7 @@ impl Auth {
                 sessions::steps::end(&mut tx, user_id, &family, EndReason::RefreshReused).await?;
                 let actor = user.as_ref().map(|u| (u.id, u.username.as_str()));
                 tx.audit(AuditEntry::new(
-                    actor,
+                    AuditActor::from(actor).from_client(client),
                     "auth.refresh_reused",
                     format!("user:{user_id}"),
                     serde_json::json!({ "session": family }),
@@ -273,14 +273,14 @@ impl Auth {
     ///
     /// # Errors
     /// A storage failure.
-    pub async fn logout(&self, refresh_token: &str) -> AppResult<()> {
+    pub async fn logout(&self, refresh_token: &str, client: IpAddr) -> AppResult<()> {
         let mut tx = self.store.write().await?;
         if let RefreshOutcome::Valid { user_id, family } =
             tx.spend_refresh_token(&hash_token(refresh_token)).await?
         {
             sessions::steps::end(&mut tx, user_id, &family, EndReason::Logout).await?;
             tx.audit(AuditEntry::new(
-                None,
+                AuditActor::default().from_client(client),
                 "auth.logout",
                 format!("user:{user_id}"),
                 serde_json::json!({ "session": family }),

@@ -211,3 +211,27 @@ pub async fn post(settings: Settings, command: PostCommand) -> anyhow::Result<()
     store.close().await;
     Ok(())
 }
+
+/// `mpaka audit`: entries after `after`, of actions starting with `action`.
+pub async fn audit(
+    settings: Settings,
+    after: i64,
+    action: Option<&str>,
+    limit: u32,
+) -> anyhow::Result<()> {
+    let store = open(&settings).await?;
+    println!("id\tat\tactor\tclient\taction\ttarget");
+    for entry in store.audit_entries(after, action, limit).await? {
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            entry.id,
+            crate::store::format_ms(entry.at_ms),
+            entry.actor,
+            entry.client_addr.as_deref().unwrap_or("-"),
+            entry.action,
+            entry.target
+        );
+    }
+    store.close().await;
+    Ok(())
+}

@@ -2,6 +2,7 @@
 
 use super::extract::{Authenticated, Body};
 use crate::error::AppResult;
+use crate::logins::ClientAddr;
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -28,16 +29,22 @@ pub async fn login(
 
 pub async fn refresh(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     Body(request): Body<RefreshRequest>,
 ) -> AppResult<Json<TokenResponse>> {
-    state.auth.refresh(&request.refresh_token).await.map(Json)
+    state
+        .auth
+        .refresh(&request.refresh_token, client)
+        .await
+        .map(Json)
 }
 
 pub async fn logout(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     Body(request): Body<RefreshRequest>,
 ) -> AppResult<StatusCode> {
-    state.auth.logout(&request.refresh_token).await?;
+    state.auth.logout(&request.refresh_token, client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

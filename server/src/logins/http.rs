@@ -38,7 +38,7 @@ async fn clear(
     }
     let mut tx = state.store.write().await?;
     tx.audit(AuditEntry::new(
-        Some((caller.user.id, &caller.user.username)),
+        caller.principal.audit_actor(),
         "auth.login_block_cleared",
         format!("{kind}:{key}"),
         serde_json::json!({}),

@@ -78,10 +78,12 @@ impl Drop for Registration {
 pub(super) async fn run(state: AppState, socket: Socket, client: IpAddr, opener: Opener) {
     let id = state.hub.new_session_id();
     let span = tracing::info_span!("session", session = id, %client, user = tracing::field::Empty);
-    serve(state, socket, id, opener).instrument(span).await;
+    serve(state, socket, id, client, opener)
+        .instrument(span)
+        .await;
 }
 
-async fn serve(state: AppState, socket: Socket, id: SessionId, opener: Opener) {
+async fn serve(state: AppState, socket: Socket, id: SessionId, client: IpAddr, opener: Opener) {
     let (mut sink, mut stream) = socket.split();
     let (auth_id, token) = match authenticate(&state, &mut sink, &mut stream).await {
         Some(authenticated) => authenticated,
@@ -107,7 +109,7 @@ async fn serve(state: AppState, socket: Socket, id: SessionId, opener: Opener) {
     opener.open();
     let login_session: Arc<str> = token.session.into();
     tracing::Span::current().record("user", user.username.as_str());
-    let principal = Arc::new(Principal::new(&user, &state.hub.directory()));
+    let principal = Arc::new(Principal::new(&user, &state.hub.directory()).from_client(client));
     let (outbound_tx, mut outbound) =
         mpsc::channel::<Utf8Bytes>(state.settings.ws.outbound_queue.get());
     let (kick_tx, mut kick) = oneshot::channel::<CloseCode>();
