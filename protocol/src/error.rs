@@ -43,6 +43,12 @@ pub enum ErrorCode {
     /// login (not even with the right password) until `retry_after_ms` has
     /// passed. A back-off, never a permanent lock.
     TooManyAttempts,
+    /// The new password is too short or too easy to guess; `message` says
+    /// why (and how to choose a better one).
+    WeakPassword,
+    /// The password is right, but an administrator reset it: set a new one
+    /// with `POST /api/v1/auth/password` before logging in.
+    PasswordChangeRequired,
     /// The idempotency key was used before for a different request.
     IdempotencyConflict,
     /// The request is valid but the target's state does not allow it.
@@ -85,6 +91,8 @@ impl ErrorCode {
             ErrorCode::ValidationFailed => "validation_failed",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::TooManyAttempts => "too_many_attempts",
+            ErrorCode::WeakPassword => "weak_password",
+            ErrorCode::PasswordChangeRequired => "password_change_required",
             ErrorCode::IdempotencyConflict => "idempotency_conflict",
             ErrorCode::InvalidState => "invalid_state",
             ErrorCode::AlreadyExists => "already_exists",
@@ -100,14 +108,16 @@ impl ErrorCode {
     pub fn http_status(self) -> u16 {
         match self {
             ErrorCode::BadFrame | ErrorCode::UnsupportedVersion => 400,
-            ErrorCode::ValidationFailed => 422,
+            ErrorCode::ValidationFailed | ErrorCode::WeakPassword => 422,
             ErrorCode::FrameTooLarge => 413,
             ErrorCode::AuthRequired
             | ErrorCode::AuthTimeout
             | ErrorCode::InvalidToken
             | ErrorCode::TokenExpired
             | ErrorCode::InvalidCredentials => 401,
-            ErrorCode::AccountDisabled | ErrorCode::Forbidden => 403,
+            ErrorCode::AccountDisabled
+            | ErrorCode::Forbidden
+            | ErrorCode::PasswordChangeRequired => 403,
             ErrorCode::UnknownChannel | ErrorCode::NotFound => 404,
             ErrorCode::RateLimited | ErrorCode::TooManyAttempts | ErrorCode::TooManyConnections => {
                 429

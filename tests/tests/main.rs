@@ -28,6 +28,7 @@ mod login_flood;
 mod login_throttle;
 mod messaging;
 mod openapi;
+mod passwords;
 mod protocol_docs;
 mod robustness;
 mod sessions;

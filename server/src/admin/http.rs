@@ -20,6 +20,7 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{username}/disable", post(disable_user))
         .route("/users/{username}/enable", post(enable_user))
         .route("/users/{username}/role", post(set_role))
+        .route("/users/{username}/password", post(reset_password))
         .route("/posts", get(list_posts).post(create_post))
         .route("/audit", get(audit))
         .route("/audit/verify", get(verify_audit))
@@ -78,6 +79,18 @@ async fn disable_user(
     caller.require(&[Role::Admin])?;
     let user = super::find_user(&state.store, &username).await?;
     super::set_disabled(&state.store, actor(&caller), user.id, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    Path(username): Path<String>,
+    Body(reset): Body<mpaka_protocol::PasswordReset>,
+) -> AppResult<StatusCode> {
+    caller.require(&[Role::Admin])?;
+    let user = super::find_user(&state.store, &username).await?;
+    super::reset_password(&state.store, actor(&caller), user.id, reset.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -6,6 +6,7 @@
 
 pub mod jwt;
 pub mod password;
+pub mod strength;
 
 use crate::config::Settings;
 use crate::error::{AppError, AppResult};
@@ -136,6 +137,10 @@ impl Auth {
                 "this account is disabled",
             ));
         }
+        if user.must_change_password {
+            tracing::info!(username, %client, "login refused until the password is changed");
+            return Err(password_change_required());
+        }
         let mut tx = self.store.write().await?;
         let session = uuid::Uuid::new_v4().to_string();
         let now = now_ms();
@@ -164,6 +169,81 @@ impl Auth {
         self.guard.succeeded(username, client);
         tracing::info!(username, user_id = user.id, %client, "login");
         Ok(tokens)
+    }
+
+    /// Changes `username`'s password after checking the current one (as a
+    /// login would: throttled, counted when wrong). Every session of the
+    /// account but `keep` ends, on every node; an administrator's reset
+    /// flag is cleared.
+    ///
+    /// # Errors
+    /// `too_many_attempts`, `invalid_credentials`, `account_disabled`,
+    /// `weak_password` (also when the new password is the current one),
+    /// `unavailable` when the hashing pool is full, storage failures.
+    pub async fn change_password(
+        &self,
+        username: &str,
+        current: String,
+        new: String,
+        client: IpAddr,
+        keep: Option<&str>,
+    ) -> AppResult<()> {
+        if let Err(wait) = self.guard.check(username, client) {
+            return Err(AppError::too_many_attempts(
+                u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
+            ));
+        }
+        let user = self.store.user_by_name(username).await?;
+        let hash = user
+            .as_ref()
+            .map_or_else(|| password::DECOY_HASH.clone(), |u| u.password_hash.clone());
+        let unchanged = current == new;
+        let Ok(matches) = password::verify(current, hash).await else {
+            let mut body = mpaka_protocol::ErrorBody::new(
+                ErrorCode::Unavailable,
+                "too many logins at once; try again in a moment",
+            );
+            body.retry_after_ms = Some(1000);
+            return Err(AppError::Client(body));
+        };
+        let Some(user) = user.filter(|_| matches) else {
+            self.guard
+                .failed(username, client, "wrong current password");
+            tracing::info!(username, %client, "password change refused: wrong current password");
+            return Err(AppError::new(
+                ErrorCode::InvalidCredentials,
+                "wrong username or current password",
+            ));
+        };
+        if user.disabled {
+            return Err(AppError::new(
+                ErrorCode::AccountDisabled,
+                "this account is disabled",
+            ));
+        }
+        if unchanged {
+            return Err(AppError::new(
+                ErrorCode::WeakPassword,
+                "the new password must differ from the current one",
+            ));
+        }
+        strength::check(&new, &[&user.username, &user.display_name])?;
+        let hash = password::hash(new).await?;
+        let mut tx = self.store.write().await?;
+        tx.set_user_password(user.id, &hash, false).await?;
+        let ended =
+            sessions::steps::end_all(&mut tx, user.id, keep, EndReason::PasswordChanged).await?;
+        tx.audit(AuditEntry::new(
+            AuditActor::from(Some((user.id, user.username.as_str()))).from_client(client),
+            "user.password_changed",
+            format!("user:{}", user.id),
+            serde_json::json!({ "sessions_ended": ended }),
+        ))
+        .await?;
+        tx.commit().await?;
+        self.guard.succeeded(username, client);
+        tracing::info!(username, %client, sessions_ended = ended, "password changed");
+        Ok(())
     }
 
     /// Exchanges a refresh token for a new pair; the old one is spent.
@@ -433,4 +513,12 @@ pub fn signing_key(settings: &Settings) -> anyhow::Result<Vec<u8>> {
     let key = random_token();
     crate::files::write_private(&path, key.as_bytes())?;
     Ok(key.into_bytes())
+}
+
+/// The answer to a right password whose account must change it first.
+fn password_change_required() -> AppError {
+    AppError::new(
+        ErrorCode::PasswordChangeRequired,
+        "an administrator reset this password: choose a new one (POST /api/v1/auth/password), then log in",
+    )
 }
