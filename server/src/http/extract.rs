@@ -71,7 +71,7 @@ impl FromRequestParts<AppState> for Authenticated {
         })?;
         let mut principal = Principal::new(&user, &state.hub.directory());
         if let Some(client) =
-            crate::logins::ClientAddr::of(&parts.extensions, &parts.headers, state)
+            crate::client_addr::ClientAddr::of(&parts.extensions, &parts.headers, state)
         {
             principal = principal.from_client(client.0);
         }

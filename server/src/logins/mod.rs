@@ -11,12 +11,11 @@
 //! Counters are per node: behind a load balancer of `n` nodes a guesser gets
 //! at most `n` times the allowance (see docs/security.md).
 
-pub mod client;
 pub mod guard;
 pub mod http;
 pub mod policy;
 
-pub use client::{client_addr, ClientAddr};
+pub use crate::client_addr::{client_addr, ClientAddr};
 pub use guard::{FailedLogin, LoginGuard};
 
 use crate::state::AppState;
