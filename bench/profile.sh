@@ -13,7 +13,7 @@ mkdir -p "$OUT"
 DATA="$(mktemp -d -t mpaka-prof.XXXXXX)"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 MPAKA_LIMITS__PUBLISH_PER_SEC=1000000 MPAKA_LIMITS__PUBLISH_BURST=1000000 \
-MPAKA_WS__OUTBOUND_QUEUE=65536 MPAKA_WS__MAX_CONNECTIONS=100000 \
+MPAKA_WS__OUTBOUND_QUEUE=65536 MPAKA_WS__MAX_CONNECTIONS=100000 MPAKA_WS__MAX_CONNECTIONS_PER_ADDRESS=100000 MPAKA_WS__MAX_CONNECTIONS_PER_USER=100000 \
   "$TARGET_DIR/release/mpaka" serve --demo --listen "127.0.0.1:$PORT" --data-dir "$DATA" \
   >"$OUT/server.log" 2>&1 &
 PID=$!

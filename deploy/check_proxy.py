@@ -353,6 +353,21 @@ http {{
         else:
             check(status == 404 and b"mpaka_up" not in body, label + "/metrics not served through the proxy", status)
 
+        # Login flood from one address: nginx answers the excess itself, with
+        # the hub's JSON error body (limit_req zone mpaka_login, burst 30).
+        statuses = []
+        limited_body = b""
+        for _ in range(40):
+            status, _, body = request(https_port, ctx, "POST", "/api/v1/auth/login",
+                                      {"Content-Type": "application/json"}, body=b"{}")
+            statuses.append(status)
+            if status == 429:
+                limited_body = body
+        limited = statuses.count(429)
+        ok = limited >= 5 and statuses[0] != 429 and b'"code":"rate_limited"' in limited_body
+        check(ok, label + "a login flood from one address is cut at the burst (429 rate_limited)",
+              (limited, statuses[:3], limited_body[:80]))
+
         # A node down: everything goes to the other one
         node_b.kill()
         results = []

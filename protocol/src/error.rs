@@ -43,6 +43,12 @@ pub enum ErrorCode {
     /// login (not even with the right password) until `retry_after_ms` has
     /// passed. A back-off, never a permanent lock.
     TooManyAttempts,
+    /// The new password is too short or too easy to guess; `message` says
+    /// why (and how to choose a better one).
+    WeakPassword,
+    /// The password is right, but an administrator reset it: set a new one
+    /// with `POST /api/v1/auth/password` before logging in.
+    PasswordChangeRequired,
     /// The idempotency key was used before for a different request.
     IdempotencyConflict,
     /// The request is valid but the target's state does not allow it.
@@ -56,6 +62,10 @@ pub enum ErrorCode {
     EpochChanged,
     /// The client could not keep up with its events and was disconnected.
     SlowConsumer,
+    /// The account or the client address already has as many sockets open
+    /// as the hub allows (`ws.max_connections_per_user` /
+    /// `ws.max_connections_per_address`): close one before opening another.
+    TooManyConnections,
     /// The server is shutting down or its storage is unreachable: retry later.
     Unavailable,
     /// An unexpected server fault; the details are in the server log only.
@@ -81,11 +91,14 @@ impl ErrorCode {
             ErrorCode::ValidationFailed => "validation_failed",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::TooManyAttempts => "too_many_attempts",
+            ErrorCode::WeakPassword => "weak_password",
+            ErrorCode::PasswordChangeRequired => "password_change_required",
             ErrorCode::IdempotencyConflict => "idempotency_conflict",
             ErrorCode::InvalidState => "invalid_state",
             ErrorCode::AlreadyExists => "already_exists",
             ErrorCode::EpochChanged => "epoch_changed",
             ErrorCode::SlowConsumer => "slow_consumer",
+            ErrorCode::TooManyConnections => "too_many_connections",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -95,16 +108,20 @@ impl ErrorCode {
     pub fn http_status(self) -> u16 {
         match self {
             ErrorCode::BadFrame | ErrorCode::UnsupportedVersion => 400,
-            ErrorCode::ValidationFailed => 422,
+            ErrorCode::ValidationFailed | ErrorCode::WeakPassword => 422,
             ErrorCode::FrameTooLarge => 413,
             ErrorCode::AuthRequired
             | ErrorCode::AuthTimeout
             | ErrorCode::InvalidToken
             | ErrorCode::TokenExpired
             | ErrorCode::InvalidCredentials => 401,
-            ErrorCode::AccountDisabled | ErrorCode::Forbidden => 403,
+            ErrorCode::AccountDisabled
+            | ErrorCode::Forbidden
+            | ErrorCode::PasswordChangeRequired => 403,
             ErrorCode::UnknownChannel | ErrorCode::NotFound => 404,
-            ErrorCode::RateLimited | ErrorCode::TooManyAttempts => 429,
+            ErrorCode::RateLimited | ErrorCode::TooManyAttempts | ErrorCode::TooManyConnections => {
+                429
+            }
             ErrorCode::IdempotencyConflict
             | ErrorCode::InvalidState
             | ErrorCode::AlreadyExists
@@ -178,6 +195,9 @@ pub enum CloseCode {
     SlowConsumer,
     /// 4009: the link stopped answering heartbeats.
     HeartbeatTimeout,
+    /// 4010: the account already has `ws.max_connections_per_user` sockets
+    /// open; close another one first (do not reconnect in a loop).
+    TooManyConnections,
 }
 
 impl CloseCode {
@@ -192,6 +212,7 @@ impl CloseCode {
             CloseCode::AccountChanged => 4003,
             CloseCode::SlowConsumer => 4008,
             CloseCode::HeartbeatTimeout => 4009,
+            CloseCode::TooManyConnections => 4010,
         }
     }
 
@@ -206,6 +227,7 @@ impl CloseCode {
             CloseCode::AccountChanged => "account disabled or changed",
             CloseCode::SlowConsumer => "slow consumer",
             CloseCode::HeartbeatTimeout => "heartbeat timeout",
+            CloseCode::TooManyConnections => "too many connections",
         }
     }
 }

@@ -33,7 +33,10 @@ pub use frames::{
 };
 pub use openapi::{documented_operations, openapi};
 pub use principal::{Country, Role, UserInfo};
-pub use rest::{LoginRequest, RefreshRequest, TokenResponse};
+pub use rest::{
+    AccountPasswordChange, LoginRequest, PasswordChange, PasswordReset, RefreshRequest,
+    TokenResponse,
+};
 pub use route::{
     payload_problem, AlertRequest, ConnectionRequest, FlowRequest, MessagingRequest, Routed,
     SopRequest,

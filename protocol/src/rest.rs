@@ -5,6 +5,51 @@ use crate::UserInfo;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// `POST /api/v1/me/password`: the caller changes their own password; the
+/// caller's other sessions end.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for PasswordChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordChange").finish_non_exhaustive()
+    }
+}
+
+/// `POST /api/v1/auth/password`: a password change without a token, for an
+/// account whose login answers `password_change_required`; every session
+/// of the account ends.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AccountPasswordChange {
+    pub username: String,
+    pub current_password: String,
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for AccountPasswordChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountPasswordChange")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `POST /api/v1/users/{username}/password`: an administrator sets a new
+/// password; the user must change it at the next login.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PasswordReset {
+    pub password: String,
+}
+
+impl std::fmt::Debug for PasswordReset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordReset").finish_non_exhaustive()
+    }
+}
+
 /// `POST /api/v1/auth/login`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LoginRequest {

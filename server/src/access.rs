@@ -19,6 +19,9 @@ pub struct Principal {
     /// The corridor of the officer's post.
     pub corridor: Option<String>,
     pub language: String,
+    /// The address the request or socket came from (behind a trusted
+    /// proxy, the forwarded one); it goes into audit entries.
+    pub client: Option<std::net::IpAddr>,
 }
 
 impl Principal {
@@ -38,6 +41,15 @@ impl Principal {
             post: user.post.clone(),
             corridor,
             language: user.language.clone(),
+            client: None,
+        }
+    }
+
+    /// The same user, acting from `client`.
+    pub fn from_client(self, client: std::net::IpAddr) -> Principal {
+        Principal {
+            client: Some(client),
+            ..self
         }
     }
 
@@ -54,9 +66,12 @@ impl Principal {
         }
     }
 
-    /// This user as the actor of an audit entry.
-    pub fn audit_actor(&self) -> Option<(i64, &str)> {
-        Some((self.user_id, self.username.as_str()))
+    /// This user, from their address, as the actor of an audit entry.
+    pub fn audit_actor(&self) -> crate::store::AuditActor<'_> {
+        crate::store::AuditActor {
+            user: Some((self.user_id, self.username.as_str())),
+            client: self.client,
+        }
     }
 
     pub fn author(&self) -> mpaka_protocol::Author {

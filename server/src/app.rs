@@ -7,7 +7,7 @@
 use crate::auth::{self, Auth};
 use crate::config::Settings;
 use crate::hub::{Committer, Hub};
-use crate::limits::WriteLimiter;
+use crate::limits::{SocketCount, WriteLimiter};
 use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::store::Store;
@@ -82,6 +82,8 @@ impl App {
             open_sockets: Arc::new(tokio::sync::Semaphore::new(
                 settings.ws.max_connections.get(),
             )),
+            sockets_per_user: SocketCount::new(settings.ws.max_connections_per_user.get()),
+            sockets_per_address: SocketCount::new(settings.ws.max_connections_per_address.get()),
             settings: Arc::new(settings),
             store,
             hub,

@@ -96,6 +96,20 @@ pub struct WsSettings {
     pub outbound_queue: NonZeroUsize,
     /// Connections accepted at once; further upgrades get 503.
     pub max_connections: NonZeroUsize,
+    /// Sockets one account may have open at once (its tabs, phone,
+    /// laptop); one more is refused after `auth` with `too_many_connections`
+    /// and close code 4010.
+    pub max_connections_per_user: NonZeroUsize,
+    /// Sockets one client address may have open at once, authenticated or
+    /// not (behind `auth.trusted_proxies`, the forwarded address); further
+    /// upgrades get 429 `too_many_connections`. A post's officers behind
+    /// one NAT share it: raise it for carrier-grade NAT.
+    pub max_connections_per_address: NonZeroUsize,
+    /// Largest frame accepted before a socket has authenticated (the `auth`
+    /// frame is well under 2 KiB); a larger one gets `frame_too_large` and
+    /// close code 1009, so an anonymous socket cannot make the hub buffer
+    /// up to `max_frame_bytes`.
+    pub max_auth_frame_bytes: NonZeroUsize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -217,6 +231,9 @@ impl Default for Settings {
                 max_frame_bytes: nonzero(64 * 1024),
                 outbound_queue: nonzero(4096),
                 max_connections: nonzero(20_000),
+                max_connections_per_user: nonzero(20),
+                max_connections_per_address: nonzero(500),
+                max_auth_frame_bytes: nonzero(4 * 1024),
             },
             limits: LimitSettings {
                 publish_per_sec: NonZeroU32::new(20).expect("non-zero"),

@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod app;
 pub mod auth;
 pub mod cli;
+pub mod client_addr;
 pub mod config;
 pub mod demo;
 pub mod error;

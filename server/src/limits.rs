@@ -36,3 +36,84 @@ impl WriteLimiter {
         })
     }
 }
+
+/// Open sockets per key (an account's id or a client address), for the
+/// per-account and per-address socket caps; cheap to clone. A slot is given
+/// back when its [`SocketSlot`] is dropped, however the socket ends.
+#[derive(Clone)]
+pub struct SocketCount<K: std::hash::Hash + Eq + Clone> {
+    counts: Arc<std::sync::Mutex<std::collections::HashMap<K, usize>>>,
+    max: usize,
+}
+
+/// One socket counted against its key; dropping it frees the place.
+pub struct SocketSlot<K: std::hash::Hash + Eq + Clone> {
+    count: SocketCount<K>,
+    key: K,
+}
+
+impl<K: std::hash::Hash + Eq + Clone> SocketCount<K> {
+    /// At most `max` sockets per key.
+    pub fn new(max: usize) -> SocketCount<K> {
+        SocketCount {
+            counts: Arc::default(),
+            max,
+        }
+    }
+
+    /// A place for one more socket of `key`, or `None` when `key` already
+    /// has `max`.
+    pub fn try_take(&self, key: K) -> Option<SocketSlot<K>> {
+        let mut counts = crate::sync::lock(&self.counts);
+        let open = counts.entry(key.clone()).or_insert(0);
+        if *open >= self.max {
+            return None;
+        }
+        *open += 1;
+        drop(counts);
+        Some(SocketSlot {
+            count: self.clone(),
+            key,
+        })
+    }
+
+    /// Sockets `key` has open now.
+    pub fn open(&self, key: &K) -> usize {
+        crate::sync::lock(&self.counts)
+            .get(key)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Clone> Drop for SocketSlot<K> {
+    fn drop(&mut self) {
+        let mut counts = crate::sync::lock(&self.count.counts);
+        if let Some(open) = counts.get_mut(&self.key) {
+            *open -= 1;
+            if *open == 0 {
+                counts.remove(&self.key);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod socket_count_tests {
+    use super::SocketCount;
+
+    #[test]
+    fn a_key_gets_at_most_max_slots_and_dropping_one_frees_a_place() {
+        let count = SocketCount::new(2);
+        let a = count.try_take("a").expect("first");
+        let _b = count.try_take("a").expect("second");
+        assert!(count.try_take("a").is_none(), "third refused");
+        assert!(count.try_take("b").is_some(), "other keys are not affected");
+        drop(a);
+        assert_eq!(count.open(&"a"), 1);
+        assert!(
+            count.try_take("a").is_some(),
+            "a freed place is given again"
+        );
+    }
+}

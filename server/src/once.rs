@@ -140,6 +140,7 @@ mod tests {
             post: Some("mugina".into()),
             corridor: Some("mugina-manyovu".into()),
             language: "fr".into(),
+            client: None,
         }
     }
 

@@ -6,7 +6,7 @@
 use crate::auth::Auth;
 use crate::config::Settings;
 use crate::hub::{Committer, Hub};
-use crate::limits::WriteLimiter;
+use crate::limits::{SocketCount, WriteLimiter};
 use crate::metrics::Metrics;
 use crate::store::Store;
 use std::sync::Arc;
@@ -32,4 +32,9 @@ pub struct AppState {
     pub tracker: TaskTracker,
     /// Open WebSocket connections, for the `max_connections` limit.
     pub open_sockets: Arc<tokio::sync::Semaphore>,
+    /// Open sockets per account (`ws.max_connections_per_user`).
+    pub sockets_per_user: SocketCount<i64>,
+    /// Open sockets per client address (`ws.max_connections_per_address`),
+    /// counted from the upgrade, before authentication.
+    pub sockets_per_address: SocketCount<std::net::IpAddr>,
 }

@@ -175,6 +175,48 @@ async fn account_commands_work_against_a_running_hub() {
         .await
         .expect_err("a disabled account cannot log in");
     assert_eq!(refused.status(), Some(403), "{refused}");
+
+    // Password commands: a reset forces a change, `passwd` makes it (and
+    // checks the current password and the new one's strength).
+    let (ok, out) = cli(&["user", "enable", "amani.officer"], "");
+    assert!(ok, "{out}");
+    let (ok, out) = cli(
+        &["user", "reset-password", "amani.officer"],
+        "reset by the operator 7721\n",
+    );
+    assert!(ok, "{out}");
+    let forced = rest
+        .login("amani.officer", "reset by the operator 7721")
+        .await
+        .expect_err("a reset password must be changed first");
+    assert_eq!(forced.status(), Some(403), "{forced}");
+    assert!(
+        format!("{forced}").contains("reset this password"),
+        "{forced}"
+    );
+    let (ok, out) = cli(
+        &["user", "passwd", "amani.officer"],
+        "a wrong current one\nsome brand new sentence\n",
+    );
+    assert!(!ok && out.contains("wrong"), "{out}");
+    let (ok, out) = cli(
+        &["user", "passwd", "amani.officer"],
+        "reset by the operator 7721\npassword123\n",
+    );
+    assert!(!ok && out.contains("too easy to guess"), "{out}");
+    let (ok, out) = cli(
+        &["user", "passwd", "amani.officer"],
+        "reset by the operator 7721\namani chooses her own sentence\n",
+    );
+    assert!(ok, "{out}");
+    rest.login("amani.officer", "amani chooses her own sentence")
+        .await
+        .expect("the chosen password works");
+    let (ok, out) = cli(&["audit", "--action", "user.password"], "");
+    assert!(
+        ok && out.contains("user.password_reset") && out.contains("user.password_changed"),
+        "{out}"
+    );
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! Small hardening of the HTTP side (issue 11): API answers are never cached
-//! or sniffed, and `/metrics` needs its bearer token when one is configured.
+//! or sniffed, `/metrics` needs its bearer token when one is configured, and
+//! the posts list hides the other country's last-seen times.
 
 use mpaka_tests::TestHub;
 use serde_json::json;
@@ -61,4 +62,43 @@ async fn metrics_need_the_configured_bearer_token() {
         .unwrap();
     assert_eq!(right.status(), 200);
     assert!(right.text().await.unwrap().contains("mpaka_"));
+}
+
+/// The posts list as `username` sees it: slug → last-seen (or null).
+async fn last_seen_by(hub: &TestHub, token: &str) -> serde_json::Map<String, serde_json::Value> {
+    let (status, posts) = hub.get_json(token, "/api/v1/posts").await;
+    assert_eq!(status, 200, "{posts}");
+    posts
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|post| {
+            (
+                post["slug"].as_str().expect("slug").to_owned(),
+                post["last_seen_at"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_coordinator_sees_last_seen_times_only_of_posts_presence_shows_them() {
+    let hub = TestHub::start().await;
+    let _burundian = hub.connect("mugina.officer").await;
+    let _tanzanian = hub.connect("manyovu.officer").await;
+    let bi = hub.login("bi.coordinator").await.access_token;
+    let tz = hub.login("tz.coordinator").await.access_token;
+    // Presence reaches the posts table within `presence_flush_ms`: wait
+    // until each coordinator sees their own country's post online.
+    let (bi_view, tz_view) = loop {
+        let bi_view = last_seen_by(&hub, &bi).await;
+        let tz_view = last_seen_by(&hub, &tz).await;
+        if !bi_view["mugina"].is_null() && !tz_view["manyovu"].is_null() {
+            break (bi_view, tz_view);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    // Both posts are listed, but not the other country's last-seen time.
+    assert!(bi_view["manyovu"].is_null(), "{bi_view:?}");
+    assert!(tz_view["mugina"].is_null(), "{tz_view:?}");
 }

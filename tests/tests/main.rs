@@ -11,9 +11,11 @@
 
 mod access_matrix;
 mod alerts;
+mod audit_client;
 mod auth;
 mod client;
 mod client_author;
+mod connection_limits;
 mod console;
 mod console_a11y;
 mod console_i18n;
@@ -32,6 +34,7 @@ mod login_throttle;
 mod messaging;
 mod metrics;
 mod openapi;
+mod passwords;
 mod protocol_docs;
 mod refresh_cookie;
 mod retention;

@@ -20,6 +20,7 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{username}/disable", post(disable_user))
         .route("/users/{username}/enable", post(enable_user))
         .route("/users/{username}/role", post(set_role))
+        .route("/users/{username}/password", post(reset_password))
         .route("/posts", get(list_posts).post(create_post))
         .route("/audit", get(audit))
         .route("/audit/verify", get(verify_audit))
@@ -30,6 +31,7 @@ fn actor(caller: &Authenticated) -> Actor<'_> {
     Actor::User {
         id: caller.user.id,
         username: &caller.user.username,
+        client: caller.principal.client,
     }
 }
 
@@ -80,6 +82,18 @@ async fn disable_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
+async fn reset_password(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    Path(username): Path<String>,
+    Body(reset): Body<mpaka_protocol::PasswordReset>,
+) -> AppResult<StatusCode> {
+    caller.require(&[Role::Admin])?;
+    let user = super::find_user(&state.store, &username).await?;
+    super::reset_password(&state.store, actor(&caller), user.id, reset.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn enable_user(
     State(state): State<AppState>,
     caller: Authenticated,
@@ -125,9 +139,31 @@ async fn list_posts(
     caller: Authenticated,
 ) -> AppResult<Json<Vec<Post>>> {
     caller.require(&[Role::Admin, Role::Coordinator])?;
+    let directory = state.store.directory().await?;
     Ok(Json(
-        state.store.directory().await?.posts.into_values().collect(),
+        directory
+            .posts
+            .values()
+            .map(|post| visible_post(&caller.principal, post, &directory))
+            .collect(),
     ))
+}
+
+/// `post` as `who` may see it: its last-seen time only when `who` may read
+/// the post's channel, the rule presence follows (`GET /api/v1/presence`),
+/// so a coordinator of one country does not learn when the other
+/// country's posts were last online.
+fn visible_post(
+    who: &crate::access::Principal,
+    post: &Post,
+    directory: &crate::store::Directory,
+) -> Post {
+    let channel = mpaka_protocol::ChannelId::Post(post.slug.clone());
+    let mut post = post.clone();
+    if !crate::access::channel_access(who, &channel, directory).read {
+        post.last_seen_at = None;
+    }
+    post
 }
 
 async fn create_post(

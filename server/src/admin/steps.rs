@@ -16,16 +16,25 @@ pub enum Actor<'a> {
     User {
         id: i64,
         username: &'a str,
+        /// Where the request came from.
+        client: Option<std::net::IpAddr>,
     },
     /// The command line on the server machine.
     Operator,
 }
 
 impl Actor<'_> {
-    fn audit(&self) -> Option<(i64, &str)> {
+    fn audit(&self) -> crate::store::AuditActor<'_> {
         match self {
-            Actor::User { id, username } => Some((*id, username)),
-            Actor::Operator => None,
+            Actor::User {
+                id,
+                username,
+                client,
+            } => crate::store::AuditActor {
+                user: Some((*id, username)),
+                client: *client,
+            },
+            Actor::Operator => crate::store::AuditActor::default(),
         }
     }
 }
@@ -133,12 +142,13 @@ pub async fn create_user(store: &Store, actor: Actor<'_>, spec: UserSpec) -> App
             "3–64 characters of a–z, 0–9, dot, dash or underscore",
         ));
     }
-    if spec.password.chars().count() < password::MIN_PASSWORD_CHARS {
-        return Err(AppError::field(
-            "password",
-            format!("at least {} characters", password::MIN_PASSWORD_CHARS),
-        ));
-    }
+    crate::auth::strength::check(
+        &spec.password,
+        &[
+            spec.username.as_str(),
+            spec.display_name.as_deref().unwrap_or_default(),
+        ],
+    )?;
     let language = spec.language.clone().unwrap_or_else(|| "fr".into());
     if !LANGUAGES.contains(&language.as_str()) {
         return Err(AppError::field("language", "one of fr, en, sw, rn"));
@@ -227,6 +237,44 @@ pub async fn set_disabled(
         },
         format!("user:{user_id}"),
         serde_json::json!({}),
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Sets a new password for an account (an administrator's reset): every
+/// session of the account ends, on every node, and its next login answers
+/// `password_change_required` until the user chooses their own.
+///
+/// # Errors
+/// `weak_password`, `not_found`, storage failures.
+pub async fn reset_password(
+    store: &Store,
+    actor: Actor<'_>,
+    user_id: i64,
+    new_password: String,
+) -> AppResult<()> {
+    let user = store
+        .user_by_id(user_id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no user {user_id}")))?;
+    crate::auth::strength::check(&new_password, &[&user.username, &user.display_name])?;
+    let hash = password::hash(new_password).await?;
+    let mut tx = store.write().await?;
+    tx.set_user_password(user_id, &hash, true).await?;
+    let ended = crate::sessions::steps::end_all(
+        &mut tx,
+        user_id,
+        None,
+        crate::sessions::EndReason::PasswordChanged,
+    )
+    .await?;
+    tx.audit(AuditEntry::new(
+        actor.audit(),
+        "user.password_reset",
+        format!("user:{user_id}"),
+        serde_json::json!({ "sessions_ended": ended }),
     ))
     .await?;
     tx.commit().await?;

@@ -7,11 +7,12 @@
 mod grace;
 pub mod jwt;
 pub mod password;
+pub mod strength;
 
 use crate::config::Settings;
 use crate::error::{AppError, AppResult};
 use crate::sessions::{self, EndReason, Refusal};
-use crate::store::{now_ms, AuditEntry, RefreshOutcome, Store, User};
+use crate::store::{now_ms, AuditActor, AuditEntry, RefreshOutcome, Store, User};
 use base64::Engine;
 use jwt::{TokenError, TokenKeys};
 use mpaka_protocol::{ErrorCode, TokenResponse};
@@ -141,6 +142,10 @@ impl Auth {
                 "this account is disabled",
             ));
         }
+        if user.must_change_password {
+            tracing::info!(username, %client, "login refused until the password is changed");
+            return Err(password_change_required());
+        }
         let mut tx = self.store.write().await?;
         let session = uuid::Uuid::new_v4().to_string();
         let now = now_ms();
@@ -159,7 +164,7 @@ impl Auth {
             .issue_pair(&mut tx, &user, &session, session_end)
             .await?;
         tx.audit(AuditEntry::new(
-            Some((user.id, &user.username)),
+            AuditActor::from(Some((user.id, user.username.as_str()))).from_client(client),
             "auth.login",
             format!("user:{}", user.id),
             serde_json::json!({ "session": session, "client": client_text }),
@@ -169,6 +174,81 @@ impl Auth {
         self.guard.succeeded(username, client);
         tracing::info!(username, user_id = user.id, %client, "login");
         Ok(tokens)
+    }
+
+    /// Changes `username`'s password after checking the current one (as a
+    /// login would: throttled, counted when wrong). Every session of the
+    /// account but `keep` ends, on every node; an administrator's reset
+    /// flag is cleared.
+    ///
+    /// # Errors
+    /// `too_many_attempts`, `invalid_credentials`, `account_disabled`,
+    /// `weak_password` (also when the new password is the current one),
+    /// `unavailable` when the hashing pool is full, storage failures.
+    pub async fn change_password(
+        &self,
+        username: &str,
+        current: String,
+        new: String,
+        client: IpAddr,
+        keep: Option<&str>,
+    ) -> AppResult<()> {
+        if let Err(wait) = self.guard.check(username, client) {
+            return Err(AppError::too_many_attempts(
+                u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
+            ));
+        }
+        let user = self.store.user_by_name(username).await?;
+        let hash = user
+            .as_ref()
+            .map_or_else(|| password::DECOY_HASH.clone(), |u| u.password_hash.clone());
+        let unchanged = current == new;
+        let Ok(matches) = password::verify(current, hash).await else {
+            let mut body = mpaka_protocol::ErrorBody::new(
+                ErrorCode::Unavailable,
+                "too many logins at once; try again in a moment",
+            );
+            body.retry_after_ms = Some(1000);
+            return Err(AppError::Client(body));
+        };
+        let Some(user) = user.filter(|_| matches) else {
+            self.guard
+                .failed(username, client, "wrong current password");
+            tracing::info!(username, %client, "password change refused: wrong current password");
+            return Err(AppError::new(
+                ErrorCode::InvalidCredentials,
+                "wrong username or current password",
+            ));
+        };
+        if user.disabled {
+            return Err(AppError::new(
+                ErrorCode::AccountDisabled,
+                "this account is disabled",
+            ));
+        }
+        if unchanged {
+            return Err(AppError::new(
+                ErrorCode::WeakPassword,
+                "the new password must differ from the current one",
+            ));
+        }
+        strength::check(&new, &[&user.username, &user.display_name])?;
+        let hash = password::hash(new).await?;
+        let mut tx = self.store.write().await?;
+        tx.set_user_password(user.id, &hash, false).await?;
+        let ended =
+            sessions::steps::end_all(&mut tx, user.id, keep, EndReason::PasswordChanged).await?;
+        tx.audit(AuditEntry::new(
+            AuditActor::from(Some((user.id, user.username.as_str()))).from_client(client),
+            "user.password_changed",
+            format!("user:{}", user.id),
+            serde_json::json!({ "sessions_ended": ended }),
+        ))
+        .await?;
+        tx.commit().await?;
+        self.guard.succeeded(username, client);
+        tracing::info!(username, %client, sessions_ended = ended, "password changed");
+        Ok(())
     }
 
     /// Exchanges a refresh token for a new pair; the old one is spent.
@@ -215,7 +295,7 @@ impl Auth {
                 sessions::steps::end(&mut tx, user_id, &family, EndReason::RefreshReused).await?;
                 let actor = user.as_ref().map(|u| (u.id, u.username.as_str()));
                 tx.audit(AuditEntry::new(
-                    actor,
+                    AuditActor::from(actor).from_client(client),
                     "auth.refresh_reused",
                     format!("user:{user_id}"),
                     serde_json::json!({ "session": family }),
@@ -291,14 +371,14 @@ impl Auth {
     ///
     /// # Errors
     /// A storage failure.
-    pub async fn logout(&self, refresh_token: &str) -> AppResult<()> {
+    pub async fn logout(&self, refresh_token: &str, client: IpAddr) -> AppResult<()> {
         let mut tx = self.store.write().await?;
         if let RefreshOutcome::Valid { user_id, family } =
             tx.spend_refresh_token(&hash_token(refresh_token)).await?
         {
             sessions::steps::end(&mut tx, user_id, &family, EndReason::Logout).await?;
             tx.audit(AuditEntry::new(
-                None,
+                AuditActor::default().from_client(client),
                 "auth.logout",
                 format!("user:{user_id}"),
                 serde_json::json!({ "session": family }),
@@ -453,4 +533,12 @@ pub fn signing_key(settings: &Settings) -> anyhow::Result<Vec<u8>> {
     let key = random_token();
     crate::files::write_private(&path, key.as_bytes())?;
     Ok(key.into_bytes())
+}
+
+/// The answer to a right password whose account must change it first.
+fn password_change_required() -> AppError {
+    AppError::new(
+        ErrorCode::PasswordChangeRequired,
+        "an administrator reset this password: choose a new one (POST /api/v1/auth/password), then log in",
+    )
 }

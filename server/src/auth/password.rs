@@ -9,9 +9,6 @@ use argon2::password_hash::{
 use argon2::Argon2;
 use std::sync::LazyLock;
 
-/// Shortest password accepted when creating or changing an account.
-pub const MIN_PASSWORD_CHARS: usize = 10;
-
 /// Logins waiting for a hashing thread beyond those hashing. When a
 /// thousand posts log in together after a power cut, the first ones queue
 /// here (a verification takes tens of milliseconds); the rest are told to

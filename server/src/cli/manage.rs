@@ -33,6 +33,14 @@ pub enum UserCommand {
     Disable { username: String },
     /// Re-enable a disabled account.
     Enable { username: String },
+    /// Change an account's password: asks for the current one, then the new
+    /// one (read from a prompt, or as two lines on stdin). Every session of
+    /// the account ends.
+    Passwd { username: String },
+    /// Set a new password for an account as its administrator (from a
+    /// prompt or stdin): its sessions end and its next login answers
+    /// `password_change_required` until the user chooses their own.
+    ResetPassword { username: String },
     /// Change an account's role (with country and post as the role needs).
     SetRole {
         username: String,
@@ -128,6 +136,35 @@ pub async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()
                 );
             }
         }
+        UserCommand::Passwd { username } => {
+            let current =
+                super::read_password(&format!("Current password for {username}: "), false)?;
+            let new = super::read_password("New password: ", true)?;
+            // The hub's own rules (strength, throttle, sessions), run here
+            // on the database directly: the address is this machine.
+            let auth = crate::auth::Auth::new(
+                store.clone(),
+                &crate::auth::signing_key(&settings)?,
+                &settings,
+            );
+            plain(
+                auth.change_password(
+                    &username,
+                    current,
+                    new,
+                    std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+                    None,
+                )
+                .await,
+            )?;
+            println!("password of {username} changed; its sessions ended");
+        }
+        UserCommand::ResetPassword { username } => {
+            let user = plain(admin::find_user(&store, &username).await)?;
+            let new = super::read_password(&format!("New password for {username}: "), true)?;
+            plain(admin::reset_password(&store, Actor::Operator, user.id, new).await)?;
+            println!("password of {username} reset; it must be changed at the next login");
+        }
         UserCommand::Disable { username } => {
             let user = plain(admin::find_user(&store, &username).await)?;
             plain(admin::set_disabled(&store, Actor::Operator, user.id, true).await)?;
@@ -207,6 +244,30 @@ pub async fn post(settings: Settings, command: PostCommand) -> anyhow::Result<()
                 );
             }
         }
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// `mpaka audit`: entries after `after`, of actions starting with `action`.
+pub async fn audit(
+    settings: Settings,
+    after: i64,
+    action: Option<&str>,
+    limit: u32,
+) -> anyhow::Result<()> {
+    let store = open(&settings).await?;
+    println!("id\tat\tactor\tclient\taction\ttarget");
+    for entry in store.audit_entries(after, action, limit).await? {
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            entry.id,
+            crate::store::format_ms(entry.at_ms),
+            entry.actor,
+            entry.client_addr.as_deref().unwrap_or("-"),
+            entry.action,
+            entry.target
+        );
     }
     store.close().await;
     Ok(())

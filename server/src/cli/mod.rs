@@ -97,6 +97,20 @@ pub enum Command {
     },
     /// The verifiable log: verify, checkpoint, prove, check a proof.
     Log(log::LogArgs),
+    /// Print audit entries (id, time, actor, client address, action, target),
+    /// oldest first, as tab-separated lines.
+    Audit {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Only entries with an id above this.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        /// Only actions starting with this, e.g. `auth.`.
+        #[arg(long)]
+        action: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
     /// Talk to a running hub: log in, list channels, listen, send.
     Client(client::ClientArgs),
     /// Print the JSON Schema of the WebSocket protocol (or, with
@@ -138,6 +152,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backup(args) => data::backup(args).await,
         Command::User { store, command } => manage::user(store.settings()?, command).await,
         Command::Post { store, command } => manage::post(store.settings()?, command).await,
+        Command::Audit {
+            store,
+            after,
+            action,
+            limit,
+        } => manage::audit(store.settings()?, after, action.as_deref(), limit).await,
         Command::Client(args) => client::run(args).await,
         Command::Log(args) => log::run(args).await,
         Command::Schema { openapi } => {

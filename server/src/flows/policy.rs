@@ -93,6 +93,7 @@ mod tests {
             post: post.map(str::to_owned),
             corridor,
             language: "fr".into(),
+            client: None,
         }
     }
 

@@ -69,7 +69,12 @@ impl FromRequestParts<AppState> for Authenticated {
         let user = state.auth.authenticate(token).await.inspect_err(|e| {
             state.metrics.auth_failed(e.body().code);
         })?;
-        let principal = Principal::new(&user, &state.hub.directory());
+        let mut principal = Principal::new(&user, &state.hub.directory());
+        if let Some(client) =
+            crate::client_addr::ClientAddr::of(&parts.extensions, &parts.headers, state)
+        {
+            principal = principal.from_client(client.0);
+        }
         Ok(Authenticated { user, principal })
     }
 }

@@ -12,6 +12,7 @@ mod session;
 
 pub use serve::{serve, HEADER_READ_TIMEOUT};
 
+use crate::logins::ClientAddr;
 use crate::state::AppState;
 use axum::http::{header, HeaderValue};
 use axum::routing::{get, post};
@@ -64,6 +65,38 @@ pub fn router(state: AppState) -> Router {
             metered::count,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+                let client = request
+                    .extensions()
+                    .get::<ClientAddr>()
+                    .map(|c| c.0.to_string())
+                    .unwrap_or_default();
+                // The path only: a query string could carry anything.
+                tracing::info_span!(
+                    "request",
+                    method = %request.method(),
+                    path = request.uri().path(),
+                    client
+                )
+            }),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            client_address,
+        ))
         .with_state(state)
+}
+
+/// Works out the request's client address once (behind a trusted proxy,
+/// the forwarded one), for its log span, audit entries and throttling.
+async fn client_address(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if let Some(client) = ClientAddr::of(request.extensions(), request.headers(), &state) {
+        request.extensions_mut().insert(client);
+    }
+    next.run(request).await
 }

@@ -9,6 +9,7 @@
 //! never grants (see docs/security.md).
 
 use super::extract::{Authenticated, Body};
+use crate::client_addr::ClientAddr;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, State};
@@ -29,9 +30,9 @@ pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
+    ClientAddr(client): ClientAddr,
     Body(request): Body<LoginRequest>,
 ) -> AppResult<Response> {
-    let client = crate::logins::client_addr(peer, &headers, &state.settings.auth.trusted_proxies);
     let result = state
         .auth
         .login(&request.username, request.password, client)
@@ -45,11 +46,11 @@ pub async fn login(
 pub async fn refresh(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     Body(request): Body<RefreshRequest>,
 ) -> AppResult<Response> {
     let token = presented(&headers, request)?;
-    let client = crate::logins::client_addr(peer, &headers, &state.settings.auth.trusted_proxies);
     let tokens = state.auth.refresh(&token, client).await?;
     Ok(answer(&state, peer, &headers, tokens))
 }
@@ -57,11 +58,12 @@ pub async fn refresh(
 pub async fn logout(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     Body(request): Body<RefreshRequest>,
 ) -> AppResult<Response> {
     let token = presented(&headers, request)?;
-    state.auth.logout(&token).await?;
+    state.auth.logout(&token, client).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     if cookie_mode(&headers) {
         let secure = https(peer, &headers, &state.settings.auth.trusted_proxies);

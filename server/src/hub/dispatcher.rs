@@ -6,13 +6,13 @@ use super::{Command, SessionId, SessionLink, Subscription};
 use crate::access;
 use crate::metrics::Metrics;
 use crate::store::{Directory, Store, StoredEvent};
-use axum::extract::ws::Utf8Bytes;
 use mpaka_protocol::{ChannelId, CloseCode, EventData, ServerFrame};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
 /// Events read from the log per query when catching up.

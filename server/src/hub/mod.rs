@@ -20,11 +20,11 @@ pub use presence::{Presence, FRESH_MS as PRESENCE_FRESH_MS};
 use crate::access::Principal;
 use crate::metrics::Metrics;
 use crate::store::{Directory, Store, StoredEvent};
-use axum::extract::ws::Utf8Bytes;
 use mpaka_protocol::{ChannelId, CloseCode};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 

@@ -1,16 +1,21 @@
 //! Admin REST routes over the login throttle of the node answering:
 //! `GET /api/v1/login-blocks` lists the counted keys (blocked first),
 //! `DELETE /api/v1/login-blocks/{kind}/{key}` forgets one (`kind` is
-//! `account` or `address`), audited as `auth.login_block_cleared`.
+//! `account` or `address`), audited as `auth.login_block_cleared`; and
+//! password changes, which check the current password as a login would:
+//! `POST /api/v1/me/password` (the caller's other sessions end) and
+//! `POST /api/v1/auth/password` (no token, for an account whose login
+//! answers `password_change_required`; all its sessions end).
 
 use super::guard::Block;
+use super::ClientAddr;
 use crate::error::{AppError, AppResult};
-use crate::http::extract::Authenticated;
+use crate::http::extract::{Authenticated, Body};
 use crate::state::AppState;
 use crate::store::AuditEntry;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use mpaka_protocol::Role;
 
@@ -18,6 +23,53 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/login-blocks", get(list))
         .route("/login-blocks/{kind}/{key}", delete(clear))
+        .route("/me/password", post(change_own_password))
+        .route("/auth/password", post(change_password_without_token))
+}
+
+async fn change_own_password(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    caller: Authenticated,
+    headers: axum::http::HeaderMap,
+    Body(change): Body<mpaka_protocol::PasswordChange>,
+) -> AppResult<StatusCode> {
+    // The caller's own session stays; `Authenticated` has checked the token.
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let session = state.auth.authenticate_session(token).await?.session;
+    state
+        .auth
+        .change_password(
+            &caller.user.username,
+            change.current_password,
+            change.new_password,
+            client,
+            Some(&session),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn change_password_without_token(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    Body(change): Body<mpaka_protocol::AccountPasswordChange>,
+) -> AppResult<StatusCode> {
+    state
+        .auth
+        .change_password(
+            &change.username,
+            change.current_password,
+            change.new_password,
+            client,
+            None,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn list(State(state): State<AppState>, caller: Authenticated) -> AppResult<Json<Vec<Block>>> {
@@ -38,7 +90,7 @@ async fn clear(
     }
     let mut tx = state.store.write().await?;
     tx.audit(AuditEntry::new(
-        Some((caller.user.id, &caller.user.username)),
+        caller.principal.audit_actor(),
         "auth.login_block_cleared",
         format!("{kind}:{key}"),
         serde_json::json!({}),

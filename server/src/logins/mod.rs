@@ -11,16 +11,15 @@
 //! Counters are per node: behind a load balancer of `n` nodes a guesser gets
 //! at most `n` times the allowance (see docs/security.md).
 
-pub mod client;
 pub mod guard;
 pub mod http;
 pub mod policy;
 
-pub use client::client_addr;
+pub use crate::client_addr::{client_addr, ClientAddr};
 pub use guard::{FailedLogin, LoginGuard};
 
 use crate::state::AppState;
-use crate::store::{AuditEntry, Store};
+use crate::store::{AuditActor, AuditEntry, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,7 +62,7 @@ pub async fn flush(guard: &Arc<LoginGuard>, store: &Store) -> anyhow::Result<()>
     let mut tx = store.write().await?;
     for failure in batch {
         tx.audit(AuditEntry::new(
-            None,
+            AuditActor::default().from_client(failure.client),
             "auth.login_failed",
             format!("username:{}", failure.username),
             serde_json::json!({

@@ -1,11 +1,15 @@
 //! The audit trail: an append-only hash chain. Each entry's hash covers its
 //! own fields and the previous entry's hash, so editing or deleting any entry
 //! breaks every hash after it, which [`Store::verify_audit`] detects.
+//! Entries caused by a request carry the client's address (the forwarded
+//! one behind a trusted proxy); the hash covers it when present, so entries
+//! written before the address existed verify as they always did.
 
 use super::{now_ms, Result, Store, StoreError};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
+use std::net::IpAddr;
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -23,25 +27,57 @@ pub struct AuditEntry {
     /// What it happened to, e.g. `user:12`, `alert:ALT-…`.
     pub target: String,
     pub detail: serde_json::Value,
+    /// The address the request came from; `None` for the hub's own actions
+    /// and the command line on the server machine.
+    pub client_addr: Option<String>,
     pub hash: String,
 }
 
+/// Who did what is audited, and from which address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AuditActor<'a> {
+    /// The account, or `None` for the hub itself (`system`).
+    pub user: Option<(i64, &'a str)>,
+    pub client: Option<IpAddr>,
+}
+
+impl<'a> From<Option<(i64, &'a str)>> for AuditActor<'a> {
+    fn from(user: Option<(i64, &'a str)>) -> AuditActor<'a> {
+        AuditActor { user, client: None }
+    }
+}
+
+impl AuditActor<'_> {
+    /// The same actor, acting from `client`.
+    pub fn from_client(self, client: IpAddr) -> Self {
+        AuditActor {
+            client: Some(client),
+            ..self
+        }
+    }
+}
+
 impl AuditEntry {
-    /// A new entry for `actor` (None for the hub itself).
-    pub fn new(
-        actor: Option<(i64, &str)>,
+    /// A new entry for `actor` (a user or `None` for the hub itself, with
+    /// the client address when a request caused it).
+    pub fn new<'a>(
+        actor: impl Into<AuditActor<'a>>,
         action: &str,
         target: impl Into<String>,
         detail: serde_json::Value,
     ) -> AuditEntry {
+        let actor = actor.into();
         AuditEntry {
             id: 0,
             at_ms: 0,
-            actor_id: actor.map(|(id, _)| id),
-            actor: actor.map_or_else(|| "system".to_owned(), |(_, name)| name.to_owned()),
+            actor_id: actor.user.map(|(id, _)| id),
+            actor: actor
+                .user
+                .map_or_else(|| "system".to_owned(), |(_, name)| name.to_owned()),
             action: action.to_owned(),
             target: target.into(),
             detail,
+            client_addr: actor.client.map(|ip| ip.to_string()),
             hash: String::new(),
         }
     }
@@ -66,7 +102,11 @@ fn chain_hash(prev: &str, e: &AuditEntry, detail: &str) -> String {
         &e.action,
         &e.target,
         detail,
-    ] {
+    ]
+    .into_iter()
+    // Only when present: entries from before the column hash as before.
+    .chain(e.client_addr.as_deref())
+    {
         // Length-prefix every field so that no two entries hash alike.
         hasher.update((part.len() as u64).to_be_bytes());
         hasher.update(part.as_bytes());
@@ -88,8 +128,8 @@ pub(super) async fn append(
     let detail = entry.detail.to_string();
     let hash = chain_hash(&prev, &entry, &detail);
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO audit (at, actor_id, actor, action, target, detail, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "INSERT INTO audit (at, actor_id, actor, action, target, detail, prev_hash, hash, client_addr) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(entry.at_ms)
     .bind(entry.actor_id)
@@ -99,6 +139,7 @@ pub(super) async fn append(
     .bind(&detail)
     .bind(&prev)
     .bind(&hash)
+    .bind(&entry.client_addr)
     .fetch_one(conn)
     .await?;
     let row = crate::vlog::leaf::AuditRow {
@@ -125,12 +166,14 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<(AuditEntry, String, String)> {
         action: row.try_get("action")?,
         target: row.try_get("target")?,
         detail: serde_json::from_str(&detail).map_err(StoreError::corrupt)?,
+        client_addr: row.try_get("client_addr")?,
         hash: row.try_get("hash")?,
     };
     Ok((entry, row.try_get("prev_hash")?, detail))
 }
 
-const COLUMNS: &str = "id, at, actor_id, actor, action, target, detail, prev_hash, hash";
+const COLUMNS: &str =
+    "id, at, actor_id, actor, action, target, detail, prev_hash, hash, client_addr";
 
 impl Store {
     /// Audit entries with `id > after`, oldest first, optionally of one action prefix.

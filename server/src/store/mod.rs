@@ -41,7 +41,7 @@ mod tokens;
 mod transfer;
 mod users;
 
-pub use audit::{AuditEntry, AuditVerification};
+pub use audit::{AuditActor, AuditEntry, AuditVerification};
 pub use directory::{Corridor, Directory, Post};
 pub use events::{NewEvent, StoredEvent};
 pub use health::unavailable_reason;

@@ -21,6 +21,9 @@ pub struct User {
     /// Bumped on every disable, enable or role change; tokens carry it, so
     /// older tokens stop working.
     pub token_version: i64,
+    /// An administrator reset the password: login is refused with
+    /// `password_change_required` until the user sets a new one.
+    pub must_change_password: bool,
 }
 
 impl std::fmt::Debug for User {
@@ -65,7 +68,7 @@ pub struct NewUser {
 }
 
 const COLUMNS: &str =
-    "id, username, display_name, password_hash, role, country, org, post, language, disabled, token_version";
+    "id, username, display_name, password_hash, role, country, org, post, language, disabled, token_version, must_change_password";
 
 fn decode(row: &sqlx::any::AnyRow) -> Result<User> {
     let role: String = row.try_get("role")?;
@@ -85,6 +88,7 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<User> {
         language: row.try_get("language")?,
         disabled: row.try_get::<i64, _>("disabled")? != 0,
         token_version: row.try_get("token_version")?,
+        must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
     })
 }
 
@@ -146,6 +150,31 @@ impl WriteTx {
         .fetch_optional(self.conn())
         .await?;
         id.ok_or_else(|| StoreError::Duplicate(format!("user {}", user.username)))
+    }
+
+    /// Replaces an account's password hash; `must_change` forces a change at
+    /// the next login (an administrator's reset).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown id.
+    pub async fn set_user_password(
+        &mut self,
+        id: i64,
+        hash: &str,
+        must_change: bool,
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3",
+        )
+        .bind(hash)
+        .bind(i64::from(must_change))
+        .bind(id)
+        .execute(self.conn())
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("user {id}")));
+        }
+        Ok(())
     }
 
     /// Disables or re-enables an account, invalidating its tokens.

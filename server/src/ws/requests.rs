@@ -44,7 +44,10 @@ fn readable_id(text: &str) -> Option<String> {
 
 impl Session {
     /// Handles one text frame. `Err` only when the socket itself failed.
-    pub(super) async fn on_text(&mut self, text: &str) -> Result<(), axum::Error> {
+    pub(super) async fn on_text(
+        &mut self,
+        text: &str,
+    ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
         let max = self.state.settings.ws.max_frame_bytes.get();
         if text.len() > max {
             let error = ErrorBody::new(
@@ -212,11 +215,14 @@ impl Session {
     }
 
     /// Sends a replay the hub had in memory, already encoded and filtered.
-    async fn send_replay(&mut self, frames: Vec<axum::extract::ws::Utf8Bytes>) -> AppResult<()> {
+    async fn send_replay(
+        &mut self,
+        frames: Vec<tokio_tungstenite::tungstenite::Utf8Bytes>,
+    ) -> AppResult<()> {
         use futures_util::SinkExt;
         for frame in frames {
             self.sink
-                .feed(axum::extract::ws::Message::Text(frame))
+                .feed(tokio_tungstenite::tungstenite::Message::Text(frame))
                 .await
                 .map_err(|e| anyhow::anyhow!("socket closed during replay: {e}"))?;
         }

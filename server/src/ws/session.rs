@@ -2,12 +2,13 @@
 //! selects over incoming frames, its outbound event queue, pending durable
 //! replies, the heartbeat timer, a kick from the hub and shutdown.
 
+use super::auth_gate::{self, Opener};
 use super::read_gate::ReadGate;
+use super::Socket;
 use crate::access::Principal;
 use crate::error::AppError;
 use crate::hub::{SessionId, SessionLink};
 use crate::state::AppState;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::stream::{FuturesUnordered, SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use mpaka_protocol::{
@@ -15,11 +16,13 @@ use mpaka_protocol::{
 };
 use std::collections::HashSet;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tracing::Instrument;
 
 /// Frames written to the socket before one flush.
@@ -30,7 +33,7 @@ const MAX_PENDING_WRITES: usize = 256;
 /// gone or not reading, and the hub has already stopped routing to it.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub(super) type Sink = SplitSink<WebSocket, Message>;
+pub(super) type Sink = SplitSink<Socket, Message>;
 pub(super) type PendingReply = Pin<Box<dyn Future<Output = ServerFrame> + Send>>;
 
 /// An authenticated connection.
@@ -69,22 +72,44 @@ impl Drop for Registration {
     }
 }
 
-pub(super) async fn run(state: AppState, socket: WebSocket, peer: SocketAddr) {
+/// Serves one upgraded socket; `client` is its address (behind trusted
+/// proxies, the forwarded one), `opener` lifts the pre-authentication
+/// frame limit.
+pub(super) async fn run(state: AppState, socket: Socket, client: IpAddr, opener: Opener) {
     let id = state.hub.new_session_id();
-    let span = tracing::info_span!("session", session = id, %peer, user = tracing::field::Empty);
-    serve(state, socket, id).instrument(span).await;
+    let span = tracing::info_span!("session", session = id, %client, user = tracing::field::Empty);
+    serve(state, socket, id, client, opener)
+        .instrument(span)
+        .await;
 }
 
-async fn serve(state: AppState, socket: WebSocket, id: SessionId) {
+async fn serve(state: AppState, socket: Socket, id: SessionId, client: IpAddr, opener: Opener) {
     let (mut sink, mut stream) = socket.split();
-    let token = match authenticate(&state, &mut sink, &mut stream).await {
-        Some(token) => token,
+    let (auth_id, token) = match authenticate(&state, &mut sink, &mut stream).await {
+        Some(authenticated) => authenticated,
         None => return,
     };
     let user = token.user;
+    // Counted after authentication: a refused socket never reaches the hub.
+    let Some(_user_slot) = state.sockets_per_user.try_take(user.id) else {
+        tracing::warn!(user = %user.username, "socket refused: max_connections_per_user reached");
+        let error = ErrorBody::new(
+            ErrorCode::TooManyConnections,
+            "this account has too many sockets open; close one first",
+        );
+        let _ = sink
+            .send(encode(&ServerFrame::Error {
+                id: Some(auth_id),
+                error,
+            }))
+            .await;
+        close_with(&mut sink, CloseCode::TooManyConnections).await;
+        return;
+    };
+    opener.open();
     let login_session: Arc<str> = token.session.into();
     tracing::Span::current().record("user", user.username.as_str());
-    let principal = Arc::new(Principal::new(&user, &state.hub.directory()));
+    let principal = Arc::new(Principal::new(&user, &state.hub.directory()).from_client(client));
     let (outbound_tx, mut outbound) =
         mpsc::channel::<Utf8Bytes>(state.settings.ws.outbound_queue.get());
     let (kick_tx, mut kick) = oneshot::channel::<CloseCode>();
@@ -212,7 +237,7 @@ async fn serve(state: AppState, socket: WebSocket, id: SessionId) {
                             break None;
                         }
                     }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
                     Some(Ok(Message::Close(_))) | None => break None,
                     Some(Err(error)) => {
                         tracing::info!(%error, "socket error");
@@ -247,10 +272,9 @@ async fn serve(state: AppState, socket: WebSocket, id: SessionId) {
 /// The close code for a read error, chosen from the error's kind: a frame
 /// over the hard size limit is 1009, a text frame that is not UTF-8 is 1007
 /// (RFC 6455 §7.1.7); any other failure means the link is gone.
-fn close_code_for(error: axum::Error) -> Option<CloseCode> {
-    use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
-    let cause = error.into_inner();
-    match cause.downcast_ref::<WsError>()? {
+fn close_code_for(error: WsError) -> Option<CloseCode> {
+    use tokio_tungstenite::tungstenite::error::CapacityError;
+    match error {
         WsError::Capacity(CapacityError::MessageTooLong { .. } | CapacityError::TooManyHeaders) => {
             Some(CloseCode::TooBig)
         }
@@ -261,8 +285,8 @@ fn close_code_for(error: axum::Error) -> Option<CloseCode> {
 
 pub(super) async fn close_with(sink: &mut Sink, code: CloseCode) {
     let frame = CloseFrame {
-        code: code.code(),
-        reason: code.reason().into(),
+        code: code.code().into(),
+        reason: Utf8Bytes::from_static(code.reason()),
     };
     let _ = sink.send(Message::Close(Some(frame))).await;
     let _ = sink.close().await;
@@ -281,11 +305,12 @@ pub(super) fn encode(frame: &ServerFrame) -> Message {
 }
 
 /// Waits for a valid `auth` frame; on failure tells the client and closes.
+/// The frame's id and the checked token on success.
 async fn authenticate(
     state: &AppState,
     sink: &mut Sink,
-    stream: &mut SplitStream<WebSocket>,
-) -> Option<crate::auth::SessionToken> {
+    stream: &mut SplitStream<Socket>,
+) -> Option<(String, crate::auth::SessionToken)> {
     let deadline = tokio::time::sleep(state.settings.ws.auth_timeout_secs.duration());
     tokio::pin!(deadline);
     loop {
@@ -312,6 +337,22 @@ async fn authenticate(
                     .send(encode(&ServerFrame::Error { id: None, error }))
                     .await;
                 continue;
+            }
+            Some(Err(error)) if auth_gate::is_too_large(&error) => {
+                tracing::info!("frame too large before authentication; closing");
+                state.metrics.frame_error(ErrorCode::FrameTooLarge);
+                let error = ErrorBody::new(
+                    ErrorCode::FrameTooLarge,
+                    format!(
+                        "frames before authentication are limited to {} bytes",
+                        state.settings.ws.max_auth_frame_bytes
+                    ),
+                );
+                let _ = sink
+                    .send(encode(&ServerFrame::Error { id: None, error }))
+                    .await;
+                close_with(sink, CloseCode::TooBig).await;
+                return None;
             }
             _ => return None,
         };
@@ -356,7 +397,7 @@ async fn authenticate(
             return None;
         }
         return match state.auth.authenticate_session(&token).await {
-            Ok(token) => Some(token),
+            Ok(token) => Some((id, token)),
             Err(error) => {
                 let body = error.body();
                 state.metrics.auth_failed(body.code);
@@ -380,7 +421,7 @@ async fn authenticate(
 }
 
 impl Session {
-    pub(super) async fn send(&mut self, frame: &ServerFrame) -> Result<(), axum::Error> {
+    pub(super) async fn send(&mut self, frame: &ServerFrame) -> Result<(), WsError> {
         self.sink.send(encode(frame)).await
     }
 
@@ -388,16 +429,12 @@ impl Session {
         &mut self,
         id: Option<String>,
         error: ErrorBody,
-    ) -> Result<(), axum::Error> {
+    ) -> Result<(), WsError> {
         self.state.metrics.frame_error(error.code);
         self.send(&ServerFrame::Error { id, error }).await
     }
 
-    pub(super) async fn reply_error(
-        &mut self,
-        id: &str,
-        error: AppError,
-    ) -> Result<(), axum::Error> {
+    pub(super) async fn reply_error(&mut self, id: &str, error: AppError) -> Result<(), WsError> {
         let body = error.body();
         tracing::debug!(code = %body.code, request = id, "request refused");
         self.send_error(Some(id.to_owned()), body).await
@@ -408,7 +445,7 @@ impl Session {
         &mut self,
         first: Utf8Bytes,
         outbound: &mut mpsc::Receiver<Utf8Bytes>,
-    ) -> Result<(), axum::Error> {
+    ) -> Result<(), WsError> {
         self.sink.feed(Message::Text(first)).await?;
         for _ in 1..WRITE_BATCH {
             match outbound.try_recv() {

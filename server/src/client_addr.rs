@@ -3,8 +3,50 @@
 //! `Forwarded` (RFC 7239) or `X-Forwarded-For`. A client talking to the hub
 //! directly cannot forge its address with these headers.
 
+use crate::state::AppState;
+use axum::extract::ConnectInfo;
+use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use std::net::{IpAddr, SocketAddr};
+
+/// The client address of a request, as an extractor: set once per request
+/// by the router's outermost layer (so that the request's log span names
+/// it), or worked out from the peer and headers here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+impl ClientAddr {
+    /// The address of the request with these `parts`; `None` only for a
+    /// request that did not come through the hub's listener.
+    pub fn of(
+        parts_extensions: &axum::http::Extensions,
+        headers: &HeaderMap,
+        state: &AppState,
+    ) -> Option<ClientAddr> {
+        if let Some(known) = parts_extensions.get::<ClientAddr>() {
+            return Some(*known);
+        }
+        let ConnectInfo(peer) = parts_extensions.get::<ConnectInfo<SocketAddr>>()?;
+        Some(ClientAddr(client_addr(
+            *peer,
+            headers,
+            &state.settings.auth.trusted_proxies,
+        )))
+    }
+}
+
+impl axum::extract::FromRequestParts<AppState> for ClientAddr {
+    type Rejection = crate::error::AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        ClientAddr::of(&parts.extensions, &parts.headers, state).ok_or_else(|| {
+            crate::error::AppError::from(anyhow::anyhow!("no peer address on the request"))
+        })
+    }
+}
 
 /// The address to throttle, log and audit for a request from `peer`.
 pub fn client_addr(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
