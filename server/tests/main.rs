@@ -14,6 +14,7 @@ mod binary;
 mod data_cli;
 mod faults;
 mod nodes;
+mod operations;
 mod private_files;
 mod sessions_nodes;
 

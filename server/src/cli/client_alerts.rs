@@ -87,13 +87,13 @@ pub async fn run(
         );
     }
     if json || matches!(command, AlertCommand::Cap { .. }) {
-        println!("{text}");
+        out!("{text}");
         return Ok(());
     }
     match command {
         AlertCommand::Raise { .. } | AlertCommand::Ack { .. } => {
             let receipt: AlertReceipt = serde_json::from_str(&text)?;
-            println!("stored as event #{}", receipt.seq);
+            out!("stored as event #{}", receipt.seq);
             print_alert(&receipt.alert);
         }
         AlertCommand::List { .. } => {
@@ -102,7 +102,7 @@ pub async fn run(
                 print_alert(alert);
             }
             if page.alerts.is_empty() {
-                println!("no alerts");
+                out!("no alerts");
             }
         }
         AlertCommand::Cap { .. } => {}
@@ -122,7 +122,7 @@ fn print_alert(a: &Alert) {
             )
         })
         .collect();
-    println!(
+    out!(
         "{id}  {state:<9} {status:<8} {kind} {direction} {headcount} people, {severity} \
          (post {post}, raised {raised_at}, level {level}, v{version})\n    acknowledged: {acks}",
         id = a.id,

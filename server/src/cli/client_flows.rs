@@ -30,9 +30,9 @@ pub async fn run(
     let receipts = import(server, token, &text).await?;
     for receipt in &receipts {
         if json {
-            println!("{}", serde_json::to_string(receipt)?);
+            out!("{}", serde_json::to_string(receipt)?);
         } else {
-            println!(
+            out!(
                 "{} {} {}–{}: {} people{}",
                 if receipt.duplicate {
                     "already recorded"
@@ -53,7 +53,7 @@ pub async fn run(
     }
     if !json {
         let repeated = receipts.iter().filter(|r| r.duplicate).count();
-        println!(
+        out!(
             "{} report(s) recorded, {repeated} already there",
             receipts.len() - repeated
         );

@@ -92,7 +92,7 @@ fn wire_name<T: serde::Serialize>(value: &T) -> String {
 }
 
 fn show<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    out!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
@@ -114,7 +114,7 @@ pub async fn run(server: &str, token: &str, command: SopCommand, json: bool) -> 
             }
             for sop in sops {
                 let title = sop.titles.values().next().cloned().unwrap_or_default();
-                println!(
+                out!(
                     "{:<28} {:<6} {:<10} v{:<4} {}",
                     sop.slug,
                     wire_name(&sop.owner),
@@ -150,20 +150,25 @@ pub async fn run(server: &str, token: &str, command: SopCommand, json: bool) -> 
             if json {
                 return show(&reading);
             }
-            println!(
+            out!(
                 "{} — version {} ({:?}, {}), effective {}",
-                reading.title, reading.version, reading.state, reading.lang, reading.effective_date
+                reading.title,
+                reading.version,
+                reading.state,
+                reading.lang,
+                reading.effective_date
             );
             if !reading.change_summary.is_empty() {
-                println!("Changes: {}", reading.change_summary);
+                out!("Changes: {}", reading.change_summary);
             }
-            println!();
-            println!("{}", reading.html.as_deref().unwrap_or(&reading.body));
+            out!("");
+            out!("{}", reading.html.as_deref().unwrap_or(&reading.body));
             match (&reading.acknowledged_at, reading.in_audience) {
-                (Some(at), _) => println!("\nYou acknowledged this version at {at}."),
-                (None, true) => println!(
+                (Some(at), _) => out!("\nYou acknowledged this version at {at}."),
+                (None, true) => out!(
                     "\nAcknowledge it with: mpaka client … sop ack {} {}",
-                    reading.slug, reading.version
+                    reading.slug,
+                    reading.version
                 ),
                 (None, false) => {}
             }
@@ -175,7 +180,7 @@ pub async fn run(server: &str, token: &str, command: SopCommand, json: bool) -> 
             if json {
                 return show(&receipt);
             }
-            println!(
+            out!(
                 "acknowledged {}@{} at {}{}",
                 receipt.ack.slug,
                 receipt.ack.version,
@@ -217,9 +222,12 @@ pub async fn run(server: &str, token: &str, command: SopCommand, json: bool) -> 
             if json {
                 return show(&receipt);
             }
-            println!(
+            out!(
                 "published {}@{} as event #{} at {}",
-                receipt.slug, receipt.version, receipt.seq, receipt.at
+                receipt.slug,
+                receipt.version,
+                receipt.seq,
+                receipt.at
             );
         }
         SopCommand::Coverage { slug, version } => {
@@ -233,7 +241,7 @@ pub async fn run(server: &str, token: &str, command: SopCommand, json: bool) -> 
             if json {
                 return show(&coverage);
             }
-            println!(
+            out!(
                 "{}@{}: {} of {} acknowledged, {} missing",
                 coverage.slug,
                 coverage.version,
@@ -247,7 +255,7 @@ pub async fn run(server: &str, token: &str, command: SopCommand, json: bool) -> 
                     .iter()
                     .map(|r| r.display_name.as_str())
                     .collect();
-                println!(
+                out!(
                     "  {:<10} {}/{}  missing: {}",
                     group.key.as_deref().unwrap_or("(no post)"),
                     group.acknowledged,
@@ -270,7 +278,7 @@ pub async fn run(server: &str, token: &str, command: SopCommand, json: bool) -> 
             if json {
                 return show(&receipt);
             }
-            println!(
+            out!(
                 "reminded {} reader(s) of {}@{}",
                 receipt.recipients.len(),
                 receipt.slug,

@@ -67,17 +67,16 @@ pub enum PostCommand {
     List,
 }
 
-async fn open(settings: &Settings) -> anyhow::Result<Store> {
-    std::fs::create_dir_all(&settings.data_dir)?;
-    Ok(Store::open(&settings.database_url()).await?)
+async fn open(settings: &Settings, init: bool) -> anyhow::Result<Store> {
+    super::open_store(settings, init).await
 }
 
 fn plain<T>(result: crate::error::AppResult<T>) -> anyhow::Result<T> {
     result.map_err(|e| anyhow::anyhow!("{}", e.body().message))
 }
 
-pub async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()> {
-    let store = open(&settings).await?;
+pub async fn user(settings: Settings, init: bool, command: UserCommand) -> anyhow::Result<()> {
+    let store = open(&settings, init).await?;
     match command {
         UserCommand::Add {
             username,
@@ -106,15 +105,20 @@ pub async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()
                 )
                 .await,
             )?;
-            println!("created user {} (id {})", user.username, user.id);
+            out!("created user {} (id {})", user.username, user.id);
         }
         UserCommand::List => {
-            println!(
+            out!(
                 "{:<5} {:<20} {:<12} {:<8} {:<12} {:<8}",
-                "id", "username", "role", "country", "post", "status"
+                "id",
+                "username",
+                "role",
+                "country",
+                "post",
+                "status"
             );
             for u in store.users().await? {
-                println!(
+                out!(
                     "{:<5} {:<20} {:<12} {:<8} {:<12} {:<8}",
                     u.id,
                     u.username,
@@ -131,12 +135,12 @@ pub async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()
         UserCommand::Disable { username } => {
             let user = plain(admin::find_user(&store, &username).await)?;
             plain(admin::set_disabled(&store, Actor::Operator, user.id, true).await)?;
-            println!("disabled {username}");
+            out!("disabled {username}");
         }
         UserCommand::Enable { username } => {
             let user = plain(admin::find_user(&store, &username).await)?;
             plain(admin::set_disabled(&store, Actor::Operator, user.id, false).await)?;
-            println!("enabled {username}");
+            out!("enabled {username}");
         }
         UserCommand::SetRole {
             username,
@@ -156,15 +160,15 @@ pub async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()
                 )
                 .await,
             )?;
-            println!("{username} is now {role}");
+            out!("{username} is now {role}");
         }
     }
     store.close().await;
     Ok(())
 }
 
-pub async fn post(settings: Settings, command: PostCommand) -> anyhow::Result<()> {
-    let store = open(&settings).await?;
+pub async fn post(settings: Settings, init: bool, command: PostCommand) -> anyhow::Result<()> {
+    let store = open(&settings, init).await?;
     match command {
         PostCommand::Add {
             slug,
@@ -189,15 +193,18 @@ pub async fn post(settings: Settings, command: PostCommand) -> anyhow::Result<()
                 )
                 .await,
             )?;
-            println!("created post {}", post.slug);
+            out!("created post {}", post.slug);
         }
         PostCommand::List => {
-            println!(
+            out!(
                 "{:<12} {:<14} {:<8} {:<12} corridor",
-                "slug", "name", "country", "region"
+                "slug",
+                "name",
+                "country",
+                "region"
             );
             for p in store.directory().await?.posts.values() {
-                println!(
+                out!(
                     "{:<12} {:<14} {:<8} {:<12} {}",
                     p.slug,
                     p.name,

@@ -313,8 +313,9 @@ impl Store {
         };
         for count in self.table_counts().await? {
             if count.rows > 0 {
-                return Err(StoreError::Duplicate(format!(
-                    "data in the target database (table {} has {} rows); import needs an empty database",
+                return Err(StoreError::Refused(format!(
+                    "the target database is not empty (table {} has {} rows); \
+                     import into a new database (another --data-dir, or a new PostgreSQL database)",
                     count.name, count.rows
                 )));
             }
@@ -423,7 +424,7 @@ impl Store {
     /// On PostgreSQL (use `pg_dump`), when `to` exists, or on failure.
     pub async fn backup_to(&self, to: &Path) -> Result<()> {
         if self.backend() != Backend::Sqlite {
-            return Err(StoreError::Corrupt(
+            return Err(StoreError::Refused(
                 "mpaka backup copies SQLite databases; back up PostgreSQL with pg_dump or its replication".into(),
             ));
         }
