@@ -13,6 +13,7 @@
 mod binary;
 mod data_cli;
 mod faults;
+mod install;
 mod nodes;
 mod operations;
 mod private_files;
