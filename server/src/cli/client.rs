@@ -27,6 +27,7 @@ enum ClientCommand {
     Channels,
     /// Print events as they arrive (all readable channels unless --channel).
     Listen {
+        /// Channel to follow, e.g. national:BI (repeat for several).
         #[arg(long = "channel")]
         channels: Vec<ChannelId>,
         /// Replay stored events with a higher sequence number first.
@@ -35,6 +36,7 @@ enum ClientCommand {
     },
     /// Publish one message and wait until it is stored.
     Send {
+        /// Channel to publish on, e.g. corridor:mugina-manyovu.
         #[arg(long)]
         channel: ChannelId,
         /// fr, en, sw, rn…

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 pub enum AlertCommand {
     /// Raise an alert from a JSON draft file (see docs/alerts.md).
     Raise {
+        /// JSON draft of the alert (see docs/alerts.md).
         #[arg(long)]
         file: PathBuf,
     },
@@ -19,11 +20,13 @@ pub enum AlertCommand {
         /// open, resolved or cancelled.
         #[arg(long)]
         state: Option<String>,
+        /// Only alerts of this corridor, e.g. mugina-manyovu.
         #[arg(long)]
         corridor: Option<String>,
         /// actual, exercise or test.
         #[arg(long)]
         status: Option<String>,
+        /// At most this many alerts.
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },

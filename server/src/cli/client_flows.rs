@@ -13,6 +13,7 @@ pub enum FlowCommand {
     /// Record the reports in a CSV file (columns as in docs/flows.md; one
     /// report per post, period and sharing).
     Import {
+        /// CSV file of tallies (columns in docs/flows.md).
         #[arg(long)]
         file: PathBuf,
     },

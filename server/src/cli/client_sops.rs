@@ -16,6 +16,7 @@ pub enum SopCommand {
     /// Read an SOP (the version in force unless --version) in your language.
     Read {
         slug: String,
+        /// Version number (default: the latest).
         #[arg(long)]
         version: Option<u32>,
         /// fr, en, sw or rn (default: your account's language).
@@ -29,18 +30,21 @@ pub enum SopCommand {
     Ack { slug: String, version: u32 },
     /// Save the draft in FILE (JSON, as `POST /api/v1/sops`) and publish it.
     Publish {
+        /// JSON of the SOP version (see docs/sops.md).
         #[arg(long)]
         file: PathBuf,
     },
     /// Who in the audience has acknowledged a version (default: in force).
     Coverage {
         slug: String,
+        /// Version number (default: the latest).
         #[arg(long)]
         version: Option<u32>,
     },
     /// Remind everyone in the audience who has not acknowledged the version in force.
     Remind {
         slug: String,
+        /// A line added to the reminder.
         #[arg(long, default_value = "")]
         message: String,
     },

@@ -39,10 +39,13 @@ pub enum LogCommand {
     /// Print an inclusion proof (one of --event, --audit, --leaf) or, with
     /// --from, a consistency proof, as JSON.
     Prove {
+        /// Sequence number of an event.
         #[arg(long)]
         event: Option<i64>,
+        /// Id of an audit entry.
         #[arg(long)]
         audit: Option<i64>,
+        /// Index of a leaf of the log.
         #[arg(long)]
         leaf: Option<u64>,
         /// Prove against the checkpoint of this many entries (default: newest).
@@ -60,6 +63,7 @@ pub enum LogCommand {
         /// A JSON proof from `mpaka log prove` or the REST API.
         #[arg(long)]
         proof: PathBuf,
+        /// The log's verifier key (`mpaka log key`), as the other party holds it.
         #[arg(long)]
         vkey: String,
     },

@@ -11,16 +11,22 @@ use mpaka_protocol::{Country, Role};
 pub enum UserCommand {
     /// Create an account; the password is read from a prompt or stdin.
     Add {
+        /// Login name, e.g. amani.officer (letters, digits, `.`, `-`, `_`).
         #[arg(long)]
         username: String,
+        /// officer, coordinator, observer, admin or auditor.
         #[arg(long)]
         role: Role,
+        /// BI or TZ: required for officers and coordinators.
         #[arg(long)]
         country: Option<Country>,
+        /// Post slug (officers), e.g. manyovu.
         #[arg(long)]
         post: Option<String>,
+        /// Partner organisation (observers), e.g. UNHCR.
         #[arg(long)]
         org: Option<String>,
+        /// Name shown to other users (default: the username).
         #[arg(long)]
         display_name: Option<String>,
         /// fr, en, sw or rn.
@@ -36,10 +42,13 @@ pub enum UserCommand {
     /// Change an account's role (with country and post as the role needs).
     SetRole {
         username: String,
+        /// officer, coordinator, observer, admin or auditor.
         #[arg(long)]
         role: Role,
+        /// BI or TZ: required for officers and coordinators.
         #[arg(long)]
         country: Option<Country>,
+        /// Post slug (officers), e.g. manyovu.
         #[arg(long)]
         post: Option<String>,
     },
@@ -49,17 +58,22 @@ pub enum UserCommand {
 pub enum PostCommand {
     /// Create a post, and its corridor if new.
     Add {
+        /// Short unique name, e.g. rumonge.
         #[arg(long)]
         slug: String,
+        /// Name shown to users, e.g. Rumonge.
         #[arg(long)]
         name: String,
+        /// BI or TZ: required for officers and coordinators.
         #[arg(long)]
         country: Country,
+        /// Province or region, e.g. Makamba.
         #[arg(long, default_value = "")]
         region: String,
         /// Corridor (border crossing) slug, e.g. mugina-manyovu.
         #[arg(long)]
         corridor: Option<String>,
+        /// Name of the corridor when --corridor creates it.
         #[arg(long)]
         corridor_name: Option<String>,
     },

@@ -352,3 +352,27 @@ pub fn read_password(prompt: &str, confirm: bool) -> anyhow::Result<String> {
     anyhow::ensure!(!password.is_empty(), "empty password");
     Ok(password)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    fn options_without_help(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            if arg.get_long().is_some() && arg.get_help().is_none() && arg.get_id() != "help" {
+                missing.push(format!("{path} --{}", arg.get_long().unwrap_or_default()));
+            }
+        }
+        for sub in command.get_subcommands() {
+            options_without_help(sub, &format!("{path} {}", sub.get_name()), missing);
+        }
+    }
+
+    #[test]
+    fn every_option_has_help_text() {
+        let mut missing = Vec::new();
+        options_without_help(&Cli::command(), "mpaka", &mut missing);
+        assert!(missing.is_empty(), "options without help: {missing:#?}");
+    }
+}
