@@ -413,3 +413,131 @@ fn a_closed_pipe_ends_output_quietly() {
     assert!(output.status.success(), "{:?}: {err}", output.status);
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// Runs `openssl args…` in `dir`; false when it fails.
+fn openssl(dir: &Path, args: &[&str]) -> bool {
+    Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn a_hub_behind_a_private_ca_is_trusted_with_cacert_or_ssl_cert_file() {
+    if Command::new("openssl").arg("version").output().is_err() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "openssl is needed for this test (Debian package openssl)"
+        );
+        println!("SKIPPED (openssl not installed)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    for args in [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=mpaka test CA",
+        ][..],
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "hub.key",
+            "-out",
+            "hub.csr",
+            "-subj",
+            "/CN=hub",
+        ][..],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "hub.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "hub.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext",
+        ][..],
+    ] {
+        assert!(openssl(d, args), "openssl {args:?}");
+    }
+    // A TLS server answering GET /readyz from a file.
+    std::fs::write(d.join("readyz"), "ok").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new("openssl")
+        .args([
+            "s_server", "-quiet", "-WWW", "-cert", "hub.pem", "-key", "hub.key",
+        ])
+        .args(["-accept", &port.to_string()])
+        .current_dir(d)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("https://127.0.0.1:{port}");
+    // Until the server listens (no sleeping: the TLS port answering is the signal).
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            server.try_wait().unwrap().is_none(),
+            "openssl s_server exited"
+        );
+        std::thread::yield_now();
+    }
+    let untrusted = mpaka(d, &["healthcheck", "--url", &url], &[], "");
+    let with_flag = mpaka(
+        d,
+        &["healthcheck", "--url", &url, "--cacert", "ca.pem"],
+        &[],
+        "",
+    );
+    let with_env_var = {
+        let mut c = Command::new(BIN);
+        c.args(["healthcheck", "--url", &url])
+            .env("SSL_CERT_FILE", d.join("ca.pem"))
+            .output()
+            .unwrap()
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    let err = failure(&untrusted);
+    assert!(err.contains("pass --cacert FILE"), "{err}");
+    assert!(with_flag.status.success(), "{}", stderr(&with_flag));
+    assert!(with_env_var.status.success(), "{}", stderr(&with_env_var));
+}

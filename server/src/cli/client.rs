@@ -17,6 +17,11 @@ pub struct ClientArgs {
     /// Print frames as JSON lines instead of text.
     #[arg(long)]
     json: bool,
+    /// Also trust the CA certificates in this PEM file (a hub behind a
+    /// private certificate authority). The system's store, or
+    /// SSL_CERT_FILE, and the Web PKI roots are always trusted.
+    #[arg(long, value_name = "FILE")]
+    cacert: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: ClientCommand,
 }
@@ -174,7 +179,7 @@ pub fn check_server_url(url: &str) -> anyhow::Result<&str> {
 }
 
 /// Says what a failed request to `server` most likely means, once.
-fn explain(server: &str, error: anyhow::Error) -> anyhow::Error {
+pub fn explain(server: &str, error: anyhow::Error) -> anyhow::Error {
     let chain = format!("{error:#}");
     if server.starts_with("https://")
         && (chain.contains("InvalidContentType") || chain.contains("corrupt message"))
@@ -203,17 +208,24 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
 }
 
 async fn run_checked(args: ClientArgs) -> anyhow::Result<()> {
-    let hub = HubClient::new(&args.server);
+    let hub = match &args.cacert {
+        Some(file) => HubClient::with_trust(&args.server, mpaka_client::Trust::with_ca_file(file)?),
+        None => HubClient::new(&args.server),
+    };
+    let http = hub.http().clone();
     let server = hub.base_url().to_owned();
     let tokens = login(&hub, &args.user).await?;
     if let ClientCommand::Alert { command } = args.command {
-        return super::client_alerts::run(&server, &tokens.access_token, command, args.json).await;
+        return super::client_alerts::run(&server, &http, &tokens.access_token, command, args.json)
+            .await;
     }
     if let ClientCommand::Flow { command } = args.command {
-        return super::client_flows::run(&server, &tokens.access_token, command, args.json).await;
+        return super::client_flows::run(&server, &http, &tokens.access_token, command, args.json)
+            .await;
     }
     if let ClientCommand::Sop(command) = args.command {
-        return super::client_sops::run(&server, &tokens.access_token, command, args.json).await;
+        return super::client_sops::run(&server, &http, &tokens.access_token, command, args.json)
+            .await;
     }
     let (mut socket, welcome) = hub.connect(&tokens.access_token).await?;
     match args.command {

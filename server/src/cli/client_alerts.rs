@@ -36,11 +36,11 @@ pub enum AlertCommand {
 
 pub async fn run(
     server: &str,
+    http: &reqwest::Client,
     token: &str,
     command: AlertCommand,
     json: bool,
 ) -> anyhow::Result<()> {
-    let http = reqwest::Client::new();
     let api = |path: &str| format!("{server}/api/v1{path}");
     let response = match &command {
         AlertCommand::Raise { file } => {

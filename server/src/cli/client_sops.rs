@@ -104,9 +104,15 @@ fn show<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
 ///
 /// # Errors
 /// Network failures, and the hub's error code and message.
-pub async fn run(server: &str, token: &str, command: SopCommand, json: bool) -> anyhow::Result<()> {
+pub async fn run(
+    server: &str,
+    http: &reqwest::Client,
+    token: &str,
+    command: SopCommand,
+    json: bool,
+) -> anyhow::Result<()> {
     let api = Api {
-        http: reqwest::Client::new(),
+        http: http.clone(),
         base: server.to_owned(),
         token,
     };

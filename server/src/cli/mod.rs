@@ -191,6 +191,9 @@ pub enum Command {
         /// Base URL of the hub.
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         url: String,
+        /// Also trust the CA certificates in this PEM file.
+        #[arg(long, value_name = "FILE")]
+        cacert: Option<PathBuf>,
     },
     /// Check the configuration: print every effective value with its
     /// source (default, file, env, flag), secrets redacted; exit 1 on problems.
@@ -251,9 +254,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             out!("{}", serde_json::to_string_pretty(&document)?);
             Ok(())
         }
-        Command::Healthcheck { url } => {
+        Command::Healthcheck { url, cacert } => {
             let url = client::check_server_url(&url)?;
-            let response = reqwest::get(format!("{}/readyz", url.trim_end_matches('/'))).await?;
+            let http = match &cacert {
+                Some(file) => mpaka_client::Trust::with_ca_file(file)?.http,
+                None => reqwest::Client::new(),
+            };
+            let response = http
+                .get(format!("{}/readyz", url.trim_end_matches('/')))
+                .send()
+                .await
+                .map_err(|e| client::explain(url, e.into()))?;
             anyhow::ensure!(
                 response.status().is_success(),
                 "not ready: {}",
