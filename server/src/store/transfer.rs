@@ -250,7 +250,7 @@ impl Store {
                 serde_json::to_writer(&mut *out, &line).map_err(StoreError::corrupt)?;
                 out.write_all(b"\n").map_err(io_error)?;
                 done += 1;
-                if done % PROGRESS_EVERY == 0 || done == count.rows {
+                if done.is_multiple_of(PROGRESS_EVERY) || done == count.rows {
                     progress(Progress {
                         table: table.name,
                         done,
@@ -345,7 +345,7 @@ impl Store {
             let done = &mut imported[index].1;
             *done += 1;
             let total = expected(TABLES[index].name);
-            if *done % PROGRESS_EVERY == 0 || *done == total {
+            if done.is_multiple_of(PROGRESS_EVERY) || *done == total {
                 progress(Progress {
                     table: TABLES[index].name,
                     done: *done,
