@@ -138,7 +138,7 @@ if [[ ${rc} -eq 64 ]]; then pass "entrypoint: refuses a variable set both ways";
 
 # Health check against a loopback HTTP server (python's http.server).
 mkdir -p "${tmp}/www"
-: >"${tmp}/www/healthz"
+: >"${tmp}/www/readyz"
 port="$(free_port)"
 python3 -m http.server "${port}" --bind 127.0.0.1 --directory "${tmp}/www" >/dev/null 2>&1 &
 http_pid=$!
@@ -148,7 +148,7 @@ for _ in $(seq 50); do
 done
 hc() { env -i MPAKA_LISTEN="0.0.0.0:${port}" bash "${here}/docker/healthcheck.sh" >/dev/null 2>&1; }
 hc; rc_ok=$?
-rm -f "${tmp}/www/healthz"
+rm -f "${tmp}/www/readyz"
 hc; rc_404=$?
 kill "${http_pid}" 2>/dev/null; wait "${http_pid}" 2>/dev/null; http_pid=""
 hc; rc_down=$?

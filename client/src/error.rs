@@ -27,6 +27,9 @@ pub enum Error {
     /// The WebSocket connection failed.
     #[error(transparent)]
     Socket(#[from] tokio_tungstenite::tungstenite::Error),
+    /// Certificates to trust could not be loaded (names the file).
+    #[error("cannot use the CA certificates in {0}")]
+    Trust(String),
     /// The hub closed the socket; `code` is the close code when it sent one
     /// (1001: the hub is shutting down; see docs/protocol.md).
     #[error("connection closed{}", .code.map(|c| format!(": {c} {reason}")).unwrap_or_default())]

@@ -37,11 +37,15 @@ mod credentials;
 mod error;
 mod rest;
 mod socket;
+#[cfg(feature = "tls")]
+mod trust;
 
 pub use credentials::{DemoAccount, DemoCredentials, CREDENTIALS_FILE};
 pub use error::{CredentialsError, Error};
 pub use rest::HubClient;
 pub use socket::{Socket, WebSocket};
+#[cfg(feature = "tls")]
+pub use trust::Trust;
 
 /// The WebSocket library the [`Socket`] is built on, for callers that need
 /// raw messages (close codes, binary frames) or its configuration.

@@ -6,10 +6,21 @@ use mpaka_protocol::{ErrorBody, LoginRequest, RefreshRequest, TokenResponse, Wel
 
 /// A hub's address plus an HTTP client. Cheap to clone (the HTTP client's
 /// connection pool is shared).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HubClient {
     base: String,
     http: reqwest::Client,
+    /// The WebSocket TLS set-up, when not the default one.
+    #[cfg(feature = "tls")]
+    ws: Option<tokio_tungstenite::Connector>,
+}
+
+impl std::fmt::Debug for HubClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HubClient")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HubClient {
@@ -24,6 +35,17 @@ impl HubClient {
         HubClient {
             base: base_url.trim_end_matches('/').to_owned(),
             http,
+            #[cfg(feature = "tls")]
+            ws: None,
+        }
+    }
+
+    /// Like [`HubClient::new`], believing the certificates of `trust`.
+    #[cfg(feature = "tls")]
+    pub fn with_trust(base_url: &str, trust: crate::Trust) -> Self {
+        HubClient {
+            ws: Some(trust.ws),
+            ..Self::with_http(base_url, trust.http)
         }
     }
 
@@ -117,6 +139,14 @@ impl HubClient {
     /// # Errors
     /// See [`Socket::connect`] and [`Socket::auth`].
     pub async fn connect(&self, access_token: &str) -> Result<(Socket, Welcome), Error> {
+        #[cfg(feature = "tls")]
+        let mut socket = match &self.ws {
+            Some(connector) => {
+                Socket::connect_with_connector(&self.ws_url(), connector.clone()).await?
+            }
+            None => Socket::connect(&self.ws_url()).await?,
+        };
+        #[cfg(not(feature = "tls"))]
         let mut socket = Socket::connect(&self.ws_url()).await?;
         let welcome = socket.auth(access_token).await?;
         Ok((socket, welcome))

@@ -36,6 +36,22 @@ impl Socket {
         Ok(Socket::from_stream(ws))
     }
 
+    /// Like [`Socket::connect`] with the TLS set-up of `connector`
+    /// (see [`crate::Trust`]).
+    ///
+    /// # Errors
+    /// The connection or the WebSocket handshake failed.
+    #[cfg(feature = "tls")]
+    pub async fn connect_with_connector(
+        ws_url: &str,
+        connector: tokio_tungstenite::Connector,
+    ) -> Result<Socket, Error> {
+        let (ws, _) =
+            tokio_tungstenite::connect_async_tls_with_config(ws_url, None, true, Some(connector))
+                .await?;
+        Ok(Socket::from_stream(ws))
+    }
+
     /// Like [`Socket::connect`] with WebSocket settings (buffer sizes, for
     /// a client holding thousands of sockets).
     ///

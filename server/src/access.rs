@@ -255,8 +255,15 @@ pub fn check_writable(
     channel: &ChannelId,
     directory: &Directory,
 ) -> AppResult<()> {
-    check_readable(who, channel, directory)?;
-    if !channel_access(who, channel, directory).write {
+    if !channel_exists(channel, directory) {
+        return Err(AppError::new(
+            ErrorCode::UnknownChannel,
+            format!("no channel {channel}"),
+        ));
+    }
+    // A write is refused as a write, even where reading is refused too.
+    let access = channel_access(who, channel, directory);
+    if !(access.read && access.write) {
         return Err(AppError::forbidden(format!(
             "you may not write to {channel}"
         )));

@@ -26,6 +26,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub struct App {
     listener: TcpListener,
     state: AppState,
+    /// Where the signing key came from, for the start-up line.
+    key_source: String,
 }
 
 impl App {
@@ -34,29 +36,31 @@ impl App {
     /// # Errors
     /// Unusable data directory or database, or an address that cannot be bound.
     pub async fn build(settings: Settings) -> anyhow::Result<App> {
-        settings
-            .alerts
-            .check()
-            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
-        settings
-            .log
-            .check()
-            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
-        settings
-            .retention
-            .check()
-            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
-        std::fs::create_dir_all(&settings.data_dir)?;
-        let store = Store::open(&settings.database_url()).await?;
-        store.guard_free_space(settings.storage.min_free_bytes);
-        let secret = auth::signing_key(&settings)?;
-        let metrics = Arc::new(Metrics::for_database(store.backend().name()));
-        let shutdown = CancellationToken::new();
-        let tracker = TaskTracker::new();
+        if let Some(problem) = settings.problems().into_iter().next() {
+            anyhow::bail!("invalid configuration: {problem}");
+        }
+        // Bound first: a taken port is reported before anything else starts.
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(|e| listen_error(settings.listen, &e))?;
+        let database_url = settings.database_url();
+        // The SQLite database, generated keys and demo credentials live here.
+        std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create the data directory {}: {e}",
+                settings.data_dir.display()
+            )
+        })?;
         let node_id = settings
             .node_id
             .clone()
             .unwrap_or_else(|| format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
+        let store = Store::open_as(&database_url, &format!("mpaka/{node_id}")).await?;
+        store.guard_free_space(settings.storage.min_free_bytes);
+        let keys = auth::keys::load(&settings, crate::store::now_ms())?;
+        let metrics = Arc::new(Metrics::for_database(store.backend().name()));
+        let shutdown = CancellationToken::new();
+        let tracker = TaskTracker::new();
         let hub = Hub::start(
             store.clone(),
             metrics.clone(),
@@ -76,9 +80,8 @@ impl App {
             settings.limits.publish_per_sec,
             settings.limits.publish_burst,
         );
-        let listener = TcpListener::bind(settings.listen).await?;
         let state = AppState {
-            auth: Auth::new(store.clone(), &secret, &settings),
+            auth: Auth::new(store.clone(), &keys, &settings),
             open_sockets: Arc::new(tokio::sync::Semaphore::new(
                 settings.ws.max_connections.get(),
             )),
@@ -102,7 +105,11 @@ impl App {
         );
         crate::logins::start(&state);
         crate::retention::start(&state);
-        Ok(App { listener, state })
+        Ok(App {
+            listener,
+            state,
+            key_source: keys.source,
+        })
     }
 
     /// The bound address (useful with port 0).
@@ -124,7 +131,12 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let App { listener, state } = self;
+        let local_addr = self.local_addr();
+        let App {
+            listener,
+            state,
+            key_source,
+        } = self;
         let router = crate::http::router(state.clone());
         let token = state.shutdown.clone();
         tokio::spawn(async move {
@@ -132,7 +144,17 @@ impl App {
             tracing::info!("shutting down: closing sessions");
             token.cancel();
         });
-        tracing::info!(node = state.hub.presence.node_id(), "mpaka is serving");
+        let database = crate::config::DatabaseSummary::of(&state.settings.database_url());
+        tracing::info!(
+            version = crate::build_info::VERSION,
+            commit = crate::build_info::COMMIT,
+            listen = %local_addr,
+            database = database.kind,
+            database_at = %database.location,
+            signing_key = %key_source,
+            node = state.hub.presence.node_id(),
+            "mpaka is serving"
+        );
         crate::http::serve(listener, router, state.shutdown.clone(), SHUTDOWN_GRACE).await;
         state.shutdown.cancel();
         state.tracker.close();
@@ -149,5 +171,25 @@ impl App {
         state.store.close().await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// What to say when the listener cannot bind: the address and what to do.
+fn listen_error(addr: SocketAddr, error: &std::io::Error) -> anyhow::Error {
+    let hint = match error.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            "the address is in use (another mpaka or another program listens there); \
+             stop it or choose another address with --listen or MPAKA_LISTEN"
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            "permission denied (ports below 1024 need privileges: use a higher port behind the proxy)"
+        }
+        std::io::ErrorKind::AddrNotAvailable => "no interface of this machine has that address",
+        _ => "",
+    };
+    if hint.is_empty() {
+        anyhow::anyhow!("cannot listen on {addr}: {error}")
+    } else {
+        anyhow::anyhow!("cannot listen on {addr}: {hint}")
     }
 }

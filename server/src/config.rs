@@ -1,7 +1,15 @@
 //! Typed configuration, layered: built-in defaults, then the TOML file
 //! (`--config`, or `MPAKA_CONFIG`), then `MPAKA_…` environment variables
 //! (nested keys with `__`, e.g. `MPAKA_WS__HEARTBEAT_SECS`), then flags.
-//! A bad value fails at start with a message naming the key.
+//! A bad value fails at start with a message naming the key; an
+//! `MPAKA_…` variable that names nothing fails too ([`env`]).
+//! [`report`] shows the effective values and where each came from.
+
+mod database;
+pub mod env;
+pub mod report;
+
+pub use database::DatabaseSummary;
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -26,6 +34,10 @@ pub struct Settings {
     /// one is generated on first start into `{data_dir}/jwt.key` (mode 0600).
     /// Several nodes on one database must share the same key.
     pub jwt_secret: Option<Secret>,
+    /// More keys accepted (never used to sign) for access tokens: the
+    /// previous `jwt_secret` after a rotation, until its tokens expire, or
+    /// the next one while it is rolled out to every node.
+    pub jwt_verify_secrets: Vec<Secret>,
     /// Name of this node in presence and leases; default: a random id.
     pub node_id: Option<String>,
     /// `text` (default) or `json` log lines.
@@ -183,26 +195,6 @@ pub enum LogFormat {
     Json,
 }
 
-/// The top-level keys of [`Settings`]; environment variables are read only
-/// for these.
-const SECTIONS: &[&str] = &[
-    "listen",
-    "data_dir",
-    "database_url",
-    "jwt_secret",
-    "node_id",
-    "log_format",
-    "auth",
-    "ws",
-    "limits",
-    "alerts",
-    "sops",
-    "flows",
-    "storage",
-    "log",
-    "retention",
-];
-
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -210,6 +202,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("data"),
             database_url: None,
             jwt_secret: None,
+            jwt_verify_secrets: Vec::new(),
             node_id: None,
             log_format: LogFormat::Text,
             auth: AuthSettings {
@@ -266,9 +259,24 @@ impl Settings {
     /// Loads defaults, then `config_file` if given, then `MPAKA_…` variables.
     ///
     /// # Errors
-    /// A missing file, a syntax error or a value of the wrong type, with the
+    /// An unknown `MPAKA_…` variable (with the closest known name), a
+    /// missing file, a syntax error or a value of the wrong type, with the
     /// offending key in the message.
     pub fn load(config_file: Option<&Path>) -> Result<Settings, Box<figment::Error>> {
+        let unknown = env::unknown_in_environment();
+        if !unknown.is_empty() {
+            let lines: Vec<String> = unknown.iter().map(ToString::to_string).collect();
+            return Err(Box::new(figment::Error::from(lines.join("; "))));
+        }
+        Settings::figment(config_file)?.extract().map_err(Box::new)
+    }
+
+    /// The layers (defaults, file, environment) before extraction; unknown
+    /// variables are not read here (see [`env`]).
+    ///
+    /// # Errors
+    /// A configuration file that does not exist.
+    pub fn figment(config_file: Option<&Path>) -> Result<Figment, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         if let Some(path) = config_file {
             if !path.exists() {
@@ -279,19 +287,11 @@ impl Settings {
             }
             figment = figment.merge(Toml::file(path));
         }
-        figment = figment.merge(
-            // Only variables naming a setting: other tools' `MPAKA_…`
-            // variables (a script's MPAKA_BIN, the client's MPAKA_USER) must
-            // not stop the hub, while a typo inside a section still does.
-            Env::prefixed("MPAKA_")
-                .filter(|key| {
-                    let key = key.as_str().to_ascii_lowercase();
-                    let top = key.split("__").next().unwrap_or_default();
-                    SECTIONS.contains(&top)
-                })
+        Ok(figment.merge(
+            Env::prefixed(env::PREFIX)
+                .filter(|key| env::is_setting_variable(&format!("{}{}", env::PREFIX, key.as_str())))
                 .split("__"),
-        );
-        figment.extract().map_err(Box::new)
+        ))
     }
 
     /// The database URL in force.
@@ -300,6 +300,43 @@ impl Settings {
             Some(url) => url.expose().to_owned(),
             None => format!("sqlite://{}", self.data_dir.join("mpaka.db").display()),
         }
+    }
+
+    /// What would stop the hub at start, one message per problem, each
+    /// naming its key.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Err(e) = self.alerts.check() {
+            problems.push(e);
+        }
+        if let Err(e) = self.log.check() {
+            problems.push(e);
+        }
+        if let Err(e) = self.retention.check() {
+            problems.push(e);
+        }
+        if self
+            .jwt_secret
+            .as_ref()
+            .is_some_and(|s| s.expose().len() < 32)
+        {
+            problems.push("jwt_secret must be at least 32 bytes long".into());
+        }
+        if self
+            .jwt_verify_secrets
+            .iter()
+            .any(|s| s.expose().len() < 32)
+        {
+            problems.push("every key in jwt_verify_secrets must be at least 32 bytes long".into());
+        }
+        let database = DatabaseSummary::of(&self.database_url());
+        if database.kind == "unsupported" {
+            problems.push(format!(
+                "database_url: unsupported {} (expected sqlite:// or postgres://)",
+                database.location
+            ));
+        }
+        problems
     }
 
     /// Settings for tests: loopback port 0, the given data directory, fast timers.
@@ -472,20 +509,14 @@ mod tests {
     }
 
     #[test]
-    fn every_section_is_read_from_the_environment() {
-        let defaults = serde_json::to_value(Settings::default()).expect("serialises");
-        let keys: Vec<&str> = defaults
-            .as_object()
-            .expect("object")
-            .keys()
-            .map(String::as_str)
-            .collect();
-        assert_eq!(
-            keys.len(),
-            SECTIONS.len(),
-            "SECTIONS must list every top-level key"
-        );
-        assert!(keys.iter().all(|k| SECTIONS.contains(k)), "{keys:?}");
+    fn a_misspelt_variable_stops_loading_and_names_the_right_one() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("MPAKA_DATABSE_URL", "postgres://db/hub");
+            let err = Settings::load(None).unwrap_err().to_string();
+            assert!(err.contains("MPAKA_DATABSE_URL"), "{err}");
+            assert!(err.contains("did you mean MPAKA_DATABASE_URL?"), "{err}");
+            Ok(())
+        });
     }
 
     #[test]

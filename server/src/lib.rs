@@ -7,6 +7,7 @@ pub mod admin;
 pub mod alerts;
 pub mod app;
 pub mod auth;
+pub mod build_info;
 pub mod cli;
 pub mod client_addr;
 pub mod config;

@@ -1,4 +1,6 @@
 //! Log set-up: `RUST_LOG`-style filtering (default `info`), text or JSON lines.
+//! Text is coloured only when stderr is a terminal (and `NO_COLOR` is
+//! unset): journald, files and pipes get plain lines.
 //! Whatever `RUST_LOG` says, the WebSocket and HTTP libraries never log
 //! below `info`: at `debug`/`trace` they write received frames and headers,
 //! and with them tokens and passwords.
@@ -25,8 +27,11 @@ pub fn init(format: LogFormat) {
             filter = filter.add_directive(directive);
         }
     }
+    use std::io::IsTerminal;
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),

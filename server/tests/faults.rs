@@ -288,7 +288,7 @@ async fn sigkill_cycles_under_load_lose_and_duplicate_nothing() {
             {
                 break;
             }
-            if next_id % 20 == 0 {
+            if next_id.is_multiple_of(20) {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         }

@@ -14,9 +14,11 @@ mod backup_drill;
 mod binary;
 mod data_cli;
 mod faults;
+mod install;
 mod io_errors;
 mod least_privilege;
 mod nodes;
+mod operations;
 mod private_files;
 mod sessions_nodes;
 

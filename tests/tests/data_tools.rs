@@ -156,7 +156,7 @@ async fn a_truncated_export_is_refused_and_nothing_is_kept(target: Backend) {
         .import(&mut text.as_bytes(), &mut |_: Progress<'_>| {})
         .await
         .unwrap_err();
-    assert!(matches!(again, StoreError::Duplicate(_)), "{again}");
+    assert!(matches!(again, StoreError::Refused(_)), "{again}");
 }
 
 on_both_backends!(

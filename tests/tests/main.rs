@@ -29,6 +29,7 @@ mod flows;
 mod flows_console;
 mod hardening;
 mod hub_backends;
+mod key_rotation;
 mod login_flood;
 mod login_throttle;
 mod messaging;

@@ -6,6 +6,7 @@
 
 mod grace;
 pub mod jwt;
+pub mod keys;
 pub mod password;
 pub mod strength;
 
@@ -58,10 +59,10 @@ fn session_ended() -> AppError {
 }
 
 impl Auth {
-    pub fn new(store: Store, secret: &[u8], settings: &Settings) -> Auth {
+    pub fn new(store: Store, keys: &keys::KeyRing, settings: &Settings) -> Auth {
         Auth {
             store,
-            keys: TokenKeys::new(secret),
+            keys: TokenKeys::from_ring(keys),
             access_ttl_secs: settings.auth.access_ttl_secs.get(),
             refresh_ttl_secs: settings.auth.refresh_ttl_secs.get(),
             session_max_secs: settings.auth.session_max_secs.get(),
@@ -510,29 +511,6 @@ pub fn random_token() -> String {
 
 fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// The signing key: from configuration, or generated once into
-/// `{data_dir}/jwt.key` readable by the owner only.
-///
-/// # Errors
-/// A configured key shorter than 32 bytes, or an unreadable key file.
-pub fn signing_key(settings: &Settings) -> anyhow::Result<Vec<u8>> {
-    if let Some(secret) = &settings.jwt_secret {
-        anyhow::ensure!(
-            secret.expose().len() >= 32,
-            "jwt_secret must be at least 32 bytes long"
-        );
-        return Ok(secret.expose().as_bytes().to_vec());
-    }
-    let path = settings.data_dir.join("jwt.key");
-    if path.exists() {
-        let key = std::fs::read_to_string(&path)?;
-        return Ok(key.trim().as_bytes().to_vec());
-    }
-    let key = random_token();
-    crate::files::write_private(&path, key.as_bytes())?;
-    Ok(key.into_bytes())
 }
 
 /// The answer to a right password whose account must change it first.

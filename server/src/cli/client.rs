@@ -17,6 +17,11 @@ pub struct ClientArgs {
     /// Print frames as JSON lines instead of text.
     #[arg(long)]
     json: bool,
+    /// Also trust the CA certificates in this PEM file (a hub behind a
+    /// private certificate authority). The system's store, or
+    /// SSL_CERT_FILE, and the Web PKI roots are always trusted.
+    #[arg(long, value_name = "FILE")]
+    cacert: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: ClientCommand,
 }
@@ -27,6 +32,7 @@ enum ClientCommand {
     Channels,
     /// Print events as they arrive (all readable channels unless --channel).
     Listen {
+        /// Channel to follow, e.g. national:BI (repeat for several).
         #[arg(long = "channel")]
         channels: Vec<ChannelId>,
         /// Replay stored events with a higher sequence number first.
@@ -35,6 +41,7 @@ enum ClientCommand {
     },
     /// Publish one message and wait until it is stored.
     Send {
+        /// Channel to publish on, e.g. corridor:mugina-manyovu.
         #[arg(long)]
         channel: ChannelId,
         /// fr, en, sw, rn…
@@ -118,7 +125,7 @@ fn describe(data: &EventData) -> String {
 
 fn print(frame: &ServerFrame, json: bool) {
     if json {
-        println!("{}", serde_json::to_string(frame).unwrap_or_default());
+        out!("{}", serde_json::to_string(frame).unwrap_or_default());
         return;
     }
     match frame {
@@ -129,15 +136,19 @@ fn print(frame: &ServerFrame, json: bool) {
                 .and_then(|a| a.username.clone().or_else(|| Some(a.role.to_string())))
                 .unwrap_or_else(|| "hub".into());
             let what = describe(&event.data);
-            println!(
+            out!(
                 "#{} {} [{}] {}: {}",
-                event.seq, event.at, event.channel, who, what
+                event.seq,
+                event.at,
+                event.channel,
+                who,
+                what
             );
         }
         ServerFrame::Error { error, .. } => eprintln!("error {}: {}", error.code, error.message),
         ServerFrame::Published {
             seq, at, duplicate, ..
-        } => println!(
+        } => out!(
             "stored as #{seq} at {at}{}",
             if *duplicate {
                 " (already sent before)"
@@ -148,28 +159,79 @@ fn print(frame: &ServerFrame, json: bool) {
         ServerFrame::Subscribed { through_seq, .. } => {
             eprintln!("-- caught up to #{through_seq}; live from here --")
         }
-        other => println!("{}", serde_json::to_string(other).unwrap_or_default()),
+        other => out!("{}", serde_json::to_string(other).unwrap_or_default()),
     }
 }
 
+/// The hub's base URL as given, if it names its scheme: `hub.example.org`
+/// would otherwise fail later with an unhelpful "relative URL" error.
+///
+/// # Errors
+/// No `http://` or `https://` in front, with the URL to type instead.
+pub fn check_server_url(url: &str) -> anyhow::Result<&str> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        return Ok(url);
+    }
+    anyhow::bail!(
+        "the hub's URL {url:?} has no scheme: write https://{url} (behind the TLS proxy) \
+         or http://{url} (a node's own port)"
+    )
+}
+
+/// Says what a failed request to `server` most likely means, once.
+pub fn explain(server: &str, error: anyhow::Error) -> anyhow::Error {
+    let chain = format!("{error:#}");
+    if server.starts_with("https://")
+        && (chain.contains("InvalidContentType") || chain.contains("corrupt message"))
+    {
+        return anyhow::anyhow!(
+            "{server} answered in plain HTTP, not TLS: use http:// for a node's own port, \
+             or https:// for the TLS proxy in front of it"
+        );
+    }
+    if chain.contains("UnknownIssuer") || chain.contains("invalid peer certificate") {
+        return anyhow::anyhow!(
+            "cannot verify {server}'s certificate ({}): if it is signed by a private CA, \
+             pass --cacert FILE (PEM) or set SSL_CERT_FILE",
+            chain.rsplit(": ").next().unwrap_or_default()
+        );
+    }
+    if chain.contains("Connection refused") || chain.contains("tcp connect error") {
+        return anyhow::anyhow!("cannot reach the hub at {server}: connection refused");
+    }
+    error
+}
+
 pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
-    let hub = HubClient::new(&args.server);
+    let server = check_server_url(&args.server)?.to_owned();
+    run_checked(args).await.map_err(|e| explain(&server, e))
+}
+
+async fn run_checked(args: ClientArgs) -> anyhow::Result<()> {
+    let hub = match &args.cacert {
+        Some(file) => HubClient::with_trust(&args.server, mpaka_client::Trust::with_ca_file(file)?),
+        None => HubClient::new(&args.server),
+    };
+    let http = hub.http().clone();
     let server = hub.base_url().to_owned();
     let tokens = login(&hub, &args.user).await?;
     if let ClientCommand::Alert { command } = args.command {
-        return super::client_alerts::run(&server, &tokens.access_token, command, args.json).await;
+        return super::client_alerts::run(&server, &http, &tokens.access_token, command, args.json)
+            .await;
     }
     if let ClientCommand::Flow { command } = args.command {
-        return super::client_flows::run(&server, &tokens.access_token, command, args.json).await;
+        return super::client_flows::run(&server, &http, &tokens.access_token, command, args.json)
+            .await;
     }
     if let ClientCommand::Sop(command) = args.command {
-        return super::client_sops::run(&server, &tokens.access_token, command, args.json).await;
+        return super::client_sops::run(&server, &http, &tokens.access_token, command, args.json)
+            .await;
     }
     let (mut socket, welcome) = hub.connect(&tokens.access_token).await?;
     match args.command {
         ClientCommand::Channels => {
             for grant in welcome.channels {
-                println!(
+                out!(
                     "{:<28} {:<28} {}",
                     grant.channel.to_string(),
                     grant.name,
@@ -234,7 +296,7 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<()> {
                     for post in posts {
                         let users: Vec<String> =
                             post.users.iter().map(|u| u.username.clone()).collect();
-                        println!(
+                        out!(
                             "{:<10} {:<3} {:<8} last seen {:<26} {}",
                             post.post,
                             post.country,

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 pub enum AlertCommand {
     /// Raise an alert from a JSON draft file (see docs/alerts.md).
     Raise {
+        /// JSON draft of the alert (see docs/alerts.md).
         #[arg(long)]
         file: PathBuf,
     },
@@ -19,11 +20,13 @@ pub enum AlertCommand {
         /// open, resolved or cancelled.
         #[arg(long)]
         state: Option<String>,
+        /// Only alerts of this corridor, e.g. mugina-manyovu.
         #[arg(long)]
         corridor: Option<String>,
         /// actual, exercise or test.
         #[arg(long)]
         status: Option<String>,
+        /// At most this many alerts.
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
@@ -33,11 +36,11 @@ pub enum AlertCommand {
 
 pub async fn run(
     server: &str,
+    http: &reqwest::Client,
     token: &str,
     command: AlertCommand,
     json: bool,
 ) -> anyhow::Result<()> {
-    let http = reqwest::Client::new();
     let api = |path: &str| format!("{server}/api/v1{path}");
     let response = match &command {
         AlertCommand::Raise { file } => {
@@ -87,13 +90,13 @@ pub async fn run(
         );
     }
     if json || matches!(command, AlertCommand::Cap { .. }) {
-        println!("{text}");
+        out!("{text}");
         return Ok(());
     }
     match command {
         AlertCommand::Raise { .. } | AlertCommand::Ack { .. } => {
             let receipt: AlertReceipt = serde_json::from_str(&text)?;
-            println!("stored as event #{}", receipt.seq);
+            out!("stored as event #{}", receipt.seq);
             print_alert(&receipt.alert);
         }
         AlertCommand::List { .. } => {
@@ -102,7 +105,7 @@ pub async fn run(
                 print_alert(alert);
             }
             if page.alerts.is_empty() {
-                println!("no alerts");
+                out!("no alerts");
             }
         }
         AlertCommand::Cap { .. } => {}
@@ -122,7 +125,7 @@ fn print_alert(a: &Alert) {
             )
         })
         .collect();
-    println!(
+    out!(
         "{id}  {state:<9} {status:<8} {kind} {direction} {headcount} people, {severity} \
          (post {post}, raised {raised_at}, level {level}, v{version})\n    acknowledged: {acks}",
         id = a.id,

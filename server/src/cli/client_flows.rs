@@ -13,6 +13,7 @@ pub enum FlowCommand {
     /// Record the reports in a CSV file (columns as in docs/flows.md; one
     /// report per post, period and sharing).
     Import {
+        /// CSV file of tallies (columns in docs/flows.md).
         #[arg(long)]
         file: PathBuf,
     },
@@ -20,6 +21,7 @@ pub enum FlowCommand {
 
 pub async fn run(
     server: &str,
+    http: &reqwest::Client,
     token: &str,
     command: FlowCommand,
     json: bool,
@@ -27,12 +29,12 @@ pub async fn run(
     let FlowCommand::Import { file } = command;
     let text = std::fs::read_to_string(&file)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-    let receipts = import(server, token, &text).await?;
+    let receipts = import_with(http, server, token, &text).await?;
     for receipt in &receipts {
         if json {
-            println!("{}", serde_json::to_string(receipt)?);
+            out!("{}", serde_json::to_string(receipt)?);
         } else {
-            println!(
+            out!(
                 "{} {} {}–{}: {} people{}",
                 if receipt.duplicate {
                     "already recorded"
@@ -53,7 +55,7 @@ pub async fn run(
     }
     if !json {
         let repeated = receipts.iter().filter(|r| r.duplicate).count();
-        println!(
+        out!(
             "{} report(s) recorded, {repeated} already there",
             receipts.len() - repeated
         );
@@ -68,6 +70,19 @@ pub async fn run(
 /// An invalid file (every problem, by row), an unreachable hub, or the
 /// hub's refusal of a report (with its code and fields).
 pub async fn import(server: &str, token: &str, text: &str) -> anyhow::Result<Vec<FlowReceipt>> {
+    import_with(&reqwest::Client::new(), server, token, text).await
+}
+
+/// [`import`] with a given HTTP client (its trusted certificates).
+///
+/// # Errors
+/// As [`import`].
+pub async fn import_with(
+    http: &reqwest::Client,
+    server: &str,
+    token: &str,
+    text: &str,
+) -> anyhow::Result<Vec<FlowReceipt>> {
     let drafts = crate::flows::export::parse_csv(text).map_err(|problems| {
         let lines: Vec<String> = problems
             .iter()
@@ -75,7 +90,6 @@ pub async fn import(server: &str, token: &str, text: &str) -> anyhow::Result<Vec
             .collect();
         anyhow::anyhow!("not a valid tally file:\n{}", lines.join("\n"))
     })?;
-    let http = reqwest::Client::new();
     let mut receipts = Vec::new();
     for draft in &drafts {
         let body = serde_json::to_vec(draft)?;

@@ -16,6 +16,7 @@ pub enum SopCommand {
     /// Read an SOP (the version in force unless --version) in your language.
     Read {
         slug: String,
+        /// Version number (default: the latest).
         #[arg(long)]
         version: Option<u32>,
         /// fr, en, sw or rn (default: your account's language).
@@ -29,18 +30,21 @@ pub enum SopCommand {
     Ack { slug: String, version: u32 },
     /// Save the draft in FILE (JSON, as `POST /api/v1/sops`) and publish it.
     Publish {
+        /// JSON of the SOP version (see docs/sops.md).
         #[arg(long)]
         file: PathBuf,
     },
     /// Who in the audience has acknowledged a version (default: in force).
     Coverage {
         slug: String,
+        /// Version number (default: the latest).
         #[arg(long)]
         version: Option<u32>,
     },
     /// Remind everyone in the audience who has not acknowledged the version in force.
     Remind {
         slug: String,
+        /// A line added to the reminder.
         #[arg(long, default_value = "")]
         message: String,
     },
@@ -92,7 +96,7 @@ fn wire_name<T: serde::Serialize>(value: &T) -> String {
 }
 
 fn show<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    out!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
@@ -100,9 +104,15 @@ fn show<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
 ///
 /// # Errors
 /// Network failures, and the hub's error code and message.
-pub async fn run(server: &str, token: &str, command: SopCommand, json: bool) -> anyhow::Result<()> {
+pub async fn run(
+    server: &str,
+    http: &reqwest::Client,
+    token: &str,
+    command: SopCommand,
+    json: bool,
+) -> anyhow::Result<()> {
     let api = Api {
-        http: reqwest::Client::new(),
+        http: http.clone(),
         base: server.to_owned(),
         token,
     };
@@ -114,7 +124,7 @@ pub async fn run(server: &str, token: &str, command: SopCommand, json: bool) -> 
             }
             for sop in sops {
                 let title = sop.titles.values().next().cloned().unwrap_or_default();
-                println!(
+                out!(
                     "{:<28} {:<6} {:<10} v{:<4} {}",
                     sop.slug,
                     wire_name(&sop.owner),
@@ -150,20 +160,25 @@ pub async fn run(server: &str, token: &str, command: SopCommand, json: bool) -> 
             if json {
                 return show(&reading);
             }
-            println!(
+            out!(
                 "{} — version {} ({:?}, {}), effective {}",
-                reading.title, reading.version, reading.state, reading.lang, reading.effective_date
+                reading.title,
+                reading.version,
+                reading.state,
+                reading.lang,
+                reading.effective_date
             );
             if !reading.change_summary.is_empty() {
-                println!("Changes: {}", reading.change_summary);
+                out!("Changes: {}", reading.change_summary);
             }
-            println!();
-            println!("{}", reading.html.as_deref().unwrap_or(&reading.body));
+            out!("");
+            out!("{}", reading.html.as_deref().unwrap_or(&reading.body));
             match (&reading.acknowledged_at, reading.in_audience) {
-                (Some(at), _) => println!("\nYou acknowledged this version at {at}."),
-                (None, true) => println!(
+                (Some(at), _) => out!("\nYou acknowledged this version at {at}."),
+                (None, true) => out!(
                     "\nAcknowledge it with: mpaka client … sop ack {} {}",
-                    reading.slug, reading.version
+                    reading.slug,
+                    reading.version
                 ),
                 (None, false) => {}
             }
@@ -175,7 +190,7 @@ pub async fn run(server: &str, token: &str, command: SopCommand, json: bool) -> 
             if json {
                 return show(&receipt);
             }
-            println!(
+            out!(
                 "acknowledged {}@{} at {}{}",
                 receipt.ack.slug,
                 receipt.ack.version,
@@ -217,9 +232,12 @@ pub async fn run(server: &str, token: &str, command: SopCommand, json: bool) -> 
             if json {
                 return show(&receipt);
             }
-            println!(
+            out!(
                 "published {}@{} as event #{} at {}",
-                receipt.slug, receipt.version, receipt.seq, receipt.at
+                receipt.slug,
+                receipt.version,
+                receipt.seq,
+                receipt.at
             );
         }
         SopCommand::Coverage { slug, version } => {
@@ -233,7 +251,7 @@ pub async fn run(server: &str, token: &str, command: SopCommand, json: bool) -> 
             if json {
                 return show(&coverage);
             }
-            println!(
+            out!(
                 "{}@{}: {} of {} acknowledged, {} missing",
                 coverage.slug,
                 coverage.version,
@@ -247,7 +265,7 @@ pub async fn run(server: &str, token: &str, command: SopCommand, json: bool) -> 
                     .iter()
                     .map(|r| r.display_name.as_str())
                     .collect();
-                println!(
+                out!(
                     "  {:<10} {}/{}  missing: {}",
                     group.key.as_deref().unwrap_or("(no post)"),
                     group.acknowledged,
@@ -270,7 +288,7 @@ pub async fn run(server: &str, token: &str, command: SopCommand, json: bool) -> 
             if json {
                 return show(&receipt);
             }
-            println!(
+            out!(
                 "reminded {} reader(s) of {}@{}",
                 receipt.recipients.len(),
                 receipt.slug,

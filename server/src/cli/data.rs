@@ -64,7 +64,7 @@ fn progress_printer() -> impl FnMut(Progress<'_>) + Send {
 /// The file exists or cannot be written; storage failures.
 pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let settings = args.store.settings()?;
-    let store = Store::open(&settings.database_url()).await?;
+    let store = super::open_store(&settings, false).await?;
     if args.to.exists() {
         anyhow::bail!("cannot create {}: it already exists", args.to.display());
     }
@@ -96,9 +96,9 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
     }
     let header = written?;
     store.close().await;
-    println!("exported from {}:", header.source);
+    out!("exported from {}:", header.source);
     for table in &header.tables {
-        println!("  {:<16} {:>10} rows", table.name, table.rows);
+        out!("  {:<16} {:>10} rows", table.name, table.rows);
     }
     Ok(())
 }
@@ -110,8 +110,7 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
 /// audit chain: nothing is imported then.
 pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let settings = args.store.settings()?;
-    std::fs::create_dir_all(&settings.data_dir)?;
-    let store = Store::open(&settings.database_url()).await?;
+    let store = super::open_store(&settings, true).await?;
     let file = std::fs::File::open(&args.from)
         .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", args.from.display()))?;
     eprintln!("importing {}", args.from.display());
@@ -128,11 +127,11 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let stored = store.table_counts().await?;
     let head = store.head_seq().await?;
     store.close().await;
-    println!("imported (exported from {}); verified:", header.source);
+    out!("imported (exported from {}); verified:", header.source);
     for table in &stored {
-        println!("  {:<16} {:>10} rows  ok", table.name, table.rows);
+        out!("  {:<16} {:>10} rows  ok", table.name, table.rows);
     }
-    println!("  audit chain intact; last event seq {head}");
+    out!("  audit chain intact; last event seq {head}");
     Ok(())
 }
 
@@ -143,7 +142,14 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
 /// PostgreSQL (use its own tools), an existing file, or a failed check.
 pub async fn backup(args: BackupArgs) -> anyhow::Result<()> {
     let settings = args.store.settings()?;
-    let store = Store::open(&settings.database_url()).await?;
+    let url = settings.database_url();
+    anyhow::ensure!(
+        crate::store::backend_of(&url)? == crate::store::Backend::Sqlite,
+        "mpaka backup copies SQLite databases; {} is PostgreSQL: back it up with pg_dump \
+         (or continuous archiving, docs/operations.md)",
+        crate::config::DatabaseSummary::of(&url)
+    );
+    let store = super::open_store(&settings, false).await?;
     store.backup_to(&args.to).await?;
     store.close().await;
     // Check the copy on its own: integrity, chain, counts.
@@ -158,13 +164,13 @@ pub async fn backup(args: BackupArgs) -> anyhow::Result<()> {
         "the backup's audit chain does not verify (entry {:?})",
         audit.first_broken_id
     );
-    println!(
+    out!(
         "backup written to {}; integrity ok; verified:",
         args.to.display()
     );
     for table in &counts {
-        println!("  {:<16} {:>10} rows", table.name, table.rows);
+        out!("  {:<16} {:>10} rows", table.name, table.rows);
     }
-    println!("  audit chain intact; last event seq {head}");
+    out!("  audit chain intact; last event seq {head}");
     Ok(())
 }

@@ -2,7 +2,6 @@
 //! proofs, check a proof offline, print the verifier key.
 
 use super::StoreArgs;
-use crate::store::Store;
 use crate::vlog::leaf::Source;
 use crate::vlog::note::Verifier;
 use crate::vlog::proof::{self, ConsistencyProof, InclusionProof};
@@ -40,10 +39,13 @@ pub enum LogCommand {
     /// Print an inclusion proof (one of --event, --audit, --leaf) or, with
     /// --from, a consistency proof, as JSON.
     Prove {
+        /// Sequence number of an event.
         #[arg(long)]
         event: Option<i64>,
+        /// Id of an audit entry.
         #[arg(long)]
         audit: Option<i64>,
+        /// Index of a leaf of the log.
         #[arg(long)]
         leaf: Option<u64>,
         /// Prove against the checkpoint of this many entries (default: newest).
@@ -61,6 +63,7 @@ pub enum LogCommand {
         /// A JSON proof from `mpaka log prove` or the REST API.
         #[arg(long)]
         proof: PathBuf,
+        /// The log's verifier key (`mpaka log key`), as the other party holds it.
         #[arg(long)]
         vkey: String,
     },
@@ -77,7 +80,7 @@ pub async fn run(args: LogArgs) -> anyhow::Result<()> {
         return check_proof(proof, vkey);
     }
     let settings = args.store.settings()?;
-    let store = Store::open(&settings.database_url()).await?;
+    let store = super::open_store(&settings, false).await?;
     let log = Log::open(store.clone(), settings.log.clone(), &settings.data_dir).await?;
     let result = match args.command {
         LogCommand::Verify {
@@ -110,14 +113,17 @@ pub async fn run(args: LogArgs) -> anyhow::Result<()> {
             }
             let report = verify::verify(&store, &trusted, &extra).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                out!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                println!(
+                out!(
                     "{} entries ({} events, {} audit), root {}",
-                    report.entries, report.events, report.audit_entries, report.root
+                    report.entries,
+                    report.events,
+                    report.audit_entries,
+                    report.root
                 );
                 for c in &report.checkpoints {
-                    println!(
+                    out!(
                         "checkpoint {} of {} entries: {}",
                         c.from,
                         c.size,
@@ -129,11 +135,11 @@ pub async fn run(args: LogArgs) -> anyhow::Result<()> {
                     );
                 }
                 for p in &report.problems {
-                    println!("problem: {}", p.detail);
+                    out!("problem: {}", p.detail);
                 }
             }
             if report.intact {
-                println!("intact");
+                out!("intact");
                 Ok(())
             } else {
                 Err(anyhow::anyhow!(
@@ -147,7 +153,7 @@ pub async fn run(args: LogArgs) -> anyhow::Result<()> {
                 .checkpoint()
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no checkpoint"))?;
-            print!("{}", cp.note);
+            out_part!("{}", cp.note);
             Ok(())
         }
         LogCommand::Prove {
@@ -160,7 +166,7 @@ pub async fn run(args: LogArgs) -> anyhow::Result<()> {
         } => {
             if let Some(from) = from {
                 let p = proof::consistency(&log, from, to).await.map_err(app)?;
-                println!("{}", serde_json::to_string_pretty(&p)?);
+                out!("{}", serde_json::to_string_pretty(&p)?);
                 return Ok(());
             }
             let found = match (event, audit, leaf) {
@@ -171,11 +177,11 @@ pub async fn run(args: LogArgs) -> anyhow::Result<()> {
             };
             let found = found.ok_or_else(|| anyhow::anyhow!("no such log entry"))?;
             let p = proof::inclusion(&log, &found, size).await.map_err(app)?;
-            println!("{}", serde_json::to_string_pretty(&p)?);
+            out!("{}", serde_json::to_string_pretty(&p)?);
             Ok(())
         }
         LogCommand::Key => {
-            println!("{}", log.verifier().vkey());
+            out!("{}", log.verifier().vkey());
             Ok(())
         }
         LogCommand::CheckProof { .. } => Ok(()),
@@ -196,7 +202,7 @@ fn check_proof(path: &PathBuf, vkey: &str) -> anyhow::Result<()> {
     if value.get("leaf_index").is_some() {
         let p: InclusionProof = serde_json::from_value(value)?;
         let included = proof::check_inclusion(&p, &verifier).map_err(anyhow::Error::msg)?;
-        println!(
+        out!(
             "valid: entry {} is in {}'s log of {} entries{}",
             included.leaf_index,
             included.origin,
@@ -206,13 +212,14 @@ fn check_proof(path: &PathBuf, vkey: &str) -> anyhow::Result<()> {
                 .map(|t| format!(" signed at {}", crate::store::format_ms((t as i64) * 1000)))
                 .unwrap_or_default()
         );
-        println!("{}", included.leaf);
+        out!("{}", included.leaf);
     } else {
         let p: ConsistencyProof = serde_json::from_value(value)?;
         proof::check_consistency(&p, &verifier).map_err(anyhow::Error::msg)?;
-        println!(
+        out!(
             "valid: the log of {} entries extends the log of {} entries",
-            p.to, p.from
+            p.to,
+            p.from
         );
     }
     Ok(())

@@ -11,16 +11,22 @@ use mpaka_protocol::{Country, Role};
 pub enum UserCommand {
     /// Create an account; the password is read from a prompt or stdin.
     Add {
+        /// Login name, e.g. amani.officer (letters, digits, `.`, `-`, `_`).
         #[arg(long)]
         username: String,
+        /// officer, coordinator, observer, admin or auditor.
         #[arg(long)]
         role: Role,
+        /// BI or TZ: required for officers and coordinators.
         #[arg(long)]
         country: Option<Country>,
+        /// Post slug (officers), e.g. manyovu.
         #[arg(long)]
         post: Option<String>,
+        /// Partner organisation (observers), e.g. UNHCR.
         #[arg(long)]
         org: Option<String>,
+        /// Name shown to other users (default: the username).
         #[arg(long)]
         display_name: Option<String>,
         /// fr, en, sw or rn.
@@ -44,10 +50,13 @@ pub enum UserCommand {
     /// Change an account's role (with country and post as the role needs).
     SetRole {
         username: String,
+        /// officer, coordinator, observer, admin or auditor.
         #[arg(long)]
         role: Role,
+        /// BI or TZ: required for officers and coordinators.
         #[arg(long)]
         country: Option<Country>,
+        /// Post slug (officers), e.g. manyovu.
         #[arg(long)]
         post: Option<String>,
     },
@@ -57,17 +66,22 @@ pub enum UserCommand {
 pub enum PostCommand {
     /// Create a post, and its corridor if new.
     Add {
+        /// Short unique name, e.g. rumonge.
         #[arg(long)]
         slug: String,
+        /// Name shown to users, e.g. Rumonge.
         #[arg(long)]
         name: String,
+        /// BI or TZ: required for officers and coordinators.
         #[arg(long)]
         country: Country,
+        /// Province or region, e.g. Makamba.
         #[arg(long, default_value = "")]
         region: String,
         /// Corridor (border crossing) slug, e.g. mugina-manyovu.
         #[arg(long)]
         corridor: Option<String>,
+        /// Name of the corridor when --corridor creates it.
         #[arg(long)]
         corridor_name: Option<String>,
     },
@@ -75,17 +89,16 @@ pub enum PostCommand {
     List,
 }
 
-async fn open(settings: &Settings) -> anyhow::Result<Store> {
-    std::fs::create_dir_all(&settings.data_dir)?;
-    Ok(Store::open(&settings.database_url()).await?)
+async fn open(settings: &Settings, init: bool) -> anyhow::Result<Store> {
+    super::open_store(settings, init).await
 }
 
 fn plain<T>(result: crate::error::AppResult<T>) -> anyhow::Result<T> {
     result.map_err(|e| anyhow::anyhow!("{}", e.body().message))
 }
 
-pub async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()> {
-    let store = open(&settings).await?;
+pub async fn user(settings: Settings, init: bool, command: UserCommand) -> anyhow::Result<()> {
+    let store = open(&settings, init).await?;
     match command {
         UserCommand::Add {
             username,
@@ -114,15 +127,20 @@ pub async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()
                 )
                 .await,
             )?;
-            println!("created user {} (id {})", user.username, user.id);
+            out!("created user {} (id {})", user.username, user.id);
         }
         UserCommand::List => {
-            println!(
+            out!(
                 "{:<5} {:<20} {:<12} {:<8} {:<12} {:<8}",
-                "id", "username", "role", "country", "post", "status"
+                "id",
+                "username",
+                "role",
+                "country",
+                "post",
+                "status"
             );
             for u in store.users().await? {
-                println!(
+                out!(
                     "{:<5} {:<20} {:<12} {:<8} {:<12} {:<8}",
                     u.id,
                     u.username,
@@ -144,7 +162,7 @@ pub async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()
             // on the database directly: the address is this machine.
             let auth = crate::auth::Auth::new(
                 store.clone(),
-                &crate::auth::signing_key(&settings)?,
+                &crate::auth::keys::load(&settings, crate::store::now_ms())?,
                 &settings,
             );
             plain(
@@ -168,12 +186,12 @@ pub async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()
         UserCommand::Disable { username } => {
             let user = plain(admin::find_user(&store, &username).await)?;
             plain(admin::set_disabled(&store, Actor::Operator, user.id, true).await)?;
-            println!("disabled {username}");
+            out!("disabled {username}");
         }
         UserCommand::Enable { username } => {
             let user = plain(admin::find_user(&store, &username).await)?;
             plain(admin::set_disabled(&store, Actor::Operator, user.id, false).await)?;
-            println!("enabled {username}");
+            out!("enabled {username}");
         }
         UserCommand::SetRole {
             username,
@@ -193,15 +211,15 @@ pub async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()
                 )
                 .await,
             )?;
-            println!("{username} is now {role}");
+            out!("{username} is now {role}");
         }
     }
     store.close().await;
     Ok(())
 }
 
-pub async fn post(settings: Settings, command: PostCommand) -> anyhow::Result<()> {
-    let store = open(&settings).await?;
+pub async fn post(settings: Settings, init: bool, command: PostCommand) -> anyhow::Result<()> {
+    let store = open(&settings, init).await?;
     match command {
         PostCommand::Add {
             slug,
@@ -226,15 +244,18 @@ pub async fn post(settings: Settings, command: PostCommand) -> anyhow::Result<()
                 )
                 .await,
             )?;
-            println!("created post {}", post.slug);
+            out!("created post {}", post.slug);
         }
         PostCommand::List => {
-            println!(
+            out!(
                 "{:<12} {:<14} {:<8} {:<12} corridor",
-                "slug", "name", "country", "region"
+                "slug",
+                "name",
+                "country",
+                "region"
             );
             for p in store.directory().await?.posts.values() {
-                println!(
+                out!(
                     "{:<12} {:<14} {:<8} {:<12} {}",
                     p.slug,
                     p.name,
@@ -256,7 +277,8 @@ pub async fn audit(
     action: Option<&str>,
     limit: u32,
 ) -> anyhow::Result<()> {
-    let store = open(&settings).await?;
+    // Reading the audit trail never creates a database.
+    let store = open(&settings, false).await?;
     println!("id\tat\tactor\tclient\taction\ttarget");
     for entry in store.audit_entries(after, action, limit).await? {
         println!(

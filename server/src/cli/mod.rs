@@ -1,6 +1,21 @@
 //! The command line: `mpaka serve`, account and post management, a client
 //! for operators' scripts, and small tools (schema, healthcheck).
 
+/// Prints a line to stdout like `println!`, but a closed pipe (`mpaka user
+/// list | head -1`) ends the process quietly with status 0 instead of a
+/// panic; any other write error ends it with status 1.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*), true)
+    };
+}
+/// [`out!`] without the newline.
+macro_rules! out_part {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*), false)
+    };
+}
+
 mod client;
 mod client_alerts;
 pub mod client_flows;
@@ -8,16 +23,41 @@ mod client_sops;
 mod data;
 mod log;
 mod manage;
+mod ops;
 
-use crate::config::Settings;
+use crate::config::{DatabaseSummary, Settings};
+use crate::store::Store;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// Writes to stdout; see [`out!`].
+pub fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let result = stdout
+        .write_fmt(args)
+        .and_then(|()| {
+            if newline {
+                stdout.write_all(b"\n")
+            } else {
+                Ok(())
+            }
+        })
+        .and_then(|()| stdout.flush());
+    if let Err(error) = result {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("mpaka: cannot write to standard output: {error}");
+        std::process::exit(1);
+    }
+}
 
 #[derive(Debug, Parser)]
 #[command(
     name = "mpaka",
-    version,
+    version = crate::build_info::LONG_VERSION,
     about = "Real-time coordination hub for border services"
 )]
 pub struct Cli {
@@ -57,6 +97,39 @@ impl StoreArgs {
     }
 }
 
+/// Opens the configured database for a command. A SQLite file that does
+/// not exist yet is created only when `init` is set: otherwise a command
+/// run in the wrong directory would report success into a new, empty hub.
+/// PostgreSQL connections are named `mpaka/cli`.
+///
+/// # Errors
+/// No database there (without `init`), or the database cannot be opened
+/// (the message names the file or server).
+pub async fn open_store(settings: &Settings, init: bool) -> anyhow::Result<Store> {
+    let url = settings.database_url();
+    let database = DatabaseSummary::of(&url);
+    if database.kind == "sqlite" {
+        let file = Path::new(&database.location);
+        if !file.exists() {
+            anyhow::ensure!(
+                init,
+                "no hub database at {}: run this where the hub keeps its data \
+                 (--data-dir, --config or MPAKA_DATA_DIR), or add --init to create \
+                 a new, empty hub database there",
+                std::path::absolute(file)
+                    .unwrap_or_else(|_| file.to_owned())
+                    .display()
+            );
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    anyhow::anyhow!("cannot create the directory {}: {e}", dir.display())
+                })?;
+            }
+        }
+    }
+    Ok(Store::open_as(&url, "mpaka/cli").await?)
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the hub.
@@ -70,7 +143,8 @@ pub enum Command {
         #[arg(long)]
         demo: bool,
     },
-    /// Apply database migrations and exit.
+    /// Apply database migrations and exit (creates the SQLite database and
+    /// its directory if needed; nothing on disk for PostgreSQL).
     Migrate {
         #[command(flatten)]
         store: StoreArgs,
@@ -85,6 +159,9 @@ pub enum Command {
     User {
         #[command(flatten)]
         store: StoreArgs,
+        /// Create the hub database if there is none yet (otherwise refused).
+        #[arg(long, global = true)]
+        init: bool,
         #[command(subcommand)]
         command: manage::UserCommand,
     },
@@ -92,6 +169,9 @@ pub enum Command {
     Post {
         #[command(flatten)]
         store: StoreArgs,
+        /// Create the hub database if there is none yet (otherwise refused).
+        #[arg(long, global = true)]
+        init: bool,
         #[command(subcommand)]
         command: manage::PostCommand,
     },
@@ -116,13 +196,29 @@ pub enum Command {
     /// Print the JSON Schema of the WebSocket protocol (or, with
     /// `--openapi`, the OpenAPI description of the REST API).
     Schema {
+        /// Print the OpenAPI document of the REST API instead.
         #[arg(long)]
         openapi: bool,
     },
     /// Exit 0 if the hub at URL answers /readyz (for container health checks).
     Healthcheck {
+        /// Base URL of the hub.
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         url: String,
+        /// Also trust the CA certificates in this PEM file.
+        #[arg(long, value_name = "FILE")]
+        cacert: Option<PathBuf>,
+    },
+    /// Check the configuration: print every effective value with its
+    /// source (default, file, env, flag), secrets redacted; exit 1 on problems.
+    Config {
+        #[command(subcommand)]
+        command: ops::ConfigCommand,
+    },
+    /// Access-token signing keys: rotate the key file, generate a key.
+    Key {
+        #[command(subcommand)]
+        command: ops::KeyCommand,
     },
 }
 
@@ -139,25 +235,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => serve(store, listen, demo).await,
         Command::Migrate { store } => {
             let settings = store.settings()?;
-            std::fs::create_dir_all(&settings.data_dir)?;
-            crate::store::Store::open(&settings.database_url())
-                .await?
-                .close()
-                .await;
-            println!("migrations applied");
+            open_store(&settings, true).await?.close().await;
+            out!(
+                "migrations applied to {}",
+                DatabaseSummary::of(&settings.database_url())
+            );
             Ok(())
         }
         Command::Export(args) => data::export(args).await,
         Command::Import(args) => data::import(args).await,
         Command::Backup(args) => data::backup(args).await,
-        Command::User { store, command } => manage::user(store.settings()?, command).await,
-        Command::Post { store, command } => manage::post(store.settings()?, command).await,
+        Command::User {
+            store,
+            init,
+            command,
+        } => manage::user(store.settings()?, init, command).await,
+        Command::Post {
+            store,
+            init,
+            command,
+        } => manage::post(store.settings()?, init, command).await,
         Command::Audit {
             store,
             after,
             action,
             limit,
         } => manage::audit(store.settings()?, after, action.as_deref(), limit).await,
+        Command::Config { command } => ops::config(command),
+        Command::Key { command } => ops::key(command),
         Command::Client(args) => client::run(args).await,
         Command::Log(args) => log::run(args).await,
         Command::Schema { openapi } => {
@@ -166,11 +271,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 mpaka_protocol::json_schema()
             };
-            println!("{}", serde_json::to_string_pretty(&document)?);
+            out!("{}", serde_json::to_string_pretty(&document)?);
             Ok(())
         }
-        Command::Healthcheck { url } => {
-            let response = reqwest::get(format!("{}/readyz", url.trim_end_matches('/'))).await?;
+        Command::Healthcheck { url, cacert } => {
+            let url = client::check_server_url(&url)?;
+            let http = match &cacert {
+                Some(file) => mpaka_client::Trust::with_ca_file(file)?.http,
+                None => reqwest::Client::new(),
+            };
+            let response = http
+                .get(format!("{}/readyz", url.trim_end_matches('/')))
+                .send()
+                .await
+                .map_err(|e| client::explain(url, e.into()))?;
             anyhow::ensure!(
                 response.status().is_success(),
                 "not ready: {}",
@@ -196,16 +310,19 @@ async fn serve(
     if demo {
         match crate::demo::seed(&app.state().store, &data_dir).await? {
             Some(credentials) => {
-                println!(
+                out!(
                     "Demo data created. These passwords are shown once; they are also in {}:",
                     data_dir.join(crate::demo::CREDENTIALS_FILE).display()
                 );
-                println!(
+                out!(
                     "{:<18} {:<20} {:<12} {:<8} post",
-                    "username", "password", "role", "country"
+                    "username",
+                    "password",
+                    "role",
+                    "country"
                 );
                 for c in credentials {
-                    println!(
+                    out!(
                         "{:<18} {:<20} {:<12} {:<8} {}",
                         c.username,
                         c.password,
@@ -215,13 +332,13 @@ async fn serve(
                     );
                 }
             }
-            None => println!(
+            None => out!(
                 "Demo data already present; passwords are in {}",
                 data_dir.join(crate::demo::CREDENTIALS_FILE).display()
             ),
         }
     }
-    println!("mpaka listening on http://{}", app.local_addr());
+    out!("mpaka listening on http://{}", app.local_addr());
     app.run(shutdown_signal()).await
 }
 
@@ -265,4 +382,28 @@ pub fn read_password(prompt: &str, confirm: bool) -> anyhow::Result<String> {
     };
     anyhow::ensure!(!password.is_empty(), "empty password");
     Ok(password)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    fn options_without_help(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            if arg.get_long().is_some() && arg.get_help().is_none() && arg.get_id() != "help" {
+                missing.push(format!("{path} --{}", arg.get_long().unwrap_or_default()));
+            }
+        }
+        for sub in command.get_subcommands() {
+            options_without_help(sub, &format!("{path} {}", sub.get_name()), missing);
+        }
+    }
+
+    #[test]
+    fn every_option_has_help_text() {
+        let mut missing = Vec::new();
+        options_without_help(&Cli::command(), "mpaka", &mut missing);
+        assert!(missing.is_empty(), "options without help: {missing:#?}");
+    }
 }

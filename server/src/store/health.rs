@@ -54,7 +54,7 @@ impl WriteHealth {
             Some(free) if free < guard.min_free => {
                 let n = self.refusals.fetch_add(1, Ordering::Relaxed);
                 // Once at the start of a shortage, then every 1000th refusal.
-                if n % 1000 == 0 {
+                if n.is_multiple_of(1000) {
                     tracing::error!(
                         free_bytes = free,
                         min_free_bytes = guard.min_free,

@@ -64,10 +64,19 @@ use tokio::sync::mpsc;
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    // Not `#[from]`/`#[source]`: sqlx's message already includes its
+    // cause, and a source chain printed it two more times (`{:#}`).
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(sqlx::migrate::MigrateError),
+    /// The database cannot be opened; the message names the file or
+    /// `host:port` and the cause.
+    #[error("{0}")]
+    Open(String),
+    /// An operation refused as asked for, with what to do instead.
+    #[error("{0}")]
+    Refused(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("{0} already exists")]
@@ -82,6 +91,18 @@ pub enum StoreError {
     /// threshold); the reason is safe to show to clients.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        StoreError::Database(error)
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(error: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Migrate(error)
+    }
 }
 
 impl StoreError {
@@ -129,6 +150,74 @@ const PG_SESSION_LIMITS: &str = "SET idle_in_transaction_session_timeout = 2000;
 /// (a stalled link must not hold a pool connection forever).
 const ROLLBACK_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long the first PostgreSQL connection may take before start-up
+/// fails naming the server.
+pub const PG_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The engine a URL names.
+///
+/// # Errors
+/// [`StoreError::UnsupportedUrl`] for any other scheme.
+pub fn backend_of(url: &str) -> Result<Backend> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Backend::Postgres)
+    } else {
+        Err(StoreError::UnsupportedUrl)
+    }
+}
+
+/// `url` with `application_name=name` added, unless it names one already.
+fn with_application_name(url: &str, name: &str) -> String {
+    if url.contains("application_name=") {
+        return url.to_owned();
+    }
+    let encoded: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}application_name={encoded}")
+}
+
+/// The cause of a failed connection in a few words, without the URL.
+fn connect_cause(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Io(io) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => {
+                "connection refused (is PostgreSQL running and listening on that address?)".into()
+            }
+            _ => io.to_string(),
+        },
+        sqlx::Error::Database(db) => db.message().to_owned(),
+        sqlx::Error::PoolTimedOut => "timed out waiting for a connection".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Why SQLite could not open `path`, with the likely fix.
+fn sqlite_open_error(path: &str, error: &sqlx::Error) -> String {
+    let file = std::path::Path::new(path);
+    let dir = match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let hint = if !dir.is_dir() {
+        format!("the directory {} does not exist", dir.display())
+    } else if std::fs::metadata(&dir).is_ok_and(|m| m.permissions().readonly())
+        || rustix::fs::access(&dir, rustix::fs::Access::WRITE_OK).is_err()
+    {
+        format!(
+            "the directory {} is not writable by this user (check owner and mode)",
+            dir.display()
+        )
+    } else {
+        match error {
+            sqlx::Error::Database(db) => db.message().to_owned(),
+            other => other.to_string(),
+        }
+    };
+    format!("cannot open the SQLite database {path}: {hint}")
+}
+
 /// Events committed by this process, in commit order, for the hub's fan-out.
 pub type CommitSender = mpsc::Sender<Vec<StoredEvent>>;
 
@@ -163,38 +252,80 @@ pub struct WriteReadiness {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `url` and applies migrations.
+    /// Opens (creating if needed) the database at `url` and applies
+    /// migrations; PostgreSQL sessions are named `mpaka`.
     ///
     /// # Errors
-    /// An unsupported URL, an unreachable server or a failed migration.
+    /// See [`Store::open_as`].
     pub async fn open(url: &str) -> Result<Store> {
+        Store::open_as(url, "mpaka").await
+    }
+
+    /// Opens the database at `url` and applies migrations. On PostgreSQL
+    /// every session carries `application_name` = `name` (unless the URL
+    /// sets one), so `pg_stat_activity` shows which node holds what.
+    ///
+    /// # Errors
+    /// An unsupported URL; [`StoreError::Open`] naming the SQLite file or
+    /// the PostgreSQL `host:port` with the cause (refused, unknown host,
+    /// authentication, no such database), after one attempt of at most
+    /// [`PG_CONNECT_TIMEOUT`] rather than the pool's retries; a failed
+    /// migration.
+    pub async fn open_as(url: &str, name: &str) -> Result<Store> {
         sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Backend::Postgres
-        } else {
-            return Err(StoreError::UnsupportedUrl);
-        };
-        let (read, write) = match backend {
+        let backend = backend_of(url)?;
+        let summary = crate::config::DatabaseSummary::of(url);
+        let (url, read, write) = match backend {
             Backend::Sqlite => {
                 let url = if url.contains('?') {
                     url.to_owned()
                 } else {
                     format!("{url}?mode=rwc")
                 };
+                let cannot =
+                    |e: sqlx::Error| StoreError::Open(sqlite_open_error(&summary.location, &e));
                 let options = AnyConnectOptions::from_str(&url)?;
-                let write = sqlite_pool(1).connect_with(options.clone()).await?;
+                let write = sqlite_pool(1)
+                    .connect_with(options.clone())
+                    .await
+                    .map_err(cannot)?;
                 // Create the schema (and the WAL file) before readers open.
                 let store_write = write.clone();
                 sqlx::migrate!("./migrations/sqlite")
                     .run(&store_write)
                     .await?;
-                let read = sqlite_pool(8).connect_with(options).await?;
-                (read, write)
+                let read = sqlite_pool(8).connect_with(options).await.map_err(cannot)?;
+                (url, read, write)
             }
             Backend::Postgres => {
-                let options = AnyConnectOptions::from_str(url)?;
+                let url = with_application_name(url, name);
+                let options = AnyConnectOptions::from_str(&url)?;
+                // One direct attempt first: its error says why (the pool
+                // would retry for its whole acquire timeout, then say only
+                // "pool timed out").
+                let cannot = |cause: String| {
+                    StoreError::Open(format!(
+                        "cannot connect to PostgreSQL at {}: {cause}",
+                        summary.host_port()
+                    ))
+                };
+                match tokio::time::timeout(
+                    PG_CONNECT_TIMEOUT,
+                    AnyConnection::connect_with(&options),
+                )
+                .await
+                {
+                    Ok(Ok(conn)) => {
+                        let _ = conn.close().await;
+                    }
+                    Ok(Err(error)) => return Err(cannot(connect_cause(&error))),
+                    Err(_) => {
+                        return Err(cannot(format!(
+                            "no answer within {} s (host down, firewall, or wrong port?)",
+                            PG_CONNECT_TIMEOUT.as_secs()
+                        )))
+                    }
+                }
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
@@ -205,7 +336,8 @@ impl Store {
                         })
                     })
                     .connect_with(options)
-                    .await?;
+                    .await
+                    .map_err(|e| cannot(connect_cause(&e)))?;
                 let migrator = sqlx::migrate!("./migrations/postgres");
                 // A least-privilege role (docs/operations.md) may not
                 // create the migrations table: when every migration is
@@ -213,13 +345,13 @@ impl Store {
                 if !all_applied(&pool, &migrator).await {
                     migrator.run(&pool).await?;
                 }
-                (pool.clone(), pool)
+                (url, pool.clone(), pool)
             }
         };
         Ok(Store {
             inner: Arc::new(Inner {
                 backend,
-                url: url.to_owned(),
+                url,
                 read,
                 write,
                 commits: OnceLock::new(),

@@ -255,7 +255,7 @@ impl Store {
                 serde_json::to_writer(&mut *out, &line).map_err(StoreError::corrupt)?;
                 out.write_all(b"\n").map_err(io_error)?;
                 done += 1;
-                if done % PROGRESS_EVERY == 0 || done == count.rows {
+                if done.is_multiple_of(PROGRESS_EVERY) || done == count.rows {
                     progress(Progress {
                         table: table.name,
                         done,
@@ -318,8 +318,9 @@ impl Store {
         };
         for count in self.table_counts().await? {
             if count.rows > 0 {
-                return Err(StoreError::Duplicate(format!(
-                    "data in the target database (table {} has {} rows); import needs an empty database",
+                return Err(StoreError::Refused(format!(
+                    "the target database is not empty (table {} has {} rows); \
+                     import into a new database (another --data-dir, or a new PostgreSQL database)",
                     count.name, count.rows
                 )));
             }
@@ -349,7 +350,7 @@ impl Store {
             let done = &mut imported[index].1;
             *done += 1;
             let total = expected(TABLES[index].name);
-            if *done % PROGRESS_EVERY == 0 || *done == total {
+            if done.is_multiple_of(PROGRESS_EVERY) || *done == total {
                 progress(Progress {
                     table: TABLES[index].name,
                     done: *done,
@@ -428,7 +429,7 @@ impl Store {
     /// On PostgreSQL (use `pg_dump`), when `to` exists, or on failure.
     pub async fn backup_to(&self, to: &Path) -> Result<()> {
         if self.backend() != Backend::Sqlite {
-            return Err(StoreError::Corrupt(
+            return Err(StoreError::Refused(
                 "mpaka backup copies SQLite databases; back up PostgreSQL with pg_dump or its replication".into(),
             ));
         }
