@@ -188,6 +188,7 @@ pub enum Command {
         /// Only actions starting with this, e.g. `auth.`.
         #[arg(long)]
         action: Option<String>,
+        /// At most this many entries.
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
