@@ -648,3 +648,66 @@ async fn a_surge_recorded_through_two_nodes_at_once_is_suggested_exactly_once() 
     }
     assert_eq!(heard, 1);
 }
+
+/// When a node's LISTEN connection is cut (here by a proxy between the node
+/// and PostgreSQL resetting every connection), the node logs the loss with
+/// its likely cause, keeps delivering by polling, and logs when LISTEN is
+/// back, so that an operator reading the log knows both (issue 16).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_listen_connection_is_logged_with_its_cause_and_its_return() {
+    let Some(db) = TestDb::fresh(Backend::Postgres).await else {
+        return;
+    };
+    let url = reqwest::Url::parse(&db.url).expect("a database URL");
+    let upstream = format!(
+        "{}:{}",
+        url.host_str().expect("a host"),
+        url.port().unwrap_or(5432)
+    );
+    let proxy = mpaka_tests::proxy::LinkProxy::start(upstream.parse().expect("an address")).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("node.log");
+    let spec = ClusterSpec {
+        binary: env!("CARGO_BIN_EXE_mpaka").into(),
+        database_url: proxy.rewrite_url(&db.url, &upstream),
+        data_dir: dir.path().to_owned(),
+        jwt_secret: "a shared signing key of at least thirty-two bytes".into(),
+        env: Vec::new(),
+    };
+    let node = Node::start_logged(&spec, "behind-proxy", true, Some(&log))
+        .await
+        .expect("node starts");
+    let accounts = Accounts::from_data_dir(dir.path());
+    let mut mugina = accounts.connect(node.addr, "mugina.officer").await.unwrap();
+    mugina
+        .publish(&joint(), "before the cut")
+        .await
+        .expect("published");
+
+    proxy.reset();
+    // Publish until the node writes again and its LISTEN connection is
+    // back (a notification of its own commits shows it).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("re-established") {
+            break text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "LISTEN was not said to be back within 30 s; log:\n{text}"
+        );
+        if mugina.publish(&joint(), "after the cut").await.is_err() {
+            // The socket's own link may have gone with the reset: reconnect.
+            if let Ok(client) = accounts.connect(node.addr, "mugina.officer").await {
+                mugina = client;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let lost = text
+        .lines()
+        .find(|l| l.contains("LISTEN connection lost") || l.contains("LISTEN connection failed"))
+        .unwrap_or_else(|| panic!("the loss is logged; log:\n{text}"));
+    assert!(lost.contains("cause"), "the loss names its cause: {lost}");
+}

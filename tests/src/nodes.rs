@@ -45,7 +45,24 @@ impl Node {
     /// # Errors
     /// The process fails to start or exits before listening.
     pub async fn start(spec: &ClusterSpec, id: &str, demo: bool) -> anyhow::Result<Node> {
+        Node::start_logged(spec, id, demo, None).await
+    }
+
+    /// As [`Node::start`], with the node's log (stderr) written to `log`.
+    ///
+    /// # Errors
+    /// The log file cannot be created; the process fails to start or exits
+    /// before listening.
+    pub async fn start_logged(
+        spec: &ClusterSpec,
+        id: &str,
+        demo: bool,
+        log: Option<&Path>,
+    ) -> anyhow::Result<Node> {
         let mut command = serve_command(&spec.binary, &spec.data_dir);
+        if let Some(path) = log {
+            command.stderr(std::fs::File::create(path).context("creating the node's log")?);
+        }
         command
             .arg("--database-url")
             .arg(&spec.database_url)

@@ -87,6 +87,11 @@ async fn listen(store: Store, sender: watch::Sender<u64>, shutdown: Cancellation
     };
     store.listening(true);
     tracing::debug!("listening for commits of other nodes");
+    // Since when the LISTEN connection has been down, to say for how long
+    // once it is back. The listener reconnects inside `try_recv` and shows
+    // nothing until the next notification, so that is when it is known to
+    // be back (on a hub where nothing is written, it does not matter).
+    let mut lost_since: Option<std::time::Instant> = None;
     loop {
         let received = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -94,6 +99,12 @@ async fn listen(store: Store, sender: watch::Sender<u64>, shutdown: Cancellation
         };
         if let Ok(Some(_)) = &received {
             store.listening(true);
+            if let Some(since) = lost_since.take() {
+                tracing::info!(
+                    down_secs = since.elapsed().as_secs(),
+                    "LISTEN connection re-established; commits of other nodes arrive at once again"
+                );
+            }
         }
         match received {
             Ok(Some(notification)) => match notification.payload().parse::<u64>() {
@@ -106,15 +117,30 @@ async fn listen(store: Store, sender: watch::Sender<u64>, shutdown: Cancellation
             Ok(None) => {
                 // The connection dropped; the next try_recv reconnects and
                 // LISTENs again. Whatever was announced meanwhile is lost,
-                // so catch up from the log itself.
-                tracing::warn!("LISTEN connection lost; reconnecting");
+                // so catch up from the log itself. Whether the database
+                // still answers on the other connections tells the likely
+                // cause.
                 store.listen_reconnected();
-                if let Ok(head) = store.head_seq().await {
-                    raise(&sender, head);
+                // Down until a notification shows it is back.
+                store.listening(false);
+                lost_since.get_or_insert_with(std::time::Instant::now);
+                match store.head_seq().await {
+                    Ok(head) => {
+                        raise(&sender, head);
+                        tracing::warn!(
+                            cause = "closed by the database server or a proxy; the database still answers",
+                            "LISTEN connection lost; reconnecting, polling meanwhile"
+                        );
+                    }
+                    Err(error) => tracing::warn!(
+                        cause = %format!("the database does not answer: {error}"),
+                        "LISTEN connection lost; reconnecting, polling meanwhile"
+                    ),
                 }
             }
             Err(error) => {
-                tracing::warn!(%error, "LISTEN connection failed; retrying");
+                tracing::warn!(cause = %error, "LISTEN connection failed; retrying");
+                lost_since.get_or_insert_with(std::time::Instant::now);
                 store.listening(false);
                 tokio::select! {
                     () = shutdown.cancelled() => break,
