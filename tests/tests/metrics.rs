@@ -125,8 +125,9 @@ async fn a_fresh_hub_exports_every_closed_series_at_zero() {
         sample(
             &samples,
             &format!(
-                "mpaka_build_info{{version=\"{}\",database=\"sqlite\"}}",
-                env!("CARGO_PKG_VERSION")
+                "mpaka_build_info{{version=\"{}\",commit=\"{}\",database=\"sqlite\"}}",
+                env!("CARGO_PKG_VERSION"),
+                mpaka_server::build_info::COMMIT
             )
         ),
         1.0

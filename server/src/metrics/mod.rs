@@ -207,9 +207,10 @@ impl Metrics {
         );
         registry.register(
             "build",
-            "The hub's version and database kind (value always 1)",
+            "The hub's version, git commit and database kind (value always 1)",
             Info::new(vec![
                 ("version".to_owned(), env!("CARGO_PKG_VERSION").to_owned()),
+                ("commit".to_owned(), crate::build_info::COMMIT.to_owned()),
                 ("database".to_owned(), database.to_owned()),
             ]),
         );
