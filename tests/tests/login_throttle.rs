@@ -10,30 +10,38 @@ use mpaka_tests::{TestHub, PATIENCE};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
+/// One login, answered as a client would see it. A 503 `unavailable` (the
+/// password-hashing queue is full while other tests log in too) is no
+/// answer about the password: like any client, wait as told and try again.
 async fn login_as(
     hub: &TestHub,
     username: &str,
     password: &str,
     from: Option<&str>,
 ) -> (u16, Value, Option<String>) {
-    let mut request = hub
-        .http()
-        .post(hub.url("/api/v1/auth/login"))
-        .json(&json!({ "username": username, "password": password }));
-    if let Some(from) = from {
-        request = request.header("x-forwarded-for", from);
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let mut request = hub
+            .http()
+            .post(hub.url("/api/v1/auth/login"))
+            .json(&json!({ "username": username, "password": password }));
+        if let Some(from) = from {
+            request = request.header("x-forwarded-for", from);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = response.json().await.unwrap_or(Value::Null);
+        if status == 503 && body["code"] == "unavailable" && Instant::now() < deadline {
+            let wait = body["retry_after_ms"].as_u64().unwrap_or(200);
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            continue;
+        }
+        return (status, body, retry_after);
     }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_owned());
-    (
-        status,
-        response.json().await.unwrap_or(Value::Null),
-        retry_after,
-    )
 }
 
 #[tokio::test]

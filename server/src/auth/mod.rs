@@ -34,6 +34,7 @@ pub struct Auth {
     session_idle_secs: u64,
     guard: Arc<crate::logins::guard::LoginGuard>,
     recent: Arc<grace::RecentRefreshes>,
+    admission: Arc<password::Admission>,
 }
 
 /// A checked access token: the account as it is now and the login session
@@ -79,6 +80,7 @@ impl Auth {
                     max: settings.auth.login_backoff_max_secs.duration(),
                 },
             )),
+            admission: Arc::new(password::Admission::new()),
             recent: Arc::new(grace::RecentRefreshes::new(Duration::from_secs(
                 settings.auth.refresh_grace_secs,
             ))),
@@ -117,7 +119,7 @@ impl Auth {
         let hash = user
             .as_ref()
             .map_or_else(|| password::DECOY_HASH.clone(), |u| u.password_hash.clone());
-        let Ok(matches) = password::verify(password, hash).await else {
+        let Ok(matches) = password::verify(&self.admission, password, hash).await else {
             tracing::warn!(%client, "login refused: the password hashing queue is full");
             let mut body = mpaka_protocol::ErrorBody::new(
                 ErrorCode::Unavailable,
@@ -204,7 +206,7 @@ impl Auth {
             .as_ref()
             .map_or_else(|| password::DECOY_HASH.clone(), |u| u.password_hash.clone());
         let unchanged = current == new;
-        let Ok(matches) = password::verify(current, hash).await else {
+        let Ok(matches) = password::verify(&self.admission, current, hash).await else {
             let mut body = mpaka_protocol::ErrorBody::new(
                 ErrorCode::Unavailable,
                 "too many logins at once; try again in a moment",

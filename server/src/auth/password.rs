@@ -21,9 +21,26 @@ pub const VERIFY_QUEUE: usize = 32;
 static HASHING: LazyLock<tokio::sync::Semaphore> =
     LazyLock::new(|| tokio::sync::Semaphore::new(hashing_threads()));
 
-/// Verifications admitted at once: hashing plus queued.
-static ADMITTED: LazyLock<tokio::sync::Semaphore> =
-    LazyLock::new(|| tokio::sync::Semaphore::new(hashing_threads() + VERIFY_QUEUE));
+/// Verifications one hub admits at once: hashing plus queued. One per hub
+/// (a process runs one), so that a flood against one hub never refuses
+/// logins at another in the same process (the tests run many); the cores
+/// stay shared through [`HASHING`].
+#[derive(Debug)]
+pub struct Admission(tokio::sync::Semaphore);
+
+impl Admission {
+    pub fn new() -> Admission {
+        Admission(tokio::sync::Semaphore::new(
+            hashing_threads() + VERIFY_QUEUE,
+        ))
+    }
+}
+
+impl Default for Admission {
+    fn default() -> Admission {
+        Admission::new()
+    }
+}
 
 fn hashing_threads() -> usize {
     std::thread::available_parallelism()
@@ -55,8 +72,8 @@ pub async fn hash(password: String) -> anyhow::Result<String> {
 ///
 /// # Errors
 /// [`Busy`] at once, without hashing, when the pool and its queue are full.
-pub async fn verify(password: String, phc: String) -> Result<bool, Busy> {
-    let Ok(_admitted) = ADMITTED.try_acquire() else {
+pub async fn verify(admission: &Admission, password: String, phc: String) -> Result<bool, Busy> {
+    let Ok(_admitted) = admission.0.try_acquire() else {
         return Err(Busy);
     };
     let Ok(_permit) = HASHING.acquire().await else {
