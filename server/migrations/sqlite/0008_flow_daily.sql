@@ -30,25 +30,10 @@ CREATE TABLE flow_daily (
 );
 
 INSERT INTO flow_daily
-SELECT 0, ((period_start + 0) / 86400000) * 86400000 - 0,
+SELECT zone.column1,
+       ((period_start + zone.column1 * 60000) / 86400000) * 86400000 - zone.column1 * 60000,
        post, sharing, direction, nationality,
        SUM(men), SUM(women), SUM(boys), SUM(girls), SUM(total), SUM(v_children),
        SUM(v_pregnant), SUM(v_elderly), SUM(v_sick), SUM(v_disabled), COUNT(*)
-FROM flow_lines
-GROUP BY 2, post, sharing, direction, nationality;
-
-INSERT INTO flow_daily
-SELECT 120, ((period_start + 7200000) / 86400000) * 86400000 - 7200000,
-       post, sharing, direction, nationality,
-       SUM(men), SUM(women), SUM(boys), SUM(girls), SUM(total), SUM(v_children),
-       SUM(v_pregnant), SUM(v_elderly), SUM(v_sick), SUM(v_disabled), COUNT(*)
-FROM flow_lines
-GROUP BY 2, post, sharing, direction, nationality;
-
-INSERT INTO flow_daily
-SELECT 180, ((period_start + 10800000) / 86400000) * 86400000 - 10800000,
-       post, sharing, direction, nationality,
-       SUM(men), SUM(women), SUM(boys), SUM(girls), SUM(total), SUM(v_children),
-       SUM(v_pregnant), SUM(v_elderly), SUM(v_sick), SUM(v_disabled), COUNT(*)
-FROM flow_lines
-GROUP BY 2, post, sharing, direction, nationality;
+FROM flow_lines CROSS JOIN (VALUES (0), (120), (180)) AS zone
+GROUP BY 1, 2, post, sharing, direction, nationality;

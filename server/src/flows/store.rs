@@ -103,24 +103,31 @@ pub async fn insert(
 }
 
 /// Adds (`sign` 1) or takes away (`sign` -1) the stored lines of one report
-/// in the daily roll-up, for every offset in [`ROLLUP_OFFSETS_MINUTES`].
+/// in the daily roll-up, for every offset in [`ROLLUP_OFFSETS_MINUTES`] at
+/// once (the lines joined with a `VALUES` list of the offsets).
 async fn roll_up(conn: &mut AnyConnection, report_id: &str, sign: i64) -> Result<()> {
-    for offset in ROLLUP_OFFSETS_MINUTES {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let zones = ROLLUP_OFFSETS_MINUTES
+            .iter()
+            .map(|m| format!("({m})"))
+            .collect::<Vec<_>>()
+            .join(", ");
         // `WHERE` before `GROUP BY` also keeps SQLite from reading the
         // upsert's `ON CONFLICT` as a join constraint.
-        sqlx::query(
+        format!(
             "INSERT INTO flow_daily (utc_offset_minutes, day_start, post, sharing, direction, \
              nationality, men, women, boys, girls, total, v_children, v_pregnant, v_elderly, \
              v_sick, v_disabled, lines) \
-             SELECT $1, ((period_start + $2) / 86400000) * 86400000 - $2, post, sharing, \
-             direction, nationality, \
-             CAST($3 * SUM(men) AS BIGINT), CAST($3 * SUM(women) AS BIGINT), \
-             CAST($3 * SUM(boys) AS BIGINT), CAST($3 * SUM(girls) AS BIGINT), \
-             CAST($3 * SUM(total) AS BIGINT), CAST($3 * SUM(v_children) AS BIGINT), \
-             CAST($3 * SUM(v_pregnant) AS BIGINT), CAST($3 * SUM(v_elderly) AS BIGINT), \
-             CAST($3 * SUM(v_sick) AS BIGINT), CAST($3 * SUM(v_disabled) AS BIGINT), $3 * COUNT(*) \
-             FROM flow_lines WHERE report_id = $4 \
-             GROUP BY 2, post, sharing, direction, nationality \
+             SELECT zone.column1, \
+             ((period_start + zone.column1 * 60000) / 86400000) * 86400000 - zone.column1 * 60000, \
+             post, sharing, direction, nationality, \
+             CAST($1 * SUM(men) AS BIGINT), CAST($1 * SUM(women) AS BIGINT), \
+             CAST($1 * SUM(boys) AS BIGINT), CAST($1 * SUM(girls) AS BIGINT), \
+             CAST($1 * SUM(total) AS BIGINT), CAST($1 * SUM(v_children) AS BIGINT), \
+             CAST($1 * SUM(v_pregnant) AS BIGINT), CAST($1 * SUM(v_elderly) AS BIGINT), \
+             CAST($1 * SUM(v_sick) AS BIGINT), CAST($1 * SUM(v_disabled) AS BIGINT), $1 * COUNT(*) \
+             FROM flow_lines CROSS JOIN (VALUES {zones}) AS zone WHERE report_id = $2 \
+             GROUP BY 1, 2, post, sharing, direction, nationality \
              ON CONFLICT (utc_offset_minutes, day_start, post, sharing, direction, nationality) \
              DO UPDATE SET men = flow_daily.men + excluded.men, \
              women = flow_daily.women + excluded.women, boys = flow_daily.boys + excluded.boys, \
@@ -130,15 +137,14 @@ async fn roll_up(conn: &mut AnyConnection, report_id: &str, sign: i64) -> Result
              v_elderly = flow_daily.v_elderly + excluded.v_elderly, \
              v_sick = flow_daily.v_sick + excluded.v_sick, \
              v_disabled = flow_daily.v_disabled + excluded.v_disabled, \
-             lines = flow_daily.lines + excluded.lines",
+             lines = flow_daily.lines + excluded.lines"
         )
-        .bind(offset)
-        .bind(offset * 60_000)
+    });
+    sqlx::query(&SQL)
         .bind(sign)
         .bind(report_id)
-        .execute(&mut *conn)
+        .execute(conn)
         .await?;
-    }
     Ok(())
 }
 
