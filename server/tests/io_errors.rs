@@ -72,22 +72,26 @@ async fn io_errors_on_the_database_refuse_writes_and_heal_without_a_restart() {
     let accounts = Accounts::from_data_dir(data.path());
     let corridor = ch("corridor:mugina-manyovu");
     let mut officer = accounts.connect(node.addr, "mugina.officer").await.unwrap();
-    let mut acked = vec![officer
-        .publish(&corridor, "before")
-        .await
-        .expect("published")];
+    let mut acked = vec![(
+        officer
+            .publish(&corridor, "before")
+            .await
+            .expect("published"),
+        "before".to_owned(),
+    )];
 
     // The disk starts failing.
     std::fs::write(&flag, b"").unwrap();
     let mut refusals = Vec::new();
     for i in 0..5 {
-        match officer.publish(&corridor, &format!("during {i}")).await {
-            Ok(seq) => acked.push(seq),
-            Err(error) => refusals.push(error),
+        let text = format!("during {i}");
+        match officer.publish(&corridor, &text).await {
+            Ok(seq) => acked.push((seq, text)),
+            Err(error) => refusals.push((text, error)),
         }
     }
     assert!(!refusals.is_empty(), "writes fail while the disk fails");
-    for error in &refusals {
+    for (_, error) in &refusals {
         assert_eq!(error.code, ErrorCode::Unavailable, "{error:?}");
         assert!(
             error.message.contains("I/O"),
@@ -103,7 +107,7 @@ async fn io_errors_on_the_database_refuse_writes_and_heal_without_a_restart() {
     loop {
         match officer.publish(&corridor, "after").await {
             Ok(seq) => {
-                acked.push(seq);
+                acked.push((seq, "after".to_owned()));
                 break;
             }
             Err(error) if Instant::now() < deadline => {
@@ -114,20 +118,22 @@ async fn io_errors_on_the_database_refuse_writes_and_heal_without_a_restart() {
         }
     }
     for i in 0..20 {
-        acked.push(
-            officer
-                .publish(&corridor, &format!("later {i}"))
-                .await
-                .expect("published after healing"),
-        );
+        let text = format!("later {i}");
+        let seq = officer
+            .publish(&corridor, &text)
+            .await
+            .expect("published after healing");
+        acked.push((seq, text));
     }
     let deadline = Instant::now() + PATIENCE;
     while readyz(&node).await != 200 {
         assert!(Instant::now() < deadline, "ready again after healing");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // A fresh login writes too (its session), and every acknowledged
-    // message is stored, once.
+    // A fresh login writes too (its session). Every acknowledged message is
+    // stored once, at its seq (a retry of "after" has a new id, so a refused
+    // write that was stored after all would show as a second copy), and no
+    // refused one is stored.
     let token = accounts
         .login(node.addr, "manyovu.officer")
         .await
@@ -145,17 +151,28 @@ async fn io_errors_on_the_database_refuse_writes_and_heal_without_a_restart() {
         .json()
         .await
         .unwrap();
-    let stored: Vec<u64> = events
+    let stored: Vec<(u64, String)> = events
         .as_array()
         .expect("events")
         .iter()
-        .filter_map(|e| e["seq"].as_u64())
+        .filter_map(|e| Some((e["seq"].as_u64()?, e["body"]["text"].as_str()?.to_owned())))
         .collect();
-    for seq in &acked {
+    for (seq, text) in &acked {
+        let copies: Vec<u64> = stored
+            .iter()
+            .filter(|(_, t)| t == text)
+            .map(|(s, _)| *s)
+            .collect();
         assert_eq!(
-            stored.iter().filter(|s| *s == seq).count(),
-            1,
-            "acknowledged {seq} stored once: {stored:?}"
+            copies,
+            [*seq],
+            "acknowledged {text:?} stored once, at {seq}"
+        );
+    }
+    for (text, _) in &refusals {
+        assert!(
+            stored.iter().all(|(_, t)| t != text),
+            "refused {text:?} is not stored"
         );
     }
 }
