@@ -643,7 +643,7 @@ impl WriteTx {
     ///
     /// # Errors
     /// The commit failed: nothing was stored and nothing is delivered.
-    pub async fn commit(mut self) -> Result<Vec<StoredEvent>> {
+    pub async fn commit(mut self) -> Result<()> {
         let mut conn = self
             .conn
             .take()
@@ -670,14 +670,15 @@ impl WriteTx {
         }
         drop(conn);
         self.store.inner.health.succeeded();
-        if !self.appended.is_empty() {
+        let appended = std::mem::take(&mut self.appended);
+        if !appended.is_empty() {
             if let Some(sender) = self.store.inner.commits.get() {
                 // The hub also polls the log, so a closed channel (shutdown)
                 // loses nothing; it only delays delivery.
-                let _ = sender.send(self.appended.clone()).await;
+                let _ = sender.send(appended).await;
             }
         }
-        Ok(std::mem::take(&mut self.appended))
+        Ok(())
     }
 }
 

@@ -98,8 +98,8 @@ async fn listen(store: Store, sender: watch::Sender<u64>, shutdown: Cancellation
             received = listener.try_recv() => received,
         };
         if let Ok(Some(_)) = &received {
-            store.listening(true);
             if let Some(since) = lost_since.take() {
+                store.listening(true);
                 tracing::info!(
                     down_secs = since.elapsed().as_secs(),
                     "LISTEN connection re-established; commits of other nodes arrive at once again"
@@ -120,9 +120,7 @@ async fn listen(store: Store, sender: watch::Sender<u64>, shutdown: Cancellation
                 // so catch up from the log itself. Whether the database
                 // still answers on the other connections tells the likely
                 // cause.
-                store.listen_reconnected();
-                // Down until a notification shows it is back.
-                store.listening(false);
+                store.listen_lost();
                 lost_since.get_or_insert_with(std::time::Instant::now);
                 match store.head_seq().await {
                     Ok(head) => {

@@ -75,9 +75,10 @@ impl Store {
             .store(up, Ordering::Relaxed);
     }
 
-    /// The LISTEN connection was lost and opened again.
-    pub(super) fn listen_reconnected(&self) {
-        self.listening(true);
+    /// The LISTEN connection was lost; it reconnects by itself (counted as
+    /// a reconnect, down until a notification shows it is back).
+    pub(super) fn listen_lost(&self) {
+        self.listening(false);
         self.inner
             .pools
             .listen_reconnects

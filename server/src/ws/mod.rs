@@ -10,14 +10,14 @@ mod reauth;
 mod requests;
 mod session;
 
+use crate::client_addr::ClientAddr;
 use crate::error::AppError;
 use crate::state::AppState;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::TokioIo;
 use mpaka_protocol::ErrorCode;
-use std::net::SocketAddr;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
@@ -42,7 +42,7 @@ type Socket = WebSocketStream<auth_gate::AuthGate<TokioIo<hyper::upgrade::Upgrad
 /// tungstenite (for the pre-authentication frame limit).
 pub async fn upgrade(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     request: Request,
 ) -> Response {
     let (mut parts, _body) = request.into_parts();
@@ -57,8 +57,6 @@ pub async fn upgrade(
         )
             .into_response();
     };
-    let client =
-        crate::logins::client_addr(peer, &parts.headers, &state.settings.auth.trusted_proxies);
     let Some(address_slot) = state.sockets_per_address.try_take(client) else {
         tracing::warn!(%client, "socket refused: max_connections_per_address reached");
         return AppError::new(
