@@ -46,7 +46,7 @@ async fn violations(browser: &Browser) -> Vec<String> {
                 .map(str::to_owned)
                 .collect()
         })
-        .unwrap_or_default()
+        .expect("axe answers with a list of violations")
 }
 
 async fn check(browser: &Browser, view: &str, size: &str, problems: &mut Vec<String>) {
@@ -75,6 +75,7 @@ async fn every_view_has_no_serious_or_critical_axe_violation_at_desktop_and_phon
         .send()
         .await
         .unwrap();
+    assert_eq!(response.status(), 201, "the alert is raised");
     let alert: Value = response.json().await.unwrap();
     let id = alert["alert"]["id"].as_str().unwrap().to_owned();
 

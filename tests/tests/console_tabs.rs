@@ -72,6 +72,22 @@ async fn three_tabs_refreshing_at_once_keep_the_session_and_no_script_sees_the_r
         !visible.as_str().unwrap().contains("refresh"),
         "a refresh token is readable by script: {visible}"
     );
+    // Nor on a page under the cookie's own path, where `document.cookie`
+    // would list it if it were not HttpOnly.
+    let probe = browser.new_tab().await.unwrap();
+    browser.switch_to(&probe).await.unwrap();
+    browser.goto(&hub.url("/api/v1/auth/probe")).await.unwrap();
+    let cookies = browser
+        .exec("return document.cookie;", json!([]))
+        .await
+        .unwrap();
+    assert!(
+        !cookies
+            .as_str()
+            .unwrap_or_default()
+            .contains("mpaka_refresh"),
+        "the refresh cookie is readable by script under its path: {cookies}"
+    );
 
     // Every tab waits for a signal and then refreshes; the first tab sends
     // the signal and refreshes at once. Several rounds, as the race is a race.
