@@ -2,7 +2,7 @@
 //! others keep publishing.
 
 use mpaka_protocol::{ClientFrame, ErrorCode, ServerFrame};
-use mpaka_tests::{ch, TestHub};
+use mpaka_tests::{ch, on_both_backends, Backend, TestHub};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -233,3 +233,116 @@ async fn acknowledged_events_survive_a_restart() {
     assert_eq!(got, acked);
     assert!(through >= *acked.last().unwrap());
 }
+
+/// Publishes sent back to back share a commit (the committer stores each
+/// batch with a few multi-row statements). Within one batch, as across
+/// batches: each id is stored once, a repeat gets the first one's seq as a
+/// duplicate, an id reused for other text is refused, one socket's
+/// publishes keep their order, and every leaf matches its row.
+async fn publishes_sent_at_once_are_stored_once_each_in_order(backend: Backend) {
+    let Some(hub) = TestHub::start_on(backend, |s| {
+        s.limits.publish_per_sec = std::num::NonZeroU32::new(10_000).expect("non-zero");
+        s.limits.publish_burst = std::num::NonZeroU32::new(10_000).expect("non-zero");
+    })
+    .await
+    else {
+        return;
+    };
+    let post = ch("post:kabanga");
+    let mut first = hub.connect("kabanga.officer").await;
+    let mut retry = hub.connect("kabanga.officer").await;
+    let publish = |id: &str, text: &str| ClientFrame::Publish {
+        id: id.into(),
+        channel: post.clone(),
+        text: text.into(),
+        lang: None,
+    };
+    // Nothing is read until every frame is sent.
+    const N: usize = 300;
+    for i in 0..N {
+        first
+            .send(&publish(&format!("burst-{i}"), &format!("m{i}")))
+            .await;
+        retry
+            .send(&publish(&format!("burst-{i}"), &format!("m{i}")))
+            .await;
+    }
+    first.send(&publish("clash", "one")).await;
+    retry.send(&publish("clash", "two")).await;
+
+    let mut stored = Vec::new();
+    for i in 0..N {
+        let id = format!("burst-{i}");
+        let mut answers = Vec::new();
+        for socket in [&mut first, &mut retry] {
+            match socket.reply_to(&id).await {
+                ServerFrame::Published { seq, duplicate, .. } => answers.push((seq, duplicate)),
+                other => panic!("{id}: {other:?}"),
+            }
+        }
+        assert_eq!(answers[0].0, answers[1].0, "{id} stored twice: {answers:?}");
+        assert_eq!(
+            answers.iter().filter(|(_, duplicate)| !duplicate).count(),
+            1,
+            "{id}: exactly one answer is the original: {answers:?}"
+        );
+        stored.push(answers[0].0);
+    }
+    assert!(
+        stored.windows(2).all(|pair| pair[0] < pair[1]),
+        "one socket's publishes are stored in the order sent"
+    );
+    let mut clash = Vec::new();
+    for socket in [&mut first, &mut retry] {
+        clash.push(match socket.reply_to("clash").await {
+            ServerFrame::Published { .. } => true,
+            ServerFrame::Error { error, .. } => {
+                assert_eq!(error.code, ErrorCode::IdempotencyConflict);
+                false
+            }
+            other => panic!("{other:?}"),
+        });
+    }
+    assert_eq!(clash.iter().filter(|ok| **ok).count(), 1, "{clash:?}");
+
+    // Stored once each, by text.
+    let token = hub.login("kabanga.officer").await.access_token;
+    let mut texts = Vec::new();
+    let mut before = String::new();
+    loop {
+        let (status, page) = hub
+            .get_json(
+                &token,
+                &format!("/api/v1/channels/post:kabanga/messages?limit=200{before}"),
+            )
+            .await;
+        assert_eq!(status, 200, "{page}");
+        let page = page.as_array().expect("a list").clone();
+        let Some(oldest) = page.last().map(|e| e["seq"].as_u64().expect("seq")) else {
+            break;
+        };
+        texts.extend(
+            page.iter()
+                .map(|e| e["body"]["text"].as_str().unwrap_or("").to_owned()),
+        );
+        before = format!("&before={oldest}");
+    }
+    for i in 0..N {
+        let text = format!("m{i}");
+        assert_eq!(texts.iter().filter(|t| **t == text).count(), 1, "{text}");
+    }
+    assert_eq!(
+        texts.iter().filter(|t| *t == "one" || *t == "two").count(),
+        1
+    );
+    let auditor = hub.login("auditor").await;
+    let (_, report) = hub
+        .get_json(&auditor.access_token, "/api/v1/log/verify")
+        .await;
+    assert_eq!(report["intact"], true, "{report}");
+    let batches = hub.metric("mpaka_commit_batch_size_count").await;
+    let publishes = hub.metric("mpaka_commit_batch_size_sum").await;
+    println!("{backend:?}: {publishes} publishes in {batches} commits");
+}
+
+on_both_backends!(publishes_sent_at_once_are_stored_once_each_in_order);

@@ -5,7 +5,7 @@
 use crate::access::Principal;
 use crate::error::{AppError, AppResult};
 use crate::metrics::Metrics;
-use crate::store::{NewEvent, Store, StoreError};
+use crate::store::{NewEvent, Recalled, Request, Store, StoreError};
 use mpaka_protocol::{ChannelId, EventData};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -123,72 +123,71 @@ async fn run(
 }
 
 /// Fingerprint of a publish, to tell a retry from a reused key.
-fn fingerprint(job: &PublishJob) -> String {
+fn fingerprint(channel: &ChannelId, data: &EventData) -> String {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
-    hasher.update(job.channel.to_string());
+    hasher.update(channel.to_string());
     hasher.update([0]);
-    hasher.update(serde_json::to_vec(&job.data).unwrap_or_default());
+    hasher.update(serde_json::to_vec(data).unwrap_or_default());
     hex::encode(hasher.finalize())
 }
 
+/// What becomes of one publish of a batch.
+enum Fate {
+    /// Stored now, as the batch's `n`th new event.
+    Appended(usize),
+    /// A repeat, within this batch, of the publish at position `first`,
+    /// stored as new event `event`.
+    RepeatOf { first: usize, event: usize },
+    /// Stored by an earlier batch: its reply again.
+    Replay(Published),
+    /// Its key was used for another publish.
+    Conflict,
+}
+
+/// One publish's part of the batch, apart from where its reply goes.
+struct Pending {
+    principal: Arc<Principal>,
+    key: String,
+    fingerprint: String,
+    event: Option<NewEvent>,
+}
+
 async fn commit_batch(store: &Store, metrics: &Metrics, jobs: Vec<PublishJob>) {
-    let mut results: Vec<AppResult<Published>> = Vec::with_capacity(jobs.len());
-    let outcome = tokio::time::timeout(COMMIT_DEADLINE, async {
-        let mut tx = store.write().await?;
-        for job in &jobs {
-            let user = job.principal.user_id;
-            let fingerprint = fingerprint(job);
-            match tx.recall(user, &job.key, &fingerprint).await {
-                Ok(Some(reply)) => {
-                    let mut published: Published =
-                        serde_json::from_value(reply).map_err(StoreError::corrupt)?;
-                    published.duplicate = true;
-                    results.push(Ok(published));
-                    continue;
-                }
-                Ok(None) => {}
-                Err(StoreError::IdempotencyConflict) => {
-                    results.push(Err(StoreError::IdempotencyConflict.into()));
-                    continue;
-                }
-                Err(other) => return Err(other),
-            }
-            let event = tx
-                .append(NewEvent {
-                    channel: job.channel.clone(),
-                    author_id: Some(user),
+    let mut waiting = Vec::with_capacity(jobs.len());
+    let pending: Vec<Pending> = jobs
+        .into_iter()
+        .map(|job| {
+            waiting.push((job.received, job.reply));
+            Pending {
+                fingerprint: fingerprint(&job.channel, &job.data),
+                key: job.key,
+                event: Some(NewEvent {
+                    channel: job.channel,
+                    author_id: Some(job.principal.user_id),
                     author: Some(job.principal.author()),
                     audience: None,
-                    data: job.data.clone(),
-                })
-                .await?;
-            let published = Published {
-                seq: event.seq,
-                at: crate::store::format_ms(event.at_ms),
-                duplicate: false,
-            };
-            let reply = serde_json::to_value(&published).map_err(StoreError::corrupt)?;
-            tx.remember(user, &job.key, &fingerprint, &reply).await?;
-            results.push(Ok(published));
-        }
-        tx.commit().await?;
-        Ok(())
-    })
-    .await
-    .unwrap_or_else(|_| {
-        tracing::error!("a publish batch did not commit within {COMMIT_DEADLINE:?}");
-        Err(StoreError::Unavailable(
-            "database did not answer in time".into(),
-        ))
-    });
+                    data: job.data,
+                }),
+                principal: job.principal,
+            }
+        })
+        .collect();
+    let outcome = tokio::time::timeout(COMMIT_DEADLINE, store_batch(store, pending))
+        .await
+        .unwrap_or_else(|_| {
+            tracing::error!("a publish batch did not commit within {COMMIT_DEADLINE:?}");
+            Err(StoreError::Unavailable(
+                "database did not answer in time".into(),
+            ))
+        });
     match outcome {
-        Ok(()) => {
-            for (job, result) in jobs.into_iter().zip(results) {
+        Ok(results) => {
+            for ((received, reply), result) in waiting.into_iter().zip(results) {
                 metrics
                     .publish_latency
-                    .observe(job.received.elapsed().as_secs_f64());
-                let _ = job.reply.send(result);
+                    .observe(received.elapsed().as_secs_f64());
+                let _ = reply.send(result);
             }
         }
         Err(error) => {
@@ -196,9 +195,96 @@ async fn commit_batch(store: &Store, metrics: &Metrics, jobs: Vec<PublishJob>) {
             // and may retry with the same id.
             let error = AppError::from(error);
             let body = error.body();
-            for job in jobs {
-                let _ = job.reply.send(Err(AppError::Client(body.clone())));
+            for (_, reply) in waiting {
+                let _ = reply.send(Err(AppError::Client(body.clone())));
             }
+        }
+    }
+}
+
+/// Stores a batch in one transaction and a few statements: the idempotency
+/// records of every publish looked up at once, the new events and their
+/// leaves inserted at once, their replies recorded at once. Returns each
+/// publish's answer, in order.
+async fn store_batch(
+    store: &Store,
+    mut pending: Vec<Pending>,
+) -> Result<Vec<AppResult<Published>>, StoreError> {
+    use std::collections::hash_map::{Entry, HashMap};
+    let mut tx = store.write().await?;
+    let requests: Vec<Request<'_>> = pending.iter().map(Pending::request).collect();
+    let recalled = tx.recall_many(&requests).await?;
+    drop(requests);
+    // Each key's first publish in this batch, and its new event.
+    let mut first_of: HashMap<(i64, String), (usize, usize)> = HashMap::new();
+    let mut fates = Vec::with_capacity(pending.len());
+    let mut events = Vec::new();
+    for (i, (publish, recalled)) in pending.iter_mut().zip(recalled).enumerate() {
+        let fate = match recalled {
+            Recalled::Replay(reply) => {
+                Fate::Replay(serde_json::from_value(reply).map_err(StoreError::corrupt)?)
+            }
+            Recalled::Conflict => Fate::Conflict,
+            Recalled::New => match first_of.entry((publish.principal.user_id, publish.key.clone()))
+            {
+                Entry::Occupied(first) => {
+                    let (first, event) = *first.get();
+                    Fate::RepeatOf { first, event }
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert((i, events.len()));
+                    events.push(publish.event.take().expect("each publish is taken once"));
+                    Fate::Appended(events.len() - 1)
+                }
+            },
+        };
+        fates.push(fate);
+    }
+    let positions = tx.append_many(events).await?;
+    let mut results: Vec<AppResult<Published>> = Vec::with_capacity(fates.len());
+    let mut replies = Vec::with_capacity(positions.len());
+    for (i, fate) in fates.into_iter().enumerate() {
+        let result = match fate {
+            Fate::Appended(n) => {
+                let (seq, at_ms) = positions[n];
+                let published = Published {
+                    seq,
+                    at: crate::store::format_ms(at_ms),
+                    duplicate: false,
+                };
+                let reply = serde_json::to_value(&published).map_err(StoreError::corrupt)?;
+                replies.push((pending[i].request(), reply));
+                Ok(published)
+            }
+            Fate::RepeatOf { first, event }
+                if pending[first].fingerprint == pending[i].fingerprint =>
+            {
+                let (seq, at_ms) = positions[event];
+                Ok(Published {
+                    seq,
+                    at: crate::store::format_ms(at_ms),
+                    duplicate: true,
+                })
+            }
+            Fate::RepeatOf { .. } | Fate::Conflict => Err(StoreError::IdempotencyConflict.into()),
+            Fate::Replay(published) => Ok(Published {
+                duplicate: true,
+                ..published
+            }),
+        };
+        results.push(result);
+    }
+    tx.remember_many(&replies).await?;
+    tx.commit().await?;
+    Ok(results)
+}
+
+impl Pending {
+    fn request(&self) -> Request<'_> {
+        Request {
+            user_id: self.principal.user_id,
+            key: &self.key,
+            fingerprint: &self.fingerprint,
         }
     }
 }

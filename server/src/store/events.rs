@@ -1,6 +1,7 @@
 //! The event log: append, read in order, page back through a channel.
 
 use super::{now_ms, Result, Store, StoreError};
+use crate::vlog::merkle::Hash;
 use mpaka_protocol::SopAudience as Audience;
 use mpaka_protocol::{Author, ChannelId, Event, EventData};
 use sqlx::{AnyConnection, Row};
@@ -65,62 +66,118 @@ impl StoredEvent {
 
 const COLUMNS: &str = "seq, channel, at, author_id, author, audience, body";
 
-/// Inserts the row; returns it and the hash of its log leaf (computed from
-/// the exact column values written).
-pub(super) async fn insert(
-    conn: &mut AnyConnection,
+/// An event ready to write: its column values, serialised once, so that the
+/// leaf hash commits to exactly the bytes stored.
+struct Prepared {
     event: NewEvent,
-) -> Result<(StoredEvent, crate::vlog::merkle::Hash)> {
+    channel: String,
+    kind: &'static str,
+    author: Option<String>,
+    audience: Option<String>,
+    body: String,
+}
+
+impl Prepared {
+    fn new(event: NewEvent) -> Result<Prepared> {
+        Ok(Prepared {
+            channel: event.channel.to_string(),
+            kind: event.data.kind(),
+            author: event
+                .author
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(StoreError::corrupt)?,
+            audience: event
+                .audience
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(StoreError::corrupt)?,
+            body: serde_json::to_string(&event.data).map_err(StoreError::corrupt)?,
+            event,
+        })
+    }
+
+    /// The stored event and its leaf hash, once the row has its `seq`.
+    fn stored(self, seq: i64, at_ms: i64) -> (StoredEvent, Hash) {
+        let leaf = crate::vlog::leaf::EventRow {
+            seq,
+            channel: self.channel,
+            kind: self.kind.to_owned(),
+            at: at_ms,
+            author_id: self.event.author_id,
+            author: self.author,
+            audience: self.audience,
+            body: self.body,
+        };
+        let hash = crate::vlog::merkle::leaf_hash(&leaf.leaf_bytes());
+        let stored = StoredEvent {
+            seq: seq as u64,
+            channel: self.event.channel,
+            at_ms,
+            author_id: self.event.author_id,
+            author: self.event.author,
+            audience: self.event.audience,
+            data: self.event.data,
+        };
+        (stored, hash)
+    }
+}
+
+/// Inserts the rows, in order, in as few statements as
+/// [`super::rows::chunk_lengths`] allows; returns each stored event with
+/// the hash of its log leaf (computed from the exact column values
+/// written).
+pub(super) async fn insert_many(
+    conn: &mut AnyConnection,
+    events: Vec<NewEvent>,
+) -> Result<Vec<(StoredEvent, Hash)>> {
     let at_ms = now_ms();
-    let author = event
-        .author
-        .as_ref()
-        .map(serde_json::to_string)
-        .transpose()
-        .map_err(StoreError::corrupt)?;
-    let audience = event
-        .audience
-        .as_ref()
-        .map(serde_json::to_string)
-        .transpose()
-        .map_err(StoreError::corrupt)?;
-    let body = serde_json::to_string(&event.data).map_err(StoreError::corrupt)?;
-    let channel = event.channel.to_string();
-    let kind = event.data.kind();
-    let seq: i64 = sqlx::query_scalar(
-        "INSERT INTO events (channel, kind, at, author_id, author, audience, body) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
-    )
-    .bind(&channel)
-    .bind(kind)
-    .bind(at_ms)
-    .bind(event.author_id)
-    .bind(&author)
-    .bind(&audience)
-    .bind(&body)
-    .fetch_one(conn)
-    .await?;
-    let leaf = crate::vlog::leaf::EventRow {
-        seq,
-        channel,
-        kind: kind.to_owned(),
-        at: at_ms,
-        author_id: event.author_id,
-        author,
-        audience,
-        body,
-    };
-    let hash = crate::vlog::merkle::leaf_hash(&leaf.leaf_bytes());
-    let stored = StoredEvent {
-        seq: seq as u64,
-        channel: event.channel,
-        at_ms,
-        author_id: event.author_id,
-        author: event.author,
-        audience: event.audience,
-        data: event.data,
-    };
-    Ok((stored, hash))
+    let mut prepared = events
+        .into_iter()
+        .map(Prepared::new)
+        .collect::<Result<Vec<_>>>()?
+        .into_iter();
+    let mut written = Vec::with_capacity(prepared.len());
+    for len in super::rows::chunk_lengths(prepared.len()) {
+        let chunk: Vec<Prepared> = prepared.by_ref().take(len).collect();
+        let sql = format!(
+            "INSERT INTO events (channel, kind, at, author_id, author, audience, body) \
+             VALUES {} RETURNING seq",
+            super::rows::placeholders(len, 7)
+        );
+        let mut query = sqlx::query_scalar::<_, i64>(&sql);
+        for row in &chunk {
+            query = query
+                .bind(row.channel.as_str())
+                .bind(row.kind)
+                .bind(at_ms)
+                .bind(row.event.author_id)
+                .bind(row.author.as_deref())
+                .bind(row.audience.as_deref())
+                .bind(row.body.as_str());
+        }
+        let mut seqs = query.fetch_all(&mut *conn).await?;
+        // Writers are serialised and the rows of one VALUES list are
+        // inserted in order, so the ascending sequence numbers belong to
+        // the rows in list order; RETURNING itself promises no order.
+        seqs.sort_unstable();
+        if seqs.len() != chunk.len() {
+            return Err(StoreError::corrupt(format!(
+                "inserted {} events but {} sequence numbers came back",
+                chunk.len(),
+                seqs.len()
+            )));
+        }
+        written.extend(
+            chunk
+                .into_iter()
+                .zip(seqs)
+                .map(|(row, seq)| row.stored(seq, at_ms)),
+        );
+    }
+    Ok(written)
 }
 
 fn decode(row: &sqlx::any::AnyRow) -> Result<StoredEvent> {

@@ -3,46 +3,96 @@
 //! from here instead of being applied twice.
 
 use super::{now_ms, Result, StoreError};
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, Row};
+use std::collections::HashMap;
 
-pub(super) async fn recall(
-    conn: &mut AnyConnection,
-    user_id: i64,
-    key: &str,
-    fingerprint: &str,
-) -> Result<Option<serde_json::Value>> {
-    let row: Option<(String, String)> = sqlx::query_as(
-        "SELECT fingerprint, reply FROM idempotency WHERE user_id = $1 AND key = $2",
-    )
-    .bind(user_id)
-    .bind(key)
-    .fetch_optional(conn)
-    .await?;
-    match row {
-        None => Ok(None),
-        Some((stored, _)) if stored != fingerprint => Err(StoreError::IdempotencyConflict),
-        Some((_, reply)) => serde_json::from_str(&reply)
-            .map(Some)
-            .map_err(StoreError::corrupt),
-    }
+/// A write request's identity: who sent it, its key, and a fingerprint of
+/// its content (to tell a retry from a key reused for something else).
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub user_id: i64,
+    pub key: &'a str,
+    pub fingerprint: &'a str,
 }
 
-pub(super) async fn remember(
+/// What the records say about a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recalled {
+    /// Never seen: apply it.
+    New,
+    /// Applied before: this was the reply.
+    Replay(serde_json::Value),
+    /// The key was used for a request with other content.
+    Conflict,
+}
+
+/// Looks up every request in one statement per chunk (see `rows`).
+pub(super) async fn recall_many(
     conn: &mut AnyConnection,
-    user_id: i64,
-    key: &str,
-    fingerprint: &str,
-    reply: &serde_json::Value,
+    requests: &[Request<'_>],
+) -> Result<Vec<Recalled>> {
+    let mut found: HashMap<(i64, String), (String, String)> = HashMap::new();
+    let mut rest = requests;
+    for len in super::rows::chunk_lengths(requests.len()) {
+        let (chunk, tail) = rest.split_at(len);
+        rest = tail;
+        // A join from a list of keys, not `(user_id, key) IN (VALUES …)`:
+        // SQLite plans the latter as a scan of the whole table.
+        let sql = format!(
+            "WITH wanted (user_id, key) AS (VALUES {}) \
+             SELECT i.user_id, i.key, i.fingerprint, i.reply \
+             FROM wanted JOIN idempotency i ON i.user_id = wanted.user_id AND i.key = wanted.key",
+            super::rows::placeholders(len, 2)
+        );
+        let mut query = sqlx::query(&sql);
+        for request in chunk {
+            query = query.bind(request.user_id).bind(request.key);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            found.insert(
+                (row.try_get("user_id")?, row.try_get("key")?),
+                (row.try_get("fingerprint")?, row.try_get("reply")?),
+            );
+        }
+    }
+    requests
+        .iter()
+        .map(
+            |request| match found.get(&(request.user_id, request.key.to_owned())) {
+                None => Ok(Recalled::New),
+                Some((stored, _)) if stored != request.fingerprint => Ok(Recalled::Conflict),
+                Some((_, reply)) => serde_json::from_str(reply)
+                    .map(Recalled::Replay)
+                    .map_err(StoreError::corrupt),
+            },
+        )
+        .collect()
+}
+
+/// Records the replies of requests just applied, one statement per chunk.
+pub(super) async fn remember_many(
+    conn: &mut AnyConnection,
+    replies: &[(Request<'_>, serde_json::Value)],
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO idempotency (user_id, key, fingerprint, reply, at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(user_id)
-    .bind(key)
-    .bind(fingerprint)
-    .bind(reply.to_string())
-    .bind(now_ms())
-    .execute(conn)
-    .await?;
+    let at = now_ms();
+    let mut rest = replies;
+    for len in super::rows::chunk_lengths(replies.len()) {
+        let (chunk, tail) = rest.split_at(len);
+        rest = tail;
+        let sql = format!(
+            "INSERT INTO idempotency (user_id, key, fingerprint, reply, at) VALUES {}",
+            super::rows::placeholders(len, 5)
+        );
+        let mut query = sqlx::query(&sql);
+        for (request, reply) in chunk {
+            query = query
+                .bind(request.user_id)
+                .bind(request.key)
+                .bind(request.fingerprint)
+                .bind(reply.to_string())
+                .bind(at);
+        }
+        query.execute(&mut *conn).await?;
+    }
     Ok(())
 }

@@ -19,19 +19,25 @@ pub(crate) fn parse_hash(s: &str) -> Result<Hash> {
     <Hash>::try_from(bytes.as_slice()).map_err(|_| StoreError::corrupt("hash is not 32 bytes"))
 }
 
-/// Appends a leaf; `next` caches the next index within one transaction
-/// (writers are serialised, so nobody else appends meanwhile).
+/// A leaf about to be appended: the row it commits to and its hash.
+pub(crate) struct NewLeaf {
+    pub source: Source,
+    pub reference: i64,
+    pub hash: Hash,
+}
+
+/// Appends leaves in order; returns the index of the first. `next` caches
+/// the next index within one transaction (writers are serialised, so
+/// nobody else appends meanwhile).
 ///
 /// # Errors
 /// A database failure.
-pub(crate) async fn append_leaf(
+pub(crate) async fn append_leaves(
     conn: &mut AnyConnection,
     next: &mut Option<i64>,
-    source: Source,
-    reference: i64,
-    hash: &Hash,
+    leaves: &[NewLeaf],
 ) -> Result<i64> {
-    let idx = match *next {
+    let first = match *next {
         Some(idx) => idx,
         None => {
             let max: Option<i64> = sqlx::query_scalar("SELECT MAX(idx) FROM log_leaves")
@@ -40,15 +46,28 @@ pub(crate) async fn append_leaf(
             max.map_or(0, |m| m + 1)
         }
     };
-    sqlx::query("INSERT INTO log_leaves (idx, source, ref, hash) VALUES ($1, $2, $3, $4)")
-        .bind(idx)
-        .bind(source.as_str())
-        .bind(reference)
-        .bind(hex_hash(hash))
-        .execute(&mut *conn)
-        .await?;
-    *next = Some(idx + 1);
-    Ok(idx)
+    let mut idx = first;
+    let mut rest = leaves;
+    for len in super::rows::chunk_lengths(leaves.len()) {
+        let (chunk, tail) = rest.split_at(len);
+        rest = tail;
+        let sql = format!(
+            "INSERT INTO log_leaves (idx, source, ref, hash) VALUES {}",
+            super::rows::placeholders(len, 4)
+        );
+        let mut query = sqlx::query(&sql);
+        for leaf in chunk {
+            query = query
+                .bind(idx)
+                .bind(leaf.source.as_str())
+                .bind(leaf.reference)
+                .bind(hex_hash(&leaf.hash));
+            idx += 1;
+        }
+        query.execute(&mut *conn).await?;
+    }
+    *next = Some(idx);
+    Ok(first)
 }
 
 /// The number of leaves.
@@ -111,20 +130,41 @@ pub(crate) async fn extend_nodes(conn: &mut AnyConnection, old: u64, new: u64) -
                     level - 1
                 )));
             }
-            for (i, pair) in children.chunks(2).enumerate() {
-                let hash = merkle::node_hash(&pair[0].1, &pair[1].1);
-                sqlx::query(
-                    "INSERT INTO log_nodes (level, idx, hash) VALUES ($1, $2, $3) \
-                     ON CONFLICT (level, idx) DO NOTHING",
-                )
-                .bind(i64::from(level))
-                .bind((lo + i as u64) as i64)
-                .bind(hex_hash(&hash))
-                .execute(&mut *conn)
-                .await?;
-            }
+            let nodes: Vec<Hash> = children
+                .chunks(2)
+                .map(|pair| merkle::node_hash(&pair[0].1, &pair[1].1))
+                .collect();
+            insert_nodes(conn, level, lo, &nodes).await?;
         }
         start = end;
+    }
+    Ok(())
+}
+
+/// Stores the nodes of one level from index `first` on, a chunk of rows
+/// per statement.
+async fn insert_nodes(
+    conn: &mut AnyConnection,
+    level: u32,
+    first: u64,
+    nodes: &[Hash],
+) -> Result<()> {
+    let mut idx = first as i64;
+    let mut rest = nodes;
+    for len in super::rows::chunk_lengths(nodes.len()) {
+        let (chunk, tail) = rest.split_at(len);
+        rest = tail;
+        let sql = format!(
+            "INSERT INTO log_nodes (level, idx, hash) VALUES {} \
+             ON CONFLICT (level, idx) DO NOTHING",
+            super::rows::placeholders(len, 3)
+        );
+        let mut query = sqlx::query(&sql);
+        for hash in chunk {
+            query = query.bind(i64::from(level)).bind(idx).bind(hex_hash(hash));
+            idx += 1;
+        }
+        query.execute(&mut *conn).await?;
     }
     Ok(())
 }

@@ -37,6 +37,7 @@ mod notify;
 mod pools;
 mod presence;
 mod retention;
+mod rows;
 mod tokens;
 mod transfer;
 mod users;
@@ -45,6 +46,7 @@ pub use audit::{AuditActor, AuditEntry, AuditVerification};
 pub use directory::{Corridor, Directory, Post};
 pub use events::{NewEvent, StoredEvent};
 pub use health::unavailable_reason;
+pub use idempotency::{Recalled, Request};
 pub use pools::{PoolState, PoolsState};
 pub use presence::{PostSeen, PresenceRow};
 pub use retention::IDEMPOTENCY_RETENTION_MS;
@@ -558,18 +560,30 @@ impl WriteTx {
         result
     }
 
+    /// Appends the leaves of rows just written to the verifiable log;
+    /// returns the index of the first.
+    async fn append_leaves(&mut self, leaves: &[log::NewLeaf]) -> Result<i64> {
+        let conn = self
+            .conn
+            .as_deref_mut()
+            .expect("a write transaction has its connection until commit");
+        let result = log::append_leaves(conn, &mut self.next_leaf, leaves).await;
+        self.watch(result)
+    }
+
     /// Appends the leaf of a row just written to the verifiable log.
     async fn append_leaf(
         &mut self,
         source: crate::vlog::leaf::Source,
         reference: i64,
-        leaf: &crate::vlog::merkle::Hash,
+        hash: &crate::vlog::merkle::Hash,
     ) -> Result<i64> {
-        let conn = self
-            .conn
-            .as_deref_mut()
-            .expect("a write transaction has its connection until commit");
-        log::append_leaf(conn, &mut self.next_leaf, source, reference, leaf).await
+        self.append_leaves(&[log::NewLeaf {
+            source,
+            reference,
+            hash: *hash,
+        }])
+        .await
     }
 
     /// The connection, for domain modules' own statements.
@@ -585,15 +599,39 @@ impl WriteTx {
     /// # Errors
     /// A database failure.
     pub async fn append(&mut self, event: NewEvent) -> Result<StoredEvent> {
-        let result = events::insert(self.conn(), event).await;
-        let (stored, leaf) = self.watch(result)?;
-        let seq = i64::try_from(stored.seq).unwrap_or(i64::MAX);
-        let result = self
-            .append_leaf(crate::vlog::leaf::Source::Event, seq, &leaf)
-            .await;
-        self.watch(result)?;
-        self.appended.push(stored.clone());
-        Ok(stored)
+        self.append_many(vec![event]).await?;
+        Ok(self
+            .appended
+            .last()
+            .expect("the event was just appended")
+            .clone())
+    }
+
+    /// Appends events in order, with their leaves, in a few statements
+    /// for the whole batch (see `rows`); returns each one's `seq` and
+    /// time, final once committed.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn append_many(&mut self, events: Vec<NewEvent>) -> Result<Vec<(u64, i64)>> {
+        let result = events::insert_many(self.conn(), events).await;
+        let written = self.watch(result)?;
+        let leaves: Vec<log::NewLeaf> = written
+            .iter()
+            .map(|(event, hash)| log::NewLeaf {
+                source: crate::vlog::leaf::Source::Event,
+                reference: i64::try_from(event.seq).unwrap_or(i64::MAX),
+                hash: *hash,
+            })
+            .collect();
+        self.append_leaves(&leaves).await?;
+        let positions = written
+            .iter()
+            .map(|(event, _)| (event.seq, event.at_ms))
+            .collect();
+        self.appended
+            .extend(written.into_iter().map(|(event, _)| event));
+        Ok(positions)
     }
 
     /// Adds an entry to the audit chain, and its leaf to the verifiable log.
@@ -603,10 +641,9 @@ impl WriteTx {
     pub async fn audit(&mut self, entry: AuditEntry) -> Result<()> {
         let result = audit::append(self.conn(), entry).await;
         let (id, leaf) = self.watch(result)?;
-        let result = self
-            .append_leaf(crate::vlog::leaf::Source::Audit, id, &leaf)
-            .await;
-        self.watch(result).map(|_| ())
+        self.append_leaf(crate::vlog::leaf::Source::Audit, id, &leaf)
+            .await
+            .map(|_| ())
     }
 
     /// The stored reply of an earlier request with this idempotency key.
@@ -620,7 +657,25 @@ impl WriteTx {
         key: &str,
         fingerprint: &str,
     ) -> Result<Option<serde_json::Value>> {
-        let result = idempotency::recall(self.conn(), user_id, key, fingerprint).await;
+        let request = Request {
+            user_id,
+            key,
+            fingerprint,
+        };
+        match self.recall_many(&[request]).await?.pop() {
+            Some(Recalled::Replay(reply)) => Ok(Some(reply)),
+            Some(Recalled::Conflict) => Err(StoreError::IdempotencyConflict),
+            Some(Recalled::New) | None => Ok(None),
+        }
+    }
+
+    /// What the idempotency records say about each request, in order, in
+    /// a few statements for the whole batch.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn recall_many(&mut self, requests: &[Request<'_>]) -> Result<Vec<Recalled>> {
+        let result = idempotency::recall_many(self.conn(), requests).await;
         self.watch(result)
     }
 
@@ -635,7 +690,23 @@ impl WriteTx {
         fingerprint: &str,
         reply: &serde_json::Value,
     ) -> Result<()> {
-        let result = idempotency::remember(self.conn(), user_id, key, fingerprint, reply).await;
+        let request = Request {
+            user_id,
+            key,
+            fingerprint,
+        };
+        self.remember_many(&[(request, reply.clone())]).await
+    }
+
+    /// Records the replies of requests just applied, in a few statements.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn remember_many(
+        &mut self,
+        replies: &[(Request<'_>, serde_json::Value)],
+    ) -> Result<()> {
+        let result = idempotency::remember_many(self.conn(), replies).await;
         self.watch(result)
     }
 

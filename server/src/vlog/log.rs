@@ -256,12 +256,19 @@ async fn backfill(store: &Store) -> Result<()> {
         if rows.is_empty() {
             break;
         }
-        for row in &rows {
-            let e = store::decode_event_row(row)?;
-            let h = merkle::leaf_hash(&e.leaf_bytes());
-            store::append_leaf(tx.conn(), &mut next, leaf::Source::Event, e.seq, &h).await?;
-            added += 1;
-        }
+        let leaves = rows
+            .iter()
+            .map(|row| {
+                let e = store::decode_event_row(row)?;
+                Ok(store::NewLeaf {
+                    source: leaf::Source::Event,
+                    reference: e.seq,
+                    hash: merkle::leaf_hash(&e.leaf_bytes()),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        store::append_leaves(tx.conn(), &mut next, &leaves).await?;
+        added += leaves.len() as u64;
     }
     loop {
         let rows = sqlx::query(&format!(
@@ -274,12 +281,19 @@ async fn backfill(store: &Store) -> Result<()> {
         if rows.is_empty() {
             break;
         }
-        for row in &rows {
-            let a = store::decode_audit_row(row)?;
-            let h = merkle::leaf_hash(&a.leaf_bytes());
-            store::append_leaf(tx.conn(), &mut next, leaf::Source::Audit, a.id, &h).await?;
-            added += 1;
-        }
+        let leaves = rows
+            .iter()
+            .map(|row| {
+                let a = store::decode_audit_row(row)?;
+                Ok(store::NewLeaf {
+                    source: leaf::Source::Audit,
+                    reference: a.id,
+                    hash: merkle::leaf_hash(&a.leaf_bytes()),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        store::append_leaves(tx.conn(), &mut next, &leaves).await?;
+        added += leaves.len() as u64;
     }
     tx.commit().await?;
     if added > 0 {
