@@ -284,7 +284,9 @@ pub enum ServerFrame {
         id: String,
         channels: Vec<ChannelId>,
         through_seq: u64,
-        /// The log epoch `through_seq` belongs to.
+        /// The log epoch `through_seq` belongs to. A hub older than epochs
+        /// sends none; a client reads that as empty (unknown).
+        #[serde(default)]
         epoch: String,
     },
     /// The reply to `unsubscribe`.
@@ -459,7 +461,9 @@ pub struct Welcome {
     pub head_seq: u64,
     /// The log epoch: a random id of the server's event log. Sequence
     /// numbers are comparable only within one epoch; a restore to an
-    /// older point changes it.
+    /// older point changes it. A hub older than epochs sends none; a
+    /// client reads that as empty (unknown) rather than failing.
+    #[serde(default)]
     pub epoch: String,
     pub limits: Limits,
 }
@@ -507,4 +511,21 @@ pub struct PresenceUser {
     pub display_name: String,
     /// Open sessions of this user.
     pub sessions: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reply_from_a_hub_older_than_epochs_still_decodes() {
+        let frame: ServerFrame = serde_json::from_str(
+            r#"{"type":"subscribed","id":"s1","channels":["post:mugina"],"through_seq":7}"#,
+        )
+        .expect("decodes without an epoch");
+        let ServerFrame::Subscribed { epoch, .. } = frame else {
+            panic!("{frame:?}")
+        };
+        assert_eq!(epoch, "");
+    }
 }
