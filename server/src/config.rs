@@ -91,6 +91,12 @@ pub struct AuthSettings {
     /// When set, `GET /metrics` needs `Authorization: Bearer <this>`;
     /// unset, `/metrics` is open (keep it off the public proxy then).
     pub metrics_token: Option<Secret>,
+    /// Roles whose accounts must log in with a second factor (TOTP), e.g.
+    /// `["coordinator", "admin", "auditor"]`. An account of such a role
+    /// without one may only enrol one at its next login. Accounts of other
+    /// roles may enrol one; once enrolled it is always asked for. Default:
+    /// none required.
+    pub second_factor_roles: Vec<mpaka_protocol::Role>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -216,6 +222,7 @@ impl Default for Settings {
                 login_backoff_max_secs: Seconds::of(15 * 60),
                 trusted_proxies: Vec::new(),
                 metrics_token: None,
+                second_factor_roles: Vec::new(),
             },
             ws: WsSettings {
                 auth_timeout_secs: Seconds::of(5),

@@ -17,6 +17,7 @@ mod faults;
 mod install;
 mod io_errors;
 mod least_privilege;
+mod login_throttle_nodes;
 mod nodes;
 mod operations;
 mod private_files;

@@ -8,7 +8,9 @@ mod grace;
 pub mod jwt;
 pub mod keys;
 pub mod password;
+pub mod second_factor;
 pub mod strength;
+pub mod totp;
 
 use crate::config::Settings;
 use crate::error::{AppError, AppResult};
@@ -16,8 +18,11 @@ use crate::sessions::{self, EndReason, Refusal};
 use crate::store::{now_ms, AuditActor, AuditEntry, RefreshOutcome, Store, User};
 use base64::Engine;
 use jwt::{TokenError, TokenKeys};
-use mpaka_protocol::{ErrorCode, TokenResponse};
+use mpaka_protocol::{
+    ErrorCode, Role, SecondFactorEnabled, SecondFactorEnrolment, SecondFactorStatus, TokenResponse,
+};
 use rand::RngCore;
+use second_factor::Purpose;
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -35,6 +40,15 @@ pub struct Auth {
     guard: Arc<crate::logins::guard::LoginGuard>,
     recent: Arc<grace::RecentRefreshes>,
     admission: Arc<password::Admission>,
+    second_factor_roles: Vec<Role>,
+}
+
+/// Who enrols a second factor: a logged-in user, or a login whose role
+/// requires one (by its challenge).
+#[derive(Clone, Copy)]
+pub enum Enroller<'a> {
+    User(&'a User),
+    Challenge(&'a str),
 }
 
 /// A checked access token: the account as it is now and the login session
@@ -61,6 +75,7 @@ fn session_ended() -> AppError {
 
 impl Auth {
     pub fn new(store: Store, keys: &keys::KeyRing, settings: &Settings) -> Auth {
+        let shared = crate::logins::shared::SharedCounts::on(&store);
         Auth {
             store,
             keys: TokenKeys::from_ring(keys),
@@ -68,22 +83,26 @@ impl Auth {
             refresh_ttl_secs: settings.auth.refresh_ttl_secs.get(),
             session_max_secs: settings.auth.session_max_secs.get(),
             session_idle_secs: settings.auth.session_idle_secs.get(),
-            guard: Arc::new(crate::logins::guard::LoginGuard::new(
-                crate::logins::policy::Backoff {
-                    free: settings.auth.login_free_failures_per_account,
-                    base: Duration::from_secs(1),
-                    max: settings.auth.login_backoff_max_secs.duration(),
-                },
-                crate::logins::policy::Backoff {
-                    free: settings.auth.login_free_failures_per_address,
-                    base: Duration::from_secs(1),
-                    max: settings.auth.login_backoff_max_secs.duration(),
-                },
-            )),
+            guard: Arc::new(
+                crate::logins::guard::LoginGuard::new(
+                    crate::logins::policy::Backoff {
+                        free: settings.auth.login_free_failures_per_account,
+                        base: Duration::from_secs(1),
+                        max: settings.auth.login_backoff_max_secs.duration(),
+                    },
+                    crate::logins::policy::Backoff {
+                        free: settings.auth.login_free_failures_per_address,
+                        base: Duration::from_secs(1),
+                        max: settings.auth.login_backoff_max_secs.duration(),
+                    },
+                )
+                .sharing(shared),
+            ),
             admission: Arc::new(password::Admission::new()),
             recent: Arc::new(grace::RecentRefreshes::new(Duration::from_secs(
                 settings.auth.refresh_grace_secs,
             ))),
+            second_factor_roles: settings.auth.second_factor_roles.clone(),
         }
     }
 
@@ -109,12 +128,7 @@ impl Auth {
         password: String,
         client: IpAddr,
     ) -> AppResult<TokenResponse> {
-        if let Err(wait) = self.guard.check(username, client) {
-            tracing::info!(username, %client, wait_ms = wait.as_millis(), "login throttled");
-            return Err(AppError::too_many_attempts(
-                u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
-            ));
-        }
+        self.throttled(username, client).await?;
         let user = self.store.user_by_name(username).await?;
         let hash = user
             .as_ref()
@@ -131,7 +145,8 @@ impl Auth {
         let Some(user) = user.filter(|_| matches) else {
             // Counted and queued for the audit trail: no write here.
             self.guard
-                .failed(username, client, "wrong username or password");
+                .failed_everywhere(username, client, "wrong username or password")
+                .await;
             tracing::info!(username, %client, "login failed");
             return Err(AppError::new(
                 ErrorCode::InvalidCredentials,
@@ -139,7 +154,9 @@ impl Auth {
             ));
         };
         if user.disabled {
-            self.guard.failed(username, client, "account disabled");
+            self.guard
+                .failed_everywhere(username, client, "account disabled")
+                .await;
             return Err(AppError::new(
                 ErrorCode::AccountDisabled,
                 "this account is disabled",
@@ -149,7 +166,50 @@ impl Auth {
             tracing::info!(username, %client, "login refused until the password is changed");
             return Err(password_change_required());
         }
+        let factor = {
+            let mut conn = self.store.reader().await?;
+            second_factor::factor(&mut conn, user.id).await?
+        };
+        let enabled = factor.as_ref().is_some_and(|f| f.enabled);
+        if enabled || self.second_factor_roles.contains(&user.role) {
+            let purpose = if enabled {
+                Purpose::Verify
+            } else {
+                Purpose::Enrol
+            };
+            let challenge = random_token();
+            let mut tx = self.store.write().await?;
+            second_factor::insert_challenge(
+                tx.conn(),
+                &hash_token(&challenge),
+                user.id,
+                purpose,
+                now_ms(),
+                &client.to_string(),
+            )
+            .await?;
+            tx.commit().await?;
+            tracing::info!(username, %client, purpose = purpose.as_str(), "login waits for a second factor");
+            return Err(challenge_answer(purpose, challenge));
+        }
         let mut tx = self.store.write().await?;
+        let tokens = self.open_session(&mut tx, &user, client, None).await?;
+        tx.commit().await?;
+        self.guard.succeeded_everywhere(username, client).await;
+        tracing::info!(username, user_id = user.id, %client, "login");
+        Ok(tokens)
+    }
+
+    /// Starts a login session for `user` inside `tx`: the session row, a
+    /// token pair and the `auth.login` audit entry (naming the second
+    /// factor used, if any).
+    async fn open_session(
+        &self,
+        tx: &mut crate::store::WriteTx,
+        user: &User,
+        client: IpAddr,
+        second_factor: Option<&str>,
+    ) -> AppResult<TokenResponse> {
         let session = uuid::Uuid::new_v4().to_string();
         let now = now_ms();
         let session_end = now.saturating_add(secs_to_ms(self.session_max_secs));
@@ -163,20 +223,292 @@ impl Auth {
             Some(&client_text),
         )
         .await?;
-        let tokens = self
-            .issue_pair(&mut tx, &user, &session, session_end)
-            .await?;
+        let tokens = self.issue_pair(tx, user, &session, session_end).await?;
+        let mut detail = serde_json::json!({ "session": session, "client": client_text });
+        if let Some(method) = second_factor {
+            detail["second_factor"] = serde_json::json!(method);
+        }
         tx.audit(AuditEntry::new(
             AuditActor::from(Some((user.id, user.username.as_str()))).from_client(client),
             "auth.login",
             format!("user:{}", user.id),
-            serde_json::json!({ "session": session, "client": client_text }),
+            detail,
         ))
         .await?;
-        tx.commit().await?;
-        self.guard.succeeded(username, client);
-        tracing::info!(username, user_id = user.id, %client, "login");
         Ok(tokens)
+    }
+
+    /// The account and challenge of a login's second step, refused when
+    /// the challenge is unknown, expired, spent or not for `purpose`, the
+    /// account is disabled, or logins for it are throttled.
+    async fn challenged(
+        &self,
+        challenge: &str,
+        purpose: Purpose,
+        client: IpAddr,
+    ) -> AppResult<(User, String)> {
+        let hash = hash_token(challenge);
+        let row = {
+            let mut conn = self.store.reader().await?;
+            second_factor::challenge(&mut conn, &hash, now_ms()).await?
+        };
+        let Some(row) = row.filter(|r| r.purpose == purpose) else {
+            return Err(challenge_expired());
+        };
+        let user = self
+            .store
+            .user_by_id(row.user_id)
+            .await?
+            .ok_or_else(challenge_expired)?;
+        if user.disabled {
+            return Err(AppError::new(
+                ErrorCode::AccountDisabled,
+                "this account is disabled",
+            ));
+        }
+        self.throttled(&user.username, client).await?;
+        Ok((user, hash))
+    }
+
+    async fn throttled(&self, username: &str, client: IpAddr) -> AppResult<()> {
+        self.guard
+            .check_everywhere(username, client)
+            .await
+            .map_err(|wait| {
+                tracing::info!(username, %client, wait_ms = wait.as_millis(), "login throttled");
+                AppError::too_many_attempts(
+                    u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
+                )
+            })
+    }
+
+    /// A wrong second-factor code: counted against the account and the
+    /// address like a wrong password.
+    async fn wrong_code(&self, username: &str, client: IpAddr, reason: &'static str) -> AppError {
+        self.guard.failed_everywhere(username, client, reason).await;
+        tracing::info!(username, %client, "second factor refused");
+        AppError::new(
+            ErrorCode::InvalidSecondFactor,
+            "wrong, used or expired code; wait for the next code from the app, or use a recovery code",
+        )
+    }
+
+    /// The second step of a login that answered `second_factor_required`:
+    /// a TOTP code (each time step once, ±1 step) or an unused recovery code.
+    ///
+    /// # Errors
+    /// `challenge_expired`, `too_many_attempts`, `invalid_second_factor`
+    /// (counted as a failed login), `account_disabled`, storage failures.
+    pub async fn second_factor_login(
+        &self,
+        challenge: &str,
+        code: &str,
+        client: IpAddr,
+    ) -> AppResult<TokenResponse> {
+        let (user, hash) = self.challenged(challenge, Purpose::Verify, client).await?;
+        let factor = {
+            let mut conn = self.store.reader().await?;
+            second_factor::factor(&mut conn, user.id).await?
+        };
+        let Some(factor) = factor.filter(|f| f.enabled) else {
+            return Err(challenge_expired());
+        };
+        let now = now_ms();
+        let now_secs = u64::try_from(now / 1000).unwrap_or(0);
+        let mut tx;
+        let method = if totp::is_totp_code(code) {
+            let Some(step) = totp::matching_step(&factor.secret, code, now_secs, factor.last_step)
+            else {
+                return Err(self
+                    .wrong_code(&user.username, client, "wrong second factor code")
+                    .await);
+            };
+            tx = self.store.write().await?;
+            if !second_factor::accept_step(tx.conn(), user.id, step).await? {
+                drop(tx);
+                return Err(self
+                    .wrong_code(&user.username, client, "second factor code replayed")
+                    .await);
+            }
+            "totp"
+        } else {
+            let code_hash = totp::recovery_hash(code);
+            let unused = {
+                let mut conn = self.store.reader().await?;
+                second_factor::recovery_code_unused(&mut conn, user.id, &code_hash).await?
+            };
+            if !unused {
+                return Err(self
+                    .wrong_code(&user.username, client, "wrong recovery code")
+                    .await);
+            }
+            tx = self.store.write().await?;
+            if !second_factor::spend_recovery_code(tx.conn(), user.id, &code_hash, now).await? {
+                drop(tx);
+                return Err(self
+                    .wrong_code(&user.username, client, "recovery code reused")
+                    .await);
+            }
+            "recovery_code"
+        };
+        if !second_factor::spend_challenge(tx.conn(), &hash).await? {
+            return Err(challenge_expired());
+        }
+        let tokens = self
+            .open_session(&mut tx, &user, client, Some(method))
+            .await?;
+        tx.commit().await?;
+        self.guard
+            .succeeded_everywhere(&user.username, client)
+            .await;
+        tracing::info!(username = user.username, user_id = user.id, %client, second_factor = method, "login");
+        Ok(tokens)
+    }
+
+    async fn enroller(
+        &self,
+        who: Enroller<'_>,
+        client: IpAddr,
+    ) -> AppResult<(User, Option<String>)> {
+        match who {
+            Enroller::User(user) => Ok((user.clone(), None)),
+            Enroller::Challenge(challenge) => {
+                let (user, hash) = self.challenged(challenge, Purpose::Enrol, client).await?;
+                Ok((user, Some(hash)))
+            }
+        }
+    }
+
+    /// Starts enrolling a TOTP second factor: a new secret, pending until
+    /// [`Auth::confirm_enrolment`] sees one of its codes.
+    ///
+    /// # Errors
+    /// `invalid_state` when the account already has one enabled;
+    /// `challenge_expired`, `too_many_attempts` (by challenge); storage failures.
+    pub async fn start_enrolment(
+        &self,
+        who: Enroller<'_>,
+        client: IpAddr,
+    ) -> AppResult<SecondFactorEnrolment> {
+        let (user, _) = self.enroller(who, client).await?;
+        let mut tx = self.store.write().await?;
+        if second_factor::factor(tx.conn(), user.id)
+            .await?
+            .is_some_and(|f| f.enabled)
+        {
+            return Err(AppError::new(
+                ErrorCode::InvalidState,
+                "a second factor is already enabled; an administrator can remove it",
+            ));
+        }
+        let secret = totp::new_secret();
+        second_factor::set_pending(tx.conn(), user.id, &totp::encode_secret(&secret), now_ms())
+            .await?;
+        tx.commit().await?;
+        tracing::info!(username = user.username, %client, "second factor enrolment started");
+        let otpauth_url = totp::otpauth_url(&secret, &user.username);
+        Ok(SecondFactorEnrolment {
+            secret: totp::encode_secret(&secret),
+            qr_svg: totp::qr_svg(&otpauth_url),
+            otpauth_url,
+        })
+    }
+
+    /// Confirms a pending enrolment with a code of its secret: the second
+    /// factor is enabled and ten recovery codes are issued (returned this
+    /// once, stored as hashes). By challenge, the login then completes.
+    ///
+    /// # Errors
+    /// `invalid_state` (no enrolment started), `invalid_second_factor`
+    /// (counted as a failed login), `challenge_expired`,
+    /// `too_many_attempts`, storage failures.
+    pub async fn confirm_enrolment(
+        &self,
+        who: Enroller<'_>,
+        code: &str,
+        client: IpAddr,
+    ) -> AppResult<SecondFactorEnabled> {
+        let (user, challenge) = self.enroller(who, client).await?;
+        if challenge.is_none() {
+            self.throttled(&user.username, client).await?;
+        }
+        let factor = {
+            let mut conn = self.store.reader().await?;
+            second_factor::factor(&mut conn, user.id).await?
+        };
+        let Some(factor) = factor.filter(|f| !f.enabled) else {
+            return Err(AppError::new(
+                ErrorCode::InvalidState,
+                "no enrolment is waiting for a code; start one first",
+            ));
+        };
+        let now = now_ms();
+        let now_secs = u64::try_from(now / 1000).unwrap_or(0);
+        let Some(step) = totp::matching_step(&factor.secret, code, now_secs, 0) else {
+            return Err(self
+                .wrong_code(
+                    &user.username,
+                    client,
+                    "wrong second factor code at enrolment",
+                )
+                .await);
+        };
+        let codes = totp::new_recovery_codes();
+        let hashes: Vec<String> = codes.iter().map(|c| totp::recovery_hash(c)).collect();
+        let mut tx = self.store.write().await?;
+        if !second_factor::enable(tx.conn(), user.id, now, step).await? {
+            return Err(AppError::new(
+                ErrorCode::InvalidState,
+                "no enrolment is waiting for a code; start one first",
+            ));
+        }
+        second_factor::replace_recovery_codes(tx.conn(), user.id, &hashes).await?;
+        tx.audit(AuditEntry::new(
+            AuditActor::from(Some((user.id, user.username.as_str()))).from_client(client),
+            "user.second_factor_enabled",
+            format!("user:{}", user.id),
+            serde_json::json!({ "method": "totp", "recovery_codes": codes.len() }),
+        ))
+        .await?;
+        let tokens = match &challenge {
+            Some(hash) => {
+                if !second_factor::spend_challenge(tx.conn(), hash).await? {
+                    return Err(challenge_expired());
+                }
+                Some(
+                    self.open_session(&mut tx, &user, client, Some("totp"))
+                        .await?,
+                )
+            }
+            None => None,
+        };
+        tx.commit().await?;
+        self.guard
+            .succeeded_everywhere(&user.username, client)
+            .await;
+        tracing::info!(username = user.username, %client, "second factor enabled");
+        Ok(SecondFactorEnabled {
+            recovery_codes: codes,
+            tokens,
+        })
+    }
+
+    /// Whether `user` has a second factor, must have one, and how many
+    /// recovery codes are left.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn second_factor_status(&self, user: &User) -> AppResult<SecondFactorStatus> {
+        let mut conn = self.store.reader().await?;
+        let enabled = second_factor::factor(&mut conn, user.id)
+            .await?
+            .is_some_and(|f| f.enabled);
+        let left = second_factor::recovery_codes_left(&mut conn, user.id).await?;
+        Ok(SecondFactorStatus {
+            enabled,
+            required: self.second_factor_roles.contains(&user.role),
+            recovery_codes_left: if enabled { left } else { 0 },
+        })
     }
 
     /// Changes `username`'s password after checking the current one (as a
@@ -187,7 +519,9 @@ impl Auth {
     /// # Errors
     /// `too_many_attempts`, `invalid_credentials`, `account_disabled`,
     /// `weak_password` (also when the new password is the current one),
-    /// `unavailable` when the hashing pool is full, storage failures.
+    /// `unavailable` when the hashing pool is full, `forbidden` when
+    /// `tokenless` (the password is the only proof) and the account has a
+    /// second factor and no administrator's reset, storage failures.
     pub async fn change_password(
         &self,
         username: &str,
@@ -195,12 +529,9 @@ impl Auth {
         new: String,
         client: IpAddr,
         keep: Option<&str>,
+        tokenless: bool,
     ) -> AppResult<()> {
-        if let Err(wait) = self.guard.check(username, client) {
-            return Err(AppError::too_many_attempts(
-                u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
-            ));
-        }
+        self.throttled(username, client).await?;
         let user = self.store.user_by_name(username).await?;
         let hash = user
             .as_ref()
@@ -216,7 +547,8 @@ impl Auth {
         };
         let Some(user) = user.filter(|_| matches) else {
             self.guard
-                .failed(username, client, "wrong current password");
+                .failed_everywhere(username, client, "wrong current password")
+                .await;
             tracing::info!(username, %client, "password change refused: wrong current password");
             return Err(AppError::new(
                 ErrorCode::InvalidCredentials,
@@ -228,6 +560,19 @@ impl Auth {
                 ErrorCode::AccountDisabled,
                 "this account is disabled",
             ));
+        }
+        if tokenless && !user.must_change_password {
+            // The password alone must not replace a password the second
+            // factor guards: only after an administrator's reset.
+            let mut conn = self.store.reader().await?;
+            if second_factor::factor(&mut conn, user.id)
+                .await?
+                .is_some_and(|f| f.enabled)
+            {
+                return Err(AppError::forbidden(
+                    "this account has a second factor: log in with it, then change the password (POST /api/v1/me/password)",
+                ));
+            }
         }
         if unchanged {
             return Err(AppError::new(
@@ -249,7 +594,7 @@ impl Auth {
         ))
         .await?;
         tx.commit().await?;
-        self.guard.succeeded(username, client);
+        self.guard.succeeded_everywhere(username, client).await;
         tracing::info!(username, %client, sessions_ended = ended, "password changed");
         Ok(())
     }
@@ -513,6 +858,29 @@ pub fn random_token() -> String {
 
 fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The answer to a right password whose account needs a second factor.
+fn challenge_answer(purpose: Purpose, challenge: String) -> AppError {
+    let mut body = match purpose {
+        Purpose::Verify => mpaka_protocol::ErrorBody::new(
+            ErrorCode::SecondFactorRequired,
+            "enter the code from your authenticator app (POST /api/v1/auth/second-factor with this challenge)",
+        ),
+        Purpose::Enrol => mpaka_protocol::ErrorBody::new(
+            ErrorCode::SecondFactorEnrolmentRequired,
+            "your role requires a second factor: enrol an authenticator app (POST /api/v1/auth/second-factor/enrol with this challenge)",
+        ),
+    };
+    body.challenge = Some(challenge);
+    AppError::Client(body)
+}
+
+fn challenge_expired() -> AppError {
+    AppError::new(
+        ErrorCode::ChallengeExpired,
+        "this login has expired or was used; log in again with your password",
+    )
 }
 
 /// The answer to a right password whose account must change it first.
