@@ -115,8 +115,8 @@ pub struct WsSettings {
     /// Connections accepted at once; further upgrades get 503.
     pub max_connections: NonZeroUsize,
     /// Sockets one account may have open at once (its tabs, phone,
-    /// laptop); one more is refused after `auth` with `too_many_connections`
-    /// and close code 4010.
+    /// laptop), over every node on PostgreSQL; one more is refused after
+    /// `auth` with `too_many_connections` and close code 4010.
     pub max_connections_per_user: NonZeroUsize,
     /// Sockets one client address may have open at once, authenticated or
     /// not (behind `auth.trusted_proxies`, the forwarded address); further

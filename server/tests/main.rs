@@ -12,6 +12,7 @@
 
 mod backup_drill;
 mod binary;
+mod connection_limits_nodes;
 mod data_cli;
 mod faults;
 mod install;
