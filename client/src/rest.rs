@@ -2,7 +2,9 @@
 //! `/refresh` and `/logout`, and the URLs of a hub's API and socket.
 
 use crate::{Error, Socket};
-use mpaka_protocol::{ErrorBody, LoginRequest, RefreshRequest, TokenResponse, Welcome};
+use mpaka_protocol::{
+    ErrorBody, LoginRequest, RefreshRequest, SecondFactorLogin, TokenResponse, Welcome,
+};
 
 /// A hub's address plus an HTTP client. Cheap to clone (the HTTP client's
 /// connection pool is shared).
@@ -93,6 +95,27 @@ impl HubClient {
             .http
             .post(self.api_url("/auth/login"))
             .json(&body)
+            .send()
+            .await?;
+        Ok(accepted(response).await?.json().await?)
+    }
+
+    /// The second step of a login refused with `second_factor_required`:
+    /// its `challenge` and a code from the authenticator app (or a
+    /// recovery code).
+    ///
+    /// # Errors
+    /// [`Error::Refused`] with 401 `invalid_second_factor` for a wrong or
+    /// used code, 401 `challenge_expired`, 429 `too_many_attempts`;
+    /// [`Error::Http`] when the hub is unreachable.
+    pub async fn second_factor(&self, challenge: &str, code: &str) -> Result<TokenResponse, Error> {
+        let response = self
+            .http
+            .post(self.api_url("/auth/second-factor"))
+            .json(&SecondFactorLogin {
+                challenge: challenge.to_owned(),
+                code: code.to_owned(),
+            })
             .send()
             .await?;
         Ok(accepted(response).await?.json().await?)

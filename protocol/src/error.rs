@@ -49,6 +49,23 @@ pub enum ErrorCode {
     /// The password is right, but an administrator reset it: set a new one
     /// with `POST /api/v1/auth/password` before logging in.
     PasswordChangeRequired,
+    /// The password is right and the account has a second factor (TOTP):
+    /// send `challenge` with a code from the authenticator app, or a
+    /// recovery code, to `POST /api/v1/auth/second-factor` within two
+    /// minutes.
+    SecondFactorRequired,
+    /// The password is right, but the account's role requires a second
+    /// factor and none is enrolled yet: enrol with `challenge` at
+    /// `POST /api/v1/auth/second-factor/enrol`, then confirm a code at
+    /// `POST /api/v1/auth/second-factor/confirm` (ten minutes).
+    SecondFactorEnrolmentRequired,
+    /// The second-factor code is wrong, already used (a TOTP code works
+    /// once) or outside the ±30 s window, or the recovery code is unknown or
+    /// spent. Counted as a failed login.
+    InvalidSecondFactor,
+    /// The login challenge is unknown, used or expired: log in again with
+    /// the password.
+    ChallengeExpired,
     /// The idempotency key was used before for a different request.
     IdempotencyConflict,
     /// The request is valid but the target's state does not allow it.
@@ -93,6 +110,10 @@ impl ErrorCode {
             ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::WeakPassword => "weak_password",
             ErrorCode::PasswordChangeRequired => "password_change_required",
+            ErrorCode::SecondFactorRequired => "second_factor_required",
+            ErrorCode::SecondFactorEnrolmentRequired => "second_factor_enrolment_required",
+            ErrorCode::InvalidSecondFactor => "invalid_second_factor",
+            ErrorCode::ChallengeExpired => "challenge_expired",
             ErrorCode::IdempotencyConflict => "idempotency_conflict",
             ErrorCode::InvalidState => "invalid_state",
             ErrorCode::AlreadyExists => "already_exists",
@@ -114,10 +135,14 @@ impl ErrorCode {
             | ErrorCode::AuthTimeout
             | ErrorCode::InvalidToken
             | ErrorCode::TokenExpired
-            | ErrorCode::InvalidCredentials => 401,
+            | ErrorCode::InvalidCredentials
+            | ErrorCode::InvalidSecondFactor
+            | ErrorCode::ChallengeExpired => 401,
             ErrorCode::AccountDisabled
             | ErrorCode::Forbidden
-            | ErrorCode::PasswordChangeRequired => 403,
+            | ErrorCode::PasswordChangeRequired
+            | ErrorCode::SecondFactorRequired
+            | ErrorCode::SecondFactorEnrolmentRequired => 403,
             ErrorCode::UnknownChannel | ErrorCode::NotFound => 404,
             ErrorCode::RateLimited | ErrorCode::TooManyAttempts | ErrorCode::TooManyConnections => {
                 429
@@ -149,7 +174,7 @@ pub struct FieldError {
 
 /// The body of every error, on the socket (inside an `error` frame) and over
 /// REST (as the JSON response body).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorBody {
     pub code: ErrorCode,
     /// A human explanation; may change between versions, never parse it.
@@ -160,6 +185,22 @@ pub struct ErrorBody {
     /// With `rate_limited`: how long to wait before retrying.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
+    /// With `second_factor_required` and `second_factor_enrolment_required`:
+    /// the short-lived, single-use proof that the password step passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<String>,
+}
+
+impl fmt::Debug for ErrorBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The login challenge stays out of logs.
+        f.debug_struct("ErrorBody")
+            .field("code", &self.code)
+            .field("message", &self.message)
+            .field("fields", &self.fields)
+            .field("retry_after_ms", &self.retry_after_ms)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ErrorBody {
@@ -169,6 +210,7 @@ impl ErrorBody {
             message: message.into(),
             fields: Vec::new(),
             retry_after_ms: None,
+            challenge: None,
         }
     }
 }

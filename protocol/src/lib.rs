@@ -35,7 +35,8 @@ pub use openapi::{documented_operations, openapi};
 pub use principal::{Country, Role, UserInfo};
 pub use rest::{
     AccountPasswordChange, LoginRequest, PasswordChange, PasswordReset, RefreshRequest,
-    TokenResponse,
+    SecondFactorChallenge, SecondFactorConfirm, SecondFactorEnabled, SecondFactorEnrolment,
+    SecondFactorLogin, SecondFactorStatus, TokenResponse,
 };
 pub use route::{
     payload_problem, AlertRequest, ConnectionRequest, FlowRequest, MessagingRequest, Routed,

@@ -6,7 +6,7 @@
 const CACHE = 'mpaka-console-v3';
 const SHELL = ['/', '/app.css', '/favicon.svg', '/js/app.js', '/js/dom.js', '/js/session.js', '/js/api.js',
   '/js/store.js', '/js/link.js', '/js/outbox.js', '/js/i18n.js', '/js/chat.js', '/js/posts.js',
-  '/js/alerts.js', '/js/sops.js', '/js/forms.js', '/js/flows.js', '/js/log.js', '/js/notify.js',
+  '/js/alerts.js', '/js/sops.js', '/js/forms.js', '/js/flows.js', '/js/log.js', '/js/notify.js', '/js/account.js',
   '/js/lang/fr.js', '/js/lang/en.js', '/js/lang/sw.js', '/js/lang/rn.js'];
 
 self.addEventListener('install', (e) => {

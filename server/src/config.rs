@@ -91,6 +91,12 @@ pub struct AuthSettings {
     /// When set, `GET /metrics` needs `Authorization: Bearer <this>`;
     /// unset, `/metrics` is open (keep it off the public proxy then).
     pub metrics_token: Option<Secret>,
+    /// Roles whose accounts must log in with a second factor (TOTP), e.g.
+    /// `["coordinator", "admin", "auditor"]`. An account of such a role
+    /// without one may only enrol one at its next login. Accounts of other
+    /// roles may enrol one; once enrolled it is always asked for. Default:
+    /// none required.
+    pub second_factor_roles: Vec<mpaka_protocol::Role>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -109,8 +115,8 @@ pub struct WsSettings {
     /// Connections accepted at once; further upgrades get 503.
     pub max_connections: NonZeroUsize,
     /// Sockets one account may have open at once (its tabs, phone,
-    /// laptop); one more is refused after `auth` with `too_many_connections`
-    /// and close code 4010.
+    /// laptop), over every node on PostgreSQL; one more is refused after
+    /// `auth` with `too_many_connections` and close code 4010.
     pub max_connections_per_user: NonZeroUsize,
     /// Sockets one client address may have open at once, authenticated or
     /// not (behind `auth.trusted_proxies`, the forwarded address); further
@@ -216,6 +222,7 @@ impl Default for Settings {
                 login_backoff_max_secs: Seconds::of(15 * 60),
                 trusted_proxies: Vec::new(),
                 metrics_token: None,
+                second_factor_roles: Vec::new(),
             },
             ws: WsSettings {
                 auth_timeout_secs: Seconds::of(5),

@@ -1,6 +1,6 @@
 //! The built `mpaka` binary, as an operator runs it: demo start-up, the
-//! account commands against a running hub, SIGTERM, and a power cut
-//! (SIGKILL) in the middle of publishing.
+//! account commands against a running hub, `mpaka client` with a second
+//! factor, SIGTERM, and a power cut (SIGKILL) in the middle of publishing.
 
 use mpaka_client::HubClient;
 use mpaka_tests::nodes::{Accounts, Node};
@@ -217,6 +217,89 @@ async fn account_commands_work_against_a_running_hub() {
         ok && out.contains("user.password_reset") && out.contains("user.password_changed"),
         "{out}"
     );
+}
+
+fn run(dir: &Path, args: &[&str], stdin: &str) -> (bool, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("MPAKA_DATA_DIR", dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr),
+    )
+}
+
+#[tokio::test]
+async fn the_client_asks_for_the_second_factor_and_reset_totp_removes_it() {
+    use mpaka_tests::totp::{code_at, step_now};
+    let dir = tempfile::tempdir().unwrap();
+    let hub = start(dir.path()).await;
+    let accounts = Accounts::from_data_dir(dir.path());
+    let user = "mugina.officer";
+    let password = accounts.password(user);
+    // Enrol over REST, the code computed here from the secret.
+    let token = accounts.login(hub.addr, user).await.unwrap().access_token;
+    let http = reqwest::Client::new();
+    let enrolment: serde_json::Value = http
+        .post(format!("{}/api/v1/me/second-factor", hub.url()))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = enrolment["secret"].as_str().expect("secret").to_owned();
+    let step = step_now();
+    let confirmed = http
+        .post(format!("{}/api/v1/me/second-factor/confirm", hub.url()))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "code": code_at(&secret, step) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status().as_u16(), 200);
+
+    let client = |stdin: String| {
+        run(
+            dir.path(),
+            &["client", "--server", &hub.url(), "--user", user, "channels"],
+            &stdin,
+        )
+    };
+    // A wrong code: refused, and the code is not echoed.
+    let (ok, out) = client(format!("{password}\n000000\n"));
+    assert!(!ok && out.contains("wrong"), "{out}");
+    // The password, then the code, as two lines on stdin.
+    let code = code_at(&secret, step + 1);
+    let (ok, out) = client(format!("{password}\n{code}\n"));
+    assert!(ok && out.contains("corridor:mugina-manyovu"), "{out}");
+    assert!(!out.contains(&code) && !out.contains(&password), "{out}");
+    // The password alone is no longer enough.
+    let (ok, out) = client(format!("{password}\n"));
+    assert!(!ok, "{out}");
+
+    // The operator removes it (a lost phone): the password alone works again.
+    let (ok, out) = run(dir.path(), &["user", "reset-totp", user], "");
+    assert!(ok, "{out}");
+    let (ok, out) = client(format!("{password}\n"));
+    assert!(ok && out.contains("corridor:mugina-manyovu"), "{out}");
+    let (ok, out) = run(dir.path(), &["user", "reset-totp", user], "");
+    assert!(!ok && out.contains("no second factor"), "{out}");
 }
 
 #[tokio::test]

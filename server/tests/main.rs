@@ -12,11 +12,13 @@
 
 mod backup_drill;
 mod binary;
+mod connection_limits_nodes;
 mod data_cli;
 mod faults;
 mod install;
 mod io_errors;
 mod least_privilege;
+mod login_throttle_nodes;
 mod nodes;
 mod operations;
 mod private_files;

@@ -9,6 +9,7 @@ pub mod db;
 pub mod disk;
 pub mod nodes;
 pub mod proxy;
+pub mod totp;
 
 pub use db::{Backend, TestDb};
 

@@ -192,6 +192,17 @@ impl Accounts {
         }
     }
 
+    /// A demo user's password.
+    ///
+    /// # Panics
+    /// When `username` is no demo user.
+    pub fn password(&self, username: &str) -> String {
+        self.credentials
+            .password(username)
+            .unwrap_or_else(|| panic!("no demo user {username}"))
+            .to_owned()
+    }
+
     /// # Errors
     /// The node is unreachable or refuses the login.
     pub async fn login(&self, node: SocketAddr, username: &str) -> anyhow::Result<TokenResponse> {

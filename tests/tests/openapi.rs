@@ -28,6 +28,7 @@ async fn every_documented_operation_is_served() {
             "get" => hub.http().get(&url),
             "post" => hub.http().post(&url),
             "put" => hub.http().put(&url),
+            "delete" => hub.http().delete(&url),
             other => panic!("unexpected method {other}"),
         };
         let status = request.send().await.unwrap().status().as_u16();

@@ -3,7 +3,7 @@
 // the wiring of session, store, socket and outbox.
 
 import { h, put, $, disk } from './dom.js';
-import { session, login, logout, forget, accessToken, HubError } from './session.js';
+import { session, login, logout, forget, accessToken, HubError, secondFactor, enrolByChallenge } from './session.js';
 import { get } from './api.js';
 import { Store } from './store.js';
 import { Link } from './link.js';
@@ -45,6 +45,8 @@ async function showLogin(message) {
       disk.set('mpaka.lang.anon', lang);
       start();
     } catch (err) {
+      if (err.code === 'second_factor_required') return showCodeStep(err.challenge, lang);
+      if (err.code === 'second_factor_enrolment_required') return showEnrolStep(err.challenge, lang);
       error.textContent = err instanceof HubError
         ? errorText(lang, err)
         : t('login.offline');
@@ -59,6 +61,46 @@ async function showLogin(message) {
   h('p', {}, langPicker(lang, (l) => { disk.set('mpaka.lang.anon', l); showLogin(); })));
   put(root, h('main', { class: 'login-page', id: 'main' }, form));
   user.focus();
+}
+
+/** The second step of a login: a code from the authenticator app. */
+function showCodeStep(challenge, lang) {
+  const t = (k, v) => tr(lang, k, v);
+  const code = h('input', { id: 'totp-code', name: 'code', autocomplete: 'one-time-code', required: true,
+    autocapitalize: 'none', spellcheck: false });
+  const error = h('p', { class: 'error', id: 'login-error', role: 'alert' });
+  const button = h('button', { type: 'submit', id: 'totp-submit' }, t('login.code_submit'));
+  const form = h('form', { class: 'login card', id: 'totp-form', onsubmit: async (e) => {
+    e.preventDefault();
+    button.disabled = true;
+    error.textContent = '';
+    try {
+      await secondFactor(challenge, code.value.trim());
+      disk.set('mpaka.lang.anon', lang);
+      start();
+    } catch (err) {
+      if (err.code === 'challenge_expired') return showLogin('err.challenge_expired');
+      error.textContent = err instanceof HubError ? errorText(lang, err) : t('login.offline');
+      button.disabled = false;
+      code.select();
+    }
+  } },
+  h('h1', {}, h('span', { class: 'brand' }, 'mpaka'), ' ', h('small', {}, t('login.code_title'))),
+  h('label', { for: 'totp-code' }, t('login.code')), code,
+  h('p', { class: 'hint' }, t('login.code_hint')),
+  error, button);
+  put(root, h('main', { class: 'login-page', id: 'main' }, form));
+  code.focus();
+}
+
+/** A login whose role requires a second factor not yet set up: enrol, then in. */
+async function showEnrolStep(challenge, lang) {
+  const t = (k, v) => tr(lang, k, v);
+  const { enrolForm } = await import('./account.js');
+  const card = h('section', { class: 'login card', id: 'enrol-step', 'aria-labelledby': 'enrol-title' },
+    h('h1', { id: 'enrol-title' }, h('span', { class: 'brand' }, 'mpaka'), ' ', h('small', {}, t('login.enrol_title'))),
+    enrolForm(t, lang, enrolByChallenge(challenge), () => { disk.set('mpaka.lang.anon', lang); start(); }));
+  put(root, h('main', { class: 'login-page', id: 'main' }, card));
 }
 
 async function start() {
@@ -145,6 +187,7 @@ async function start() {
       h('span', { class: 'me', id: 'me' }, user.display_name, ' · ', t('role.' + user.role),
         user.post ? ' · ' + user.post : user.country ? ' · ' + user.country : ''),
       langPicker(lang, (l) => { disk.set('mpaka.lang.' + user.id, l); teardown(); start(); }),
+      h('a', { href: '#/account', id: 'nav-account' }, t('nav.account')),
       h('button', { type: 'button', id: 'logout', onclick: async () => { teardown(); await logout(); showLogin(); } }, t('nav.logout'))),
     nav,
     banner,
@@ -177,6 +220,7 @@ const VIEWS = {
   sops: () => import('./sops.js').then((m) => m.renderSops),
   flows: () => import('./flows.js').then((m) => m.renderFlows),
   log: () => import('./log.js').then((m) => m.renderLog),
+  account: () => import('./account.js').then((m) => m.renderAccount),
 };
 
 async function route() {

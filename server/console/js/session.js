@@ -63,6 +63,8 @@ export class HubError extends Error {
     this.code = body?.code || 'http_' + status;
     this.fields = body?.fields || [];
     this.retryAfterMs = body?.retry_after_ms;
+    // With second_factor_required / second_factor_enrolment_required.
+    this.challenge = body?.challenge;
   }
 }
 
@@ -93,6 +95,31 @@ function safeJson(text) { try { return JSON.parse(text); } catch { return null; 
 export async function login(username, password) {
   save(fromResponse(await post('/api/v1/auth/login', { username, password }, COOKIE)));
   return current.user;
+}
+
+/**
+ * The code step of a login that answered `second_factor_required`: the
+ * challenge and a code from the authenticator app (or a recovery code).
+ */
+export async function secondFactor(challenge, code) {
+  save(fromResponse(await post('/api/v1/auth/second-factor', { challenge, code }, COOKIE)));
+  return current.user;
+}
+
+/**
+ * A login answered `second_factor_enrolment_required`: the enrolment its
+ * challenge allows, as { start() → {secret, otpauth_url, qr_svg},
+ * confirm(code) → recovery codes }; a confirmed enrolment logs in.
+ */
+export function enrolByChallenge(challenge) {
+  return {
+    start: () => post('/api/v1/auth/second-factor/enrol', { challenge }),
+    confirm: async (code) => {
+      const r = await post('/api/v1/auth/second-factor/confirm', { challenge, code }, COOKIE);
+      save(fromResponse(r.tokens));
+      return r.recovery_codes;
+    },
+  };
 }
 
 /** Logs out here and, when the hub is reachable, revokes the refresh token. */

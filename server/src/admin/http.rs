@@ -21,6 +21,10 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{username}/enable", post(enable_user))
         .route("/users/{username}/role", post(set_role))
         .route("/users/{username}/password", post(reset_password))
+        .route(
+            "/users/{username}/second-factor",
+            axum::routing::delete(reset_second_factor),
+        )
         .route("/posts", get(list_posts).post(create_post))
         .route("/audit", get(audit))
         .route("/audit/verify", get(verify_audit))
@@ -91,6 +95,17 @@ async fn reset_password(
     caller.require(&[Role::Admin])?;
     let user = super::find_user(&state.store, &username).await?;
     super::reset_password(&state.store, actor(&caller), user.id, reset.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn reset_second_factor(
+    State(state): State<AppState>,
+    caller: Authenticated,
+    Path(username): Path<String>,
+) -> AppResult<StatusCode> {
+    caller.require(&[Role::Admin])?;
+    let user = super::find_user(&state.store, &username).await?;
+    super::reset_second_factor(&state.store, actor(&caller), user.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -281,6 +281,36 @@ pub async fn reset_password(
     Ok(())
 }
 
+/// Removes an account's second factor (a lost phone): its TOTP secret,
+/// recovery codes and pending login challenges go, and every session of
+/// the account ends on every node. Its next login asks for the password
+/// only, or for an enrolment when its role requires a second factor.
+///
+/// # Errors
+/// `not_found` when the account has none; storage failures.
+pub async fn reset_second_factor(store: &Store, actor: Actor<'_>, user_id: i64) -> AppResult<()> {
+    let mut tx = store.write().await?;
+    if !crate::auth::second_factor::remove(tx.conn(), user_id).await? {
+        return Err(AppError::not_found("this account has no second factor"));
+    }
+    let ended = crate::sessions::steps::end_all(
+        &mut tx,
+        user_id,
+        None,
+        crate::sessions::EndReason::SecondFactorReset,
+    )
+    .await?;
+    tx.audit(AuditEntry::new(
+        actor.audit(),
+        "user.second_factor_reset",
+        format!("user:{user_id}"),
+        serde_json::json!({ "sessions_ended": ended }),
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Changes an account's role (with its country and post).
 ///
 /// # Errors

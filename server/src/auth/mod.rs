@@ -2,13 +2,17 @@
 //! against the account and its login session as they are now (disabled
 //! accounts and changed roles invalidate tokens at once through the
 //! account's token version; logout and refresh-token reuse through the
-//! session, see `crate::sessions`).
+//! session, see `crate::sessions`), and the TOTP second factor: the code
+//! step of a login, enrolment and recovery codes (`totp`, `second_factor`).
 
 mod grace;
 pub mod jwt;
 pub mod keys;
 pub mod password;
+pub mod second_factor;
+mod second_factor_steps;
 pub mod strength;
+pub mod totp;
 
 use crate::config::Settings;
 use crate::error::{AppError, AppResult};
@@ -16,8 +20,10 @@ use crate::sessions::{self, EndReason, Refusal};
 use crate::store::{now_ms, AuditActor, AuditEntry, RefreshOutcome, Store, User};
 use base64::Engine;
 use jwt::{TokenError, TokenKeys};
-use mpaka_protocol::{ErrorCode, TokenResponse};
+use mpaka_protocol::{ErrorCode, Role, TokenResponse};
 use rand::RngCore;
+use second_factor::Purpose;
+use second_factor_steps::challenge_answer;
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -35,6 +41,15 @@ pub struct Auth {
     guard: Arc<crate::logins::guard::LoginGuard>,
     recent: Arc<grace::RecentRefreshes>,
     admission: Arc<password::Admission>,
+    second_factor_roles: Vec<Role>,
+}
+
+/// Who enrols a second factor: a logged-in user, or a login whose role
+/// requires one (by its challenge).
+#[derive(Clone, Copy)]
+pub enum Enroller<'a> {
+    User(&'a User),
+    Challenge(&'a str),
 }
 
 /// A checked access token: the account as it is now and the login session
@@ -61,6 +76,7 @@ fn session_ended() -> AppError {
 
 impl Auth {
     pub fn new(store: Store, keys: &keys::KeyRing, settings: &Settings) -> Auth {
+        let shared = crate::logins::shared::SharedCounts::on(&store);
         Auth {
             store,
             keys: TokenKeys::from_ring(keys),
@@ -68,22 +84,26 @@ impl Auth {
             refresh_ttl_secs: settings.auth.refresh_ttl_secs.get(),
             session_max_secs: settings.auth.session_max_secs.get(),
             session_idle_secs: settings.auth.session_idle_secs.get(),
-            guard: Arc::new(crate::logins::guard::LoginGuard::new(
-                crate::logins::policy::Backoff {
-                    free: settings.auth.login_free_failures_per_account,
-                    base: Duration::from_secs(1),
-                    max: settings.auth.login_backoff_max_secs.duration(),
-                },
-                crate::logins::policy::Backoff {
-                    free: settings.auth.login_free_failures_per_address,
-                    base: Duration::from_secs(1),
-                    max: settings.auth.login_backoff_max_secs.duration(),
-                },
-            )),
+            guard: Arc::new(
+                crate::logins::guard::LoginGuard::new(
+                    crate::logins::policy::Backoff {
+                        free: settings.auth.login_free_failures_per_account,
+                        base: Duration::from_secs(1),
+                        max: settings.auth.login_backoff_max_secs.duration(),
+                    },
+                    crate::logins::policy::Backoff {
+                        free: settings.auth.login_free_failures_per_address,
+                        base: Duration::from_secs(1),
+                        max: settings.auth.login_backoff_max_secs.duration(),
+                    },
+                )
+                .sharing(shared),
+            ),
             admission: Arc::new(password::Admission::new()),
             recent: Arc::new(grace::RecentRefreshes::new(Duration::from_secs(
                 settings.auth.refresh_grace_secs,
             ))),
+            second_factor_roles: settings.auth.second_factor_roles.clone(),
         }
     }
 
@@ -91,7 +111,8 @@ impl Auth {
         &self.keys
     }
 
-    /// The login throttle of this node.
+    /// The login throttle (this node's counters, and the cluster's on
+    /// PostgreSQL).
     pub fn guard(&self) -> &Arc<crate::logins::guard::LoginGuard> {
         &self.guard
     }
@@ -101,20 +122,18 @@ impl Auth {
     /// # Errors
     /// `too_many_attempts` (with `retry_after_ms`) while the account or the
     /// address is throttled, whatever the password; `invalid_credentials`
-    /// (wrong name or password, indistinguishably); `account_disabled`; or a
-    /// storage failure.
+    /// (wrong name or password, indistinguishably); `account_disabled`;
+    /// `password_change_required`; with the right password,
+    /// `second_factor_required` or `second_factor_enrolment_required`
+    /// carrying a new login challenge (see [`Auth::second_factor_login`],
+    /// [`Auth::start_enrolment`]); or a storage failure.
     pub async fn login(
         &self,
         username: &str,
         password: String,
         client: IpAddr,
     ) -> AppResult<TokenResponse> {
-        if let Err(wait) = self.guard.check(username, client) {
-            tracing::info!(username, %client, wait_ms = wait.as_millis(), "login throttled");
-            return Err(AppError::too_many_attempts(
-                u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
-            ));
-        }
+        self.throttled(username, client).await?;
         let user = self.store.user_by_name(username).await?;
         let hash = user
             .as_ref()
@@ -131,7 +150,8 @@ impl Auth {
         let Some(user) = user.filter(|_| matches) else {
             // Counted and queued for the audit trail: no write here.
             self.guard
-                .failed(username, client, "wrong username or password");
+                .failed_everywhere(username, client, "wrong username or password")
+                .await;
             tracing::info!(username, %client, "login failed");
             return Err(AppError::new(
                 ErrorCode::InvalidCredentials,
@@ -139,7 +159,9 @@ impl Auth {
             ));
         };
         if user.disabled {
-            self.guard.failed(username, client, "account disabled");
+            self.guard
+                .failed_everywhere(username, client, "account disabled")
+                .await;
             return Err(AppError::new(
                 ErrorCode::AccountDisabled,
                 "this account is disabled",
@@ -149,7 +171,50 @@ impl Auth {
             tracing::info!(username, %client, "login refused until the password is changed");
             return Err(password_change_required());
         }
+        let factor = {
+            let mut conn = self.store.reader().await?;
+            second_factor::factor(&mut conn, user.id).await?
+        };
+        let enabled = factor.as_ref().is_some_and(|f| f.enabled);
+        if enabled || self.second_factor_roles.contains(&user.role) {
+            let purpose = if enabled {
+                Purpose::Verify
+            } else {
+                Purpose::Enrol
+            };
+            let challenge = random_token();
+            let mut tx = self.store.write().await?;
+            second_factor::insert_challenge(
+                tx.conn(),
+                &hash_token(&challenge),
+                user.id,
+                purpose,
+                now_ms(),
+                &client.to_string(),
+            )
+            .await?;
+            tx.commit().await?;
+            tracing::info!(username, %client, purpose = purpose.as_str(), "login waits for a second factor");
+            return Err(challenge_answer(purpose, challenge));
+        }
         let mut tx = self.store.write().await?;
+        let tokens = self.open_session(&mut tx, &user, client, None).await?;
+        tx.commit().await?;
+        self.guard.succeeded_everywhere(username, client).await;
+        tracing::info!(username, user_id = user.id, %client, "login");
+        Ok(tokens)
+    }
+
+    /// Starts a login session for `user` inside `tx`: the session row, a
+    /// token pair and the `auth.login` audit entry (naming the second
+    /// factor used, if any).
+    async fn open_session(
+        &self,
+        tx: &mut crate::store::WriteTx,
+        user: &User,
+        client: IpAddr,
+        second_factor: Option<&str>,
+    ) -> AppResult<TokenResponse> {
         let session = uuid::Uuid::new_v4().to_string();
         let now = now_ms();
         let session_end = now.saturating_add(secs_to_ms(self.session_max_secs));
@@ -163,20 +228,31 @@ impl Auth {
             Some(&client_text),
         )
         .await?;
-        let tokens = self
-            .issue_pair(&mut tx, &user, &session, session_end)
-            .await?;
+        let tokens = self.issue_pair(tx, user, &session, session_end).await?;
+        let mut detail = serde_json::json!({ "session": session, "client": client_text });
+        if let Some(method) = second_factor {
+            detail["second_factor"] = serde_json::json!(method);
+        }
         tx.audit(AuditEntry::new(
             AuditActor::from(Some((user.id, user.username.as_str()))).from_client(client),
             "auth.login",
             format!("user:{}", user.id),
-            serde_json::json!({ "session": session, "client": client_text }),
+            detail,
         ))
         .await?;
-        tx.commit().await?;
-        self.guard.succeeded(username, client);
-        tracing::info!(username, user_id = user.id, %client, "login");
         Ok(tokens)
+    }
+
+    async fn throttled(&self, username: &str, client: IpAddr) -> AppResult<()> {
+        self.guard
+            .check_everywhere(username, client)
+            .await
+            .map_err(|wait| {
+                tracing::info!(username, %client, wait_ms = wait.as_millis(), "login throttled");
+                AppError::too_many_attempts(
+                    u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
+                )
+            })
     }
 
     /// Changes `username`'s password after checking the current one (as a
@@ -187,7 +263,9 @@ impl Auth {
     /// # Errors
     /// `too_many_attempts`, `invalid_credentials`, `account_disabled`,
     /// `weak_password` (also when the new password is the current one),
-    /// `unavailable` when the hashing pool is full, storage failures.
+    /// `unavailable` when the hashing pool is full, `forbidden` when
+    /// `tokenless` (the password is the only proof) and the account has a
+    /// second factor and no administrator's reset, storage failures.
     pub async fn change_password(
         &self,
         username: &str,
@@ -195,12 +273,9 @@ impl Auth {
         new: String,
         client: IpAddr,
         keep: Option<&str>,
+        tokenless: bool,
     ) -> AppResult<()> {
-        if let Err(wait) = self.guard.check(username, client) {
-            return Err(AppError::too_many_attempts(
-                u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
-            ));
-        }
+        self.throttled(username, client).await?;
         let user = self.store.user_by_name(username).await?;
         let hash = user
             .as_ref()
@@ -216,7 +291,8 @@ impl Auth {
         };
         let Some(user) = user.filter(|_| matches) else {
             self.guard
-                .failed(username, client, "wrong current password");
+                .failed_everywhere(username, client, "wrong current password")
+                .await;
             tracing::info!(username, %client, "password change refused: wrong current password");
             return Err(AppError::new(
                 ErrorCode::InvalidCredentials,
@@ -228,6 +304,19 @@ impl Auth {
                 ErrorCode::AccountDisabled,
                 "this account is disabled",
             ));
+        }
+        if tokenless && !user.must_change_password {
+            // The password alone must not replace a password the second
+            // factor guards: only after an administrator's reset.
+            let mut conn = self.store.reader().await?;
+            if second_factor::factor(&mut conn, user.id)
+                .await?
+                .is_some_and(|f| f.enabled)
+            {
+                return Err(AppError::forbidden(
+                    "this account has a second factor: log in with it, then change the password (POST /api/v1/me/password)",
+                ));
+            }
         }
         if unchanged {
             return Err(AppError::new(
@@ -249,7 +338,7 @@ impl Auth {
         ))
         .await?;
         tx.commit().await?;
-        self.guard.succeeded(username, client);
+        self.guard.succeeded_everywhere(username, client).await;
         tracing::info!(username, %client, sessions_ended = ended, "password changed");
         Ok(())
     }

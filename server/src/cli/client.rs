@@ -66,15 +66,41 @@ enum ClientCommand {
     },
 }
 
-/// Logs in over REST with a password read from the prompt or stdin.
+/// Logs in over REST with a password read from the prompt or stdin, then,
+/// when the account has a second factor, a code read the same way (on
+/// stdin: the line after the password).
 async fn login(hub: &HubClient, username: &str) -> anyhow::Result<TokenResponse> {
     let password = super::read_password(&format!("Password for {username}: "), false)?;
-    match hub.login(username, &password).await {
-        Ok(tokens) => Ok(tokens),
-        Err(mpaka_client::Error::Refused { error, .. }) => anyhow::bail!(
+    let refused = |error: Option<mpaka_protocol::ErrorBody>| {
+        anyhow::anyhow!(
             "login failed: {}",
             error.map_or_else(|| "unknown error".into(), |e| e.message)
-        ),
+        )
+    };
+    match hub.login(username, &password).await {
+        Ok(tokens) => Ok(tokens),
+        Err(mpaka_client::Error::Refused {
+            error: Some(body), ..
+        }) if body.code == mpaka_protocol::ErrorCode::SecondFactorRequired => {
+            let challenge = body.challenge.unwrap_or_default();
+            let code = super::read_password(
+                "Code from the authenticator app (or a recovery code): ",
+                false,
+            )?;
+            match hub.second_factor(&challenge, code.trim()).await {
+                Ok(tokens) => Ok(tokens),
+                Err(mpaka_client::Error::Refused { error, .. }) => Err(refused(error)),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Err(mpaka_client::Error::Refused {
+            error: Some(body), ..
+        }) if body.code == mpaka_protocol::ErrorCode::SecondFactorEnrolmentRequired => {
+            anyhow::bail!(
+                "login failed: your role requires a second factor; log in once in the web console to enrol an authenticator app"
+            )
+        }
+        Err(mpaka_client::Error::Refused { error, .. }) => Err(refused(error)),
         Err(e) => Err(e.into()),
     }
 }

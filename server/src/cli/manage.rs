@@ -47,6 +47,10 @@ pub enum UserCommand {
     /// prompt or stdin): its sessions end and its next login answers
     /// `password_change_required` until the user chooses their own.
     ResetPassword { username: String },
+    /// Remove an account's second factor (a lost phone) as its
+    /// administrator: its TOTP secret and recovery codes go, its sessions
+    /// end; its next login enrols a new one if its role requires it.
+    ResetTotp { username: String },
     /// Change an account's role (with country and post as the role needs).
     SetRole {
         username: String,
@@ -172,6 +176,7 @@ pub async fn user(settings: Settings, init: bool, command: UserCommand) -> anyho
                     new,
                     std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
                     None,
+                    false,
                 )
                 .await,
             )?;
@@ -182,6 +187,11 @@ pub async fn user(settings: Settings, init: bool, command: UserCommand) -> anyho
             let new = super::read_password(&format!("New password for {username}: "), true)?;
             plain(admin::reset_password(&store, Actor::Operator, user.id, new).await)?;
             println!("password of {username} reset; it must be changed at the next login");
+        }
+        UserCommand::ResetTotp { username } => {
+            let user = plain(admin::find_user(&store, &username).await)?;
+            plain(admin::reset_second_factor(&store, Actor::Operator, user.id).await)?;
+            println!("second factor of {username} removed; its sessions ended");
         }
         UserCommand::Disable { username } => {
             let user = plain(admin::find_user(&store, &username).await)?;

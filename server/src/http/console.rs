@@ -39,6 +39,7 @@ const ASSETS: &[Asset] = &[
     asset!("/manifest.webmanifest", "application/manifest+json"),
     asset!("/sw.js", JS),
     asset!("/js/app.js", JS),
+    asset!("/js/account.js", JS),
     asset!("/js/alerts.js", JS),
     asset!("/js/api.js", JS),
     asset!("/js/chat.js", JS),

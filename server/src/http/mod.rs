@@ -31,6 +31,15 @@ async fn openapi() -> axum::Json<serde_json::Value> {
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/auth/login", post(session::login))
+        .route("/auth/second-factor", post(session::second_factor))
+        .route(
+            "/auth/second-factor/enrol",
+            post(session::second_factor_enrol),
+        )
+        .route(
+            "/auth/second-factor/confirm",
+            post(session::second_factor_confirm),
+        )
         .route("/auth/refresh", post(session::refresh))
         .route("/auth/logout", post(session::logout))
         .route("/me", get(session::me))

@@ -16,7 +16,10 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use mpaka_protocol::{ErrorCode, LoginRequest, RefreshRequest, TokenResponse, UserInfo};
+use mpaka_protocol::{
+    ErrorCode, LoginRequest, RefreshRequest, SecondFactorChallenge, SecondFactorConfirm,
+    SecondFactorEnrolment, SecondFactorLogin, TokenResponse, UserInfo,
+};
 use std::net::{IpAddr, SocketAddr};
 
 /// The cookie holding the console's refresh token.
@@ -41,6 +44,78 @@ pub async fn login(
         state.metrics.auth_failed(error.body().code);
     }
     Ok(answer(&state, peer, &headers, result?))
+}
+
+/// `POST /api/v1/auth/second-factor`: the code step of a login.
+pub async fn second_factor(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ClientAddr(client): ClientAddr,
+    Body(request): Body<SecondFactorLogin>,
+) -> AppResult<Response> {
+    let result = state
+        .auth
+        .second_factor_login(&request.challenge, &request.code, client)
+        .await;
+    if let Err(error) = &result {
+        state.metrics.auth_failed(error.body().code);
+    }
+    Ok(answer(&state, peer, &headers, result?))
+}
+
+/// `POST /api/v1/auth/second-factor/enrol`: a login whose role requires a
+/// second factor starts enrolling one.
+pub async fn second_factor_enrol(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    Body(request): Body<SecondFactorChallenge>,
+) -> AppResult<Json<SecondFactorEnrolment>> {
+    let enrolment = state
+        .auth
+        .start_enrolment(crate::auth::Enroller::Challenge(&request.challenge), client)
+        .await?;
+    Ok(Json(enrolment))
+}
+
+/// `POST /api/v1/auth/second-factor/confirm`: the enrolment's first code;
+/// the login completes with the recovery codes and the tokens.
+pub async fn second_factor_confirm(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ClientAddr(client): ClientAddr,
+    Body(request): Body<SecondFactorConfirm>,
+) -> AppResult<Response> {
+    if request.challenge.is_empty() {
+        return Err(AppError::field("challenge", "required"));
+    }
+    let mut enabled = state
+        .auth
+        .confirm_enrolment(
+            crate::auth::Enroller::Challenge(&request.challenge),
+            &request.code,
+            client,
+        )
+        .await?;
+    let Some(mut tokens) = enabled.tokens.take() else {
+        return Ok(Json(enabled).into_response());
+    };
+    if !cookie_mode(&headers) {
+        enabled.tokens = Some(tokens);
+        return Ok(Json(enabled).into_response());
+    }
+    let refresh = std::mem::take(&mut tokens.refresh_token);
+    enabled.tokens = Some(tokens);
+    let secure = https(peer, &headers, &state.settings.auth.trusted_proxies);
+    let mut response = Json(enabled).into_response();
+    set_cookie(
+        &mut response,
+        &refresh,
+        state.settings.auth.refresh_ttl_secs.get(),
+        secure,
+    );
+    Ok(response)
 }
 
 pub async fn refresh(

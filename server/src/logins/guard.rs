@@ -1,7 +1,10 @@
 //! The in-memory counters and the queue of failed logins awaiting audit.
-//! One `std::sync::Mutex` each, never held across an `.await`.
+//! One `std::sync::Mutex` each, never held across an `.await`. On
+//! PostgreSQL the counters are also kept in the database for the whole
+//! cluster ([`super::shared`]); the `…_everywhere` methods use both.
 
 use super::policy::Backoff;
+use super::shared::{Count, SharedCounts};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -15,7 +18,7 @@ const MAX_KEYS: usize = 100_000;
 /// Failed logins waiting for the next audit batch; more are only counted.
 const MAX_PENDING: usize = 10_000;
 /// A key with no failure for this long starts again from zero.
-const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
+pub const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// What is throttled.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -60,6 +63,7 @@ pub struct LoginGuard {
     address: Backoff,
     entries: Mutex<HashMap<Key, Entry>>,
     pending: Mutex<(Vec<FailedLogin>, u64)>,
+    shared: Option<SharedCounts>,
 }
 
 impl LoginGuard {
@@ -69,6 +73,148 @@ impl LoginGuard {
             address,
             entries: Mutex::new(HashMap::new()),
             pending: Mutex::new((Vec::new(), 0)),
+            shared: None,
+        }
+    }
+
+    /// Shares the counters with the other nodes through the database
+    /// (PostgreSQL; `None` keeps them in memory only).
+    #[must_use]
+    pub fn sharing(mut self, shared: Option<SharedCounts>) -> LoginGuard {
+        self.shared = shared;
+        self
+    }
+
+    /// Whether the counters are shared with other nodes.
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// As [`LoginGuard::check`], over the whole cluster: this node's
+    /// counters first (no query for a key known to be blocked), then the
+    /// shared ones. A database failure leaves this node's answer.
+    ///
+    /// # Errors
+    /// The longest remaining wait.
+    pub async fn check_everywhere(&self, username: &str, client: IpAddr) -> Result<(), Duration> {
+        self.check(username, client)?;
+        let Some(shared) = &self.shared else {
+            return Ok(());
+        };
+        match shared.wait(&Self::keys(username, client)).await {
+            Ok(Some(wait)) if !wait.is_zero() => Err(wait),
+            Ok(_) => Ok(()),
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the shared login counters");
+                Ok(())
+            }
+        }
+    }
+
+    /// As [`LoginGuard::failed`], also counted over the whole cluster; this
+    /// node then holds the cluster's count.
+    pub async fn failed_everywhere(&self, username: &str, client: IpAddr, reason: &'static str) {
+        self.failed(username, client, reason);
+        let Some(shared) = &self.shared else { return };
+        let [account, address] = Self::keys(username, client);
+        match shared
+            .failed(
+                &[(account, self.account), (address, self.address)],
+                FORGET_AFTER,
+            )
+            .await
+        {
+            Ok(counts) => self.merge(&counts),
+            Err(error) => tracing::warn!(%error, "cannot count a failed login for the cluster"),
+        }
+    }
+
+    /// As [`LoginGuard::succeeded`], over the whole cluster.
+    pub async fn succeeded_everywhere(&self, username: &str, client: IpAddr) {
+        self.succeeded(username, client);
+        if let Some(shared) = &self.shared {
+            let [account, _] = Self::keys(username, client);
+            if let Err(error) = shared.clear(&account).await {
+                tracing::warn!(%error, "cannot clear a login count for the cluster");
+            }
+        }
+    }
+
+    /// As [`LoginGuard::clear`], over the whole cluster (other nodes still
+    /// hold their own copy until it expires or a login succeeds there).
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn clear_everywhere(&self, kind: &str, key: &str) -> crate::store::Result<bool> {
+        let here = self.clear(kind, key);
+        let (Some(shared), Some(key)) = (&self.shared, Self::parse_key(kind, key)) else {
+            return Ok(here);
+        };
+        Ok(shared.clear(&key).await? || here)
+    }
+
+    /// As [`LoginGuard::blocks`], over the whole cluster when shared.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn blocks_everywhere(&self) -> crate::store::Result<Vec<Block>> {
+        let Some(shared) = &self.shared else {
+            return Ok(self.blocks());
+        };
+        let counts = shared.all(FORGET_AFTER).await?;
+        self.merge(&counts);
+        let now = crate::store::now_ms();
+        let mut blocks: Vec<Block> = counts
+            .iter()
+            .map(|count| {
+                let (kind, key) = match &count.key {
+                    Key::Account(name) => ("account", name.clone()),
+                    Key::Address(ip) => ("address", ip.to_string()),
+                };
+                Block {
+                    kind,
+                    key,
+                    failures: count.failures,
+                    retry_after_ms: u64::try_from(count.blocked_until_ms.saturating_sub(now))
+                        .unwrap_or(0),
+                }
+            })
+            .collect();
+        blocks.sort_by(|a, b| {
+            b.retry_after_ms
+                .cmp(&a.retry_after_ms)
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        Ok(blocks)
+    }
+
+    /// Takes the cluster's counts into this node's (never lowering them).
+    fn merge(&self, counts: &[Count]) {
+        let now = Instant::now();
+        let now_ms = crate::store::now_ms();
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        for count in counts {
+            if entries.len() >= MAX_KEYS && !entries.contains_key(&count.key) {
+                continue;
+            }
+            let remaining = Duration::from_millis(
+                u64::try_from(count.blocked_until_ms.saturating_sub(now_ms)).unwrap_or(0),
+            );
+            let entry = entries.entry(count.key.clone()).or_insert(Entry {
+                failures: 0,
+                last_failure: now,
+                blocked_until: now,
+            });
+            entry.failures = entry.failures.max(count.failures);
+            entry.blocked_until = entry.blocked_until.max(now + remaining);
+        }
+    }
+
+    fn parse_key(kind: &str, key: &str) -> Option<Key> {
+        match kind {
+            "account" => Some(Key::Account(key.to_lowercase())),
+            "address" => key.parse::<IpAddr>().ok().map(Key::Address),
+            _ => None,
         }
     }
 
@@ -195,13 +341,8 @@ impl LoginGuard {
     /// Forgets the count of an account (`kind` `account`) or an address;
     /// returns whether there was one.
     pub fn clear(&self, kind: &str, key: &str) -> bool {
-        let key = match kind {
-            "account" => Key::Account(key.to_lowercase()),
-            "address" => match key.parse::<IpAddr>() {
-                Ok(ip) => Key::Address(ip),
-                Err(_) => return false,
-            },
-            _ => return false,
+        let Some(key) = Self::parse_key(kind, key) else {
+            return false;
         };
         self.entries
             .lock()

@@ -5,7 +5,10 @@
 //! password changes, which check the current password as a login would:
 //! `POST /api/v1/me/password` (the caller's other sessions end) and
 //! `POST /api/v1/auth/password` (no token, for an account whose login
-//! answers `password_change_required`; all its sessions end).
+//! answers `password_change_required`; all its sessions end); and the
+//! caller's own second factor: `GET /api/v1/me/second-factor` (status),
+//! `POST /api/v1/me/second-factor` (start enrolling) and
+//! `POST /api/v1/me/second-factor/confirm` (a code; the recovery codes).
 
 use super::guard::Block;
 use super::ClientAddr;
@@ -25,6 +28,49 @@ pub fn routes() -> Router<AppState> {
         .route("/login-blocks/{kind}/{key}", delete(clear))
         .route("/me/password", post(change_own_password))
         .route("/auth/password", post(change_password_without_token))
+        .route(
+            "/me/second-factor",
+            get(second_factor_status).post(start_enrolment),
+        )
+        .route("/me/second-factor/confirm", post(confirm_enrolment))
+}
+
+async fn second_factor_status(
+    State(state): State<AppState>,
+    caller: Authenticated,
+) -> AppResult<Json<mpaka_protocol::SecondFactorStatus>> {
+    Ok(Json(state.auth.second_factor_status(&caller.user).await?))
+}
+
+async fn start_enrolment(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    caller: Authenticated,
+) -> AppResult<Json<mpaka_protocol::SecondFactorEnrolment>> {
+    Ok(Json(
+        state
+            .auth
+            .start_enrolment(crate::auth::Enroller::User(&caller.user), client)
+            .await?,
+    ))
+}
+
+async fn confirm_enrolment(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    caller: Authenticated,
+    Body(confirm): Body<mpaka_protocol::SecondFactorConfirm>,
+) -> AppResult<Json<mpaka_protocol::SecondFactorEnabled>> {
+    Ok(Json(
+        state
+            .auth
+            .confirm_enrolment(
+                crate::auth::Enroller::User(&caller.user),
+                &confirm.code,
+                client,
+            )
+            .await?,
+    ))
 }
 
 async fn change_own_password(
@@ -49,6 +95,7 @@ async fn change_own_password(
             change.new_password,
             client,
             Some(&session),
+            false,
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -67,6 +114,7 @@ async fn change_password_without_token(
             change.new_password,
             client,
             None,
+            true,
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -74,7 +122,7 @@ async fn change_password_without_token(
 
 async fn list(State(state): State<AppState>, caller: Authenticated) -> AppResult<Json<Vec<Block>>> {
     caller.require(&[Role::Admin])?;
-    Ok(Json(state.auth.guard().blocks()))
+    Ok(Json(state.auth.guard().blocks_everywhere().await?))
 }
 
 async fn clear(
@@ -83,7 +131,7 @@ async fn clear(
     Path((kind, key)): Path<(String, String)>,
 ) -> AppResult<StatusCode> {
     caller.require(&[Role::Admin])?;
-    if !state.auth.guard().clear(&kind, &key) {
+    if !state.auth.guard().clear_everywhere(&kind, &key).await? {
         return Err(AppError::not_found(format!(
             "no login count for {kind} {key}"
         )));

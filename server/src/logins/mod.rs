@@ -8,12 +8,15 @@
 //! audited in batches (one transaction every `FLUSH_EVERY`), never with an
 //! fsync per attempt. An admin can see and clear the current blocks.
 //!
-//! Counters are per node: behind a load balancer of `n` nodes a guesser gets
-//! at most `n` times the allowance (see docs/security.md).
+//! On PostgreSQL the counters are shared by every node through an
+//! UNLOGGED table ([`shared`]): a guesser spreading attempts over the nodes
+//! behind a load balancer gets no more tries than against one. On SQLite
+//! (one node) they live in memory only.
 
 pub mod guard;
 pub mod http;
 pub mod policy;
+pub mod shared;
 
 pub use crate::client_addr::{client_addr, ClientAddr};
 pub use guard::{FailedLogin, LoginGuard};

@@ -16,6 +16,8 @@ pub enum EndReason {
     RoleChanged,
     /// The password was changed or reset.
     PasswordChanged,
+    /// An administrator removed the account's second factor.
+    SecondFactorReset,
     /// An administrator ended the session.
     Revoked,
 }
@@ -28,6 +30,7 @@ impl EndReason {
             EndReason::AccountDisabled => "account_disabled",
             EndReason::RoleChanged => "role_changed",
             EndReason::PasswordChanged => "password_changed",
+            EndReason::SecondFactorReset => "second_factor_reset",
             EndReason::Revoked => "revoked",
         }
     }

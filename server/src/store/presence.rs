@@ -85,6 +85,31 @@ impl WriteTx {
 }
 
 impl Store {
+    /// Sockets `user_id` has open on the other nodes (those whose heartbeat
+    /// is younger than `fresh_ms`), as their last presence snapshots say.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn sockets_elsewhere(
+        &self,
+        user_id: i64,
+        node_id: &str,
+        fresh_ms: i64,
+    ) -> Result<i64> {
+        let mut conn = self.reader().await?;
+        let n: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(p.sessions), 0) AS BIGINT) FROM presence p \
+             JOIN nodes n ON n.node_id = p.node_id \
+             WHERE p.user_id = $1 AND p.node_id <> $2 AND n.heartbeat_at >= $3",
+        )
+        .bind(user_id)
+        .bind(node_id)
+        .bind(now_ms() - fresh_ms)
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(n)
+    }
+
     /// Who is connected to any node whose heartbeat is younger than `fresh_ms`.
     ///
     /// # Errors

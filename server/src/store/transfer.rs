@@ -49,7 +49,9 @@ impl Table {
 /// Every durable table, parents before children (foreign keys). A new
 /// table (alerts, SOPs…) is one more line here, after the tables it refers
 /// to. Not listed: `nodes` and `presence`, which are live state that every
-/// running node rewrites within seconds.
+/// running node rewrites within seconds, and PostgreSQL's `login_failures`
+/// (shared login back-offs, which only slow logins down and end by
+/// themselves).
 pub const TABLES: &[Table] = &[
     Table::keyed("corridors", "slug"),
     Table::keyed("posts", "slug"),
@@ -58,6 +60,9 @@ pub const TABLES: &[Table] = &[
     Table::keyed("idempotency", "user_id, key"),
     Table::keyed("refresh_tokens", "token_hash"),
     Table::keyed("sessions", "id"),
+    Table::keyed("second_factors", "user_id"),
+    Table::keyed("recovery_codes", "user_id, code_hash"),
+    Table::keyed("login_challenges", "id_hash"),
     Table::generated("audit", "id"),
     Table::keyed("alerts", "id"),
     Table::keyed("alert_acks", "alert_id, user_id"),

@@ -83,6 +83,32 @@ pub(super) async fn run(state: AppState, socket: Socket, client: IpAddr, opener:
         .await;
 }
 
+/// Whether `user_id`'s sockets on the other nodes and on this one (the new
+/// one counted) exceed `ws.max_connections_per_user`; always `false` on
+/// SQLite (one node) and when the database cannot say.
+async fn over_cap_elsewhere(state: &AppState, user_id: i64) -> bool {
+    if state.store.backend() != crate::store::Backend::Postgres {
+        return false;
+    }
+    let elsewhere = match state
+        .store
+        .sockets_elsewhere(
+            user_id,
+            state.hub.presence.node_id(),
+            crate::hub::PRESENCE_FRESH_MS,
+        )
+        .await
+    {
+        Ok(n) => usize::try_from(n).unwrap_or(0),
+        Err(error) => {
+            tracing::warn!(%error, "cannot count the account's sockets on other nodes");
+            return false;
+        }
+    };
+    elsewhere + state.sockets_per_user.open(&user_id)
+        > state.settings.ws.max_connections_per_user.get()
+}
+
 async fn serve(state: AppState, socket: Socket, id: SessionId, client: IpAddr, opener: Opener) {
     let (mut sink, mut stream) = socket.split();
     let (auth_id, token) = match authenticate(&state, &mut sink, &mut stream).await {
@@ -91,7 +117,16 @@ async fn serve(state: AppState, socket: Socket, id: SessionId, client: IpAddr, o
     };
     let user = token.user;
     // Counted after authentication: a refused socket never reaches the hub.
-    let Some(_user_slot) = state.sockets_per_user.try_take(user.id) else {
+    // On PostgreSQL the other nodes' sockets count too (from their presence
+    // snapshots, at most `limits.presence_flush_ms` old).
+    let slot = match state.sockets_per_user.try_take(user.id) {
+        Some(slot) if over_cap_elsewhere(&state, user.id).await => {
+            drop(slot);
+            None
+        }
+        other => other,
+    };
+    let Some(_user_slot) = slot else {
         tracing::warn!(user = %user.username, "socket refused: max_connections_per_user reached");
         let error = ErrorBody::new(
             ErrorCode::TooManyConnections,
