@@ -203,6 +203,14 @@ impl Browser {
             .ok_or_else(|| anyhow!("no handle: {reply}"))
     }
 
+    /// Closes the current tab (as a user closing it would); switch to
+    /// another tab before the next command.
+    pub async fn close_tab(&self) -> anyhow::Result<()> {
+        self.call(reqwest::Method::DELETE, "/window", Value::Null)
+            .await
+            .map(drop)
+    }
+
     /// Makes the tab `handle` the one every later command goes to.
     pub async fn switch_to(&self, handle: &str) -> anyhow::Result<()> {
         self.post("/window", json!({ "handle": handle }))

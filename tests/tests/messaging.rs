@@ -120,6 +120,7 @@ async fn invalid_messages_get_field_errors_and_floods_are_rate_limited() {
     ] {
         let reply = officer
             .request(&ClientFrame::Publish {
+                written_at: None,
                 id: format!("bad-{field}-{}", text.len()),
                 channel: post.clone(),
                 text: text.into(),
