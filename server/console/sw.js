@@ -4,10 +4,12 @@
 // fails, so an upgraded hub is never hidden behind stale files. API calls
 // and the socket are never cached.
 const CACHE = 'mpaka-console-v4';
-const SHELL = ['/', '/app.css', '/favicon.svg', '/manifest.webmanifest', '/icon-192.png', '/js/app.js', '/js/dom.js', '/js/session.js', '/js/api.js',
-  '/js/store.js', '/js/link.js', '/js/outbox.js', '/js/i18n.js', '/js/chat.js', '/js/posts.js',
-  '/js/alerts.js', '/js/sops.js', '/js/forms.js', '/js/flows.js', '/js/log.js', '/js/notify.js',
-  '/js/lang/fr.js', '/js/lang/en.js', '/js/lang/sw.js', '/js/lang/rn.js'];
+// Every file of the console, fetched in the background once the page has
+// loaded, so that any view opens without the hub.
+const SHELL = ['/', '/app.css', '/favicon.svg', '/manifest.webmanifest', '/icon-192.png',
+  '/js/app.js', '/js/dom.js', '/js/session.js', '/js/api.js', '/js/store.js', '/js/link.js',
+  '/js/outbox.js', '/js/i18n.js', '/js/notify.js', '/js/alerts.js', '/js/forms.js', '/js/chat.js',
+  '/js/posts.js', '/js/sops.js', '/js/flows.js', '/js/log.js', '/js/lang/fr.js', '/js/lang/en.js', '/js/lang/sw.js', '/js/lang/rn.js'];
 
 self.addEventListener('install', (e) => {
   e.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));

@@ -239,6 +239,29 @@ impl Browser {
         .map(drop)
     }
 
+    /// Runs a Chrome DevTools Protocol command on the current tab
+    /// (chromedriver's `goog/cdp/execute`) and returns its result.
+    pub async fn cdp(&self, command: &str, params: Value) -> anyhow::Result<Value> {
+        self.post(
+            "/goog/cdp/execute",
+            json!({ "cmd": command, "params": params }),
+        )
+        .await
+    }
+
+    /// Cuts this browser off the network (or lets it back), as a lost link.
+    pub async fn set_offline(&self, offline: bool) -> anyhow::Result<()> {
+        self.post(
+            "/chromium/network_conditions",
+            json!({"network_conditions": {
+                "offline": offline, "latency": 0,
+                "download_throughput": 1_000_000_000, "upload_throughput": 1_000_000_000,
+            }}),
+        )
+        .await
+        .map(drop)
+    }
+
     /// Resizes the window (CSS pixels).
     pub async fn resize(&self, width: u32, height: u32) -> anyhow::Result<()> {
         self.post("/window/rect", json!({"width": width, "height": height}))

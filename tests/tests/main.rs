@@ -20,6 +20,7 @@ mod console;
 mod console_a11y;
 mod console_field_errors;
 mod console_i18n;
+mod console_install;
 mod console_phone;
 mod console_tabs;
 mod console_written_at;

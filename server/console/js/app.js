@@ -9,8 +9,6 @@ import { Store } from './store.js';
 import { Link } from './link.js';
 import { Outbox } from './outbox.js';
 import { tr, LANGS, pickLang, errorText, fieldErrorText, loadLang } from './i18n.js';
-import { renderChat } from './chat.js';
-import { renderPosts } from './posts.js';
 import { Notices } from './notify.js';
 
 const root = $('#app');
@@ -171,8 +169,10 @@ function teardown() {
 }
 
 const VIEWS = {
-  channels: () => renderChat,
-  posts: () => renderPosts,
+  // Each view's script loads on its first use: an officer lands on the
+  // alerts, a coordinator on the alerts too, an administrator on posts.
+  channels: () => import('./chat.js').then((m) => m.renderChat),
+  posts: () => import('./posts.js').then((m) => m.renderPosts),
   alerts: () => import('./alerts.js').then((m) => m.renderAlerts),
   sops: () => import('./sops.js').then((m) => m.renderSops),
   flows: () => import('./flows.js').then((m) => m.renderFlows),
