@@ -412,6 +412,8 @@ async fn an_alert_raised_at_mugina_is_acknowledged_live_at_manyovu_also_from_off
 
     // A valid alert reaches Manyovu live, unacknowledged.
     mugina.fill("#raise-headcount", "400").await.unwrap();
+    // The vulnerable groups are folded away until opened.
+    mugina.click("#raise-vulnerable summary").await.unwrap();
     mugina
         .fill("#raise-unaccompanied_or_separated_children", "12")
         .await
