@@ -202,6 +202,11 @@ pub struct AlertDraft {
     pub text: Option<LocalizedText>,
     /// Required, so that an exercise is never raised as real by omission.
     pub status: AlertStatus,
+    /// When the author wrote it, if it was composed offline and sent later
+    /// (RFC 3339, from the client's clock; the hub refuses one more than 2
+    /// minutes ahead of its own and keeps it beside its own time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_at: Option<String>,
 }
 
 /// What an update may change; absent fields stay as they are. `vulnerable`
@@ -232,12 +237,26 @@ impl AlertPatch {
     }
 }
 
+/// The optional body of `POST /api/v1/alerts/{id}/ack`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertAckRequest {
+    /// When the author wrote it, if it was composed offline and sent later
+    /// (RFC 3339, from the client's clock; the hub refuses one more than 2
+    /// minutes ahead of its own and keeps it beside its own time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_at: Option<String>,
+}
+
 /// One acknowledgement of an alert.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AlertAck {
     pub by: Author,
-    /// RFC 3339.
+    /// RFC 3339: when the hub stored it.
     pub at: String,
+    /// When the acknowledgement was given, if offline and sent later (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_at: Option<String>,
 }
 
 /// How and why an alert was closed.
@@ -408,6 +427,7 @@ impl Alert {
                 .map(|a| AlertAck {
                     by: a.by.redacted(),
                     at: a.at.clone(),
+                    written_at: a.written_at.clone(),
                 })
                 .collect(),
             closing: self.closing.as_ref().map(|c| AlertClosing {
@@ -433,8 +453,11 @@ pub struct FieldChange {
 /// One entry of an alert's history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AlertChange {
-    /// RFC 3339.
+    /// RFC 3339: when the hub stored the step.
     pub at: String,
+    /// When the step was taken, if offline and sent later (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_at: Option<String>,
     /// Who took the step; absent when the hub did (escalations).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<Author>,
@@ -456,6 +479,7 @@ impl AlertChange {
         };
         AlertChange {
             at: self.at.clone(),
+            written_at: self.written_at.clone(),
             by: self.by.as_ref().map(Author::redacted),
             step: self.step,
             changes: self

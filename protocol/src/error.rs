@@ -163,13 +163,149 @@ impl fmt::Display for ErrorCode {
     }
 }
 
+/// Why one field of a request is invalid, as a stable code a client can
+/// show in its user's language (with [`FieldError::params`]). Like
+/// [`ErrorCode`], a code never changes meaning once published; new codes
+/// may be added, and a client that does not know one reads it as
+/// [`FieldCode::Invalid`] and shows the English `message`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldCode {
+    /// The field is missing, `null` or empty.
+    Required,
+    /// The value has the wrong JSON type (text for a number, a list for an
+    /// object…). Params: none.
+    WrongType,
+    /// Not one of the accepted values (an unknown alert kind, an unknown
+    /// post, a reason not configured). Params: none (the value is never
+    /// echoed).
+    UnknownValue,
+    /// A count below zero. Params: `got`.
+    MustNotBeNegative,
+    /// A number above the largest accepted. Params: `max`, `got`.
+    TooLarge,
+    /// The low end of a range is above its high end. Params: `low`, `high`.
+    LowAboveHigh,
+    /// The same entry is listed twice.
+    ListedTwice,
+    /// A number outside its range (a latitude). Params: `min`, `max`.
+    OutOfRange,
+    /// Too long. Params: `max`, `unit` (`characters`, `bytes` or `entries`).
+    TooLong,
+    /// Text with control characters other than tab and line breaks.
+    ControlCharacters,
+    /// Not a language this hub knows (or not a BCP 47 tag).
+    NotALanguage,
+    /// Not a slug (lowercase letters, digits and hyphens).
+    NotASlug,
+    /// Not a date or time in the expected form. Params: `format`
+    /// (`YYYY-MM-DD`, `YYYY-MM`, `RFC 3339`).
+    NotADate,
+    /// A value this request may not use (an SOP owned by one country
+    /// addressing the other). Params: `allowed` when there is one.
+    NotAllowed,
+    /// Two fields that must agree do not (a title without a body, an end
+    /// before a start). Params: `other`, the other field.
+    Mismatch,
+    /// A time later than the hub's clock allows (`written_at`). Params:
+    /// `max_skew_s`.
+    InFuture,
+    /// Any other problem, and any code this client does not know: show
+    /// the English `message`.
+    #[default]
+    #[serde(other)]
+    Invalid,
+}
+
+impl FieldCode {
+    /// Every code, for documentation checks.
+    pub const ALL: &'static [FieldCode] = &[
+        FieldCode::Required,
+        FieldCode::WrongType,
+        FieldCode::UnknownValue,
+        FieldCode::MustNotBeNegative,
+        FieldCode::TooLarge,
+        FieldCode::LowAboveHigh,
+        FieldCode::ListedTwice,
+        FieldCode::OutOfRange,
+        FieldCode::TooLong,
+        FieldCode::ControlCharacters,
+        FieldCode::NotALanguage,
+        FieldCode::NotASlug,
+        FieldCode::NotADate,
+        FieldCode::NotAllowed,
+        FieldCode::Mismatch,
+        FieldCode::InFuture,
+        FieldCode::Invalid,
+    ];
+
+    /// The code as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldCode::Required => "required",
+            FieldCode::WrongType => "wrong_type",
+            FieldCode::UnknownValue => "unknown_value",
+            FieldCode::MustNotBeNegative => "must_not_be_negative",
+            FieldCode::TooLarge => "too_large",
+            FieldCode::LowAboveHigh => "low_above_high",
+            FieldCode::ListedTwice => "listed_twice",
+            FieldCode::OutOfRange => "out_of_range",
+            FieldCode::TooLong => "too_long",
+            FieldCode::ControlCharacters => "control_characters",
+            FieldCode::NotALanguage => "not_a_language",
+            FieldCode::NotASlug => "not_a_slug",
+            FieldCode::NotADate => "not_a_date",
+            FieldCode::NotAllowed => "not_allowed",
+            FieldCode::Mismatch => "mismatch",
+            FieldCode::InFuture => "in_future",
+            FieldCode::Invalid => "invalid",
+        }
+    }
+}
+
+impl fmt::Display for FieldCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One invalid field of a request.
+///
+/// `code` and `params` were added after `field` and `message`: a client
+/// that reads only those two keeps working, and one that reads an older
+/// hub's error sees `invalid` with no params.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FieldError {
     /// Dotted path of the field, e.g. `headcount.low`.
     pub field: String,
-    /// Why it is invalid, in English.
+    /// Why it is invalid, as a stable code.
+    #[serde(default)]
+    pub code: FieldCode,
+    /// Values the code's text needs (`got`, `max`, …): numbers or short
+    /// words, never text copied from the request.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// Why it is invalid, in English (the fallback for an unknown code).
     pub message: String,
+}
+
+impl FieldError {
+    /// A field error with its code and English message, without params.
+    pub fn new(field: impl Into<String>, code: FieldCode, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            code,
+            params: serde_json::Map::new(),
+            message: message.into(),
+        }
+    }
+
+    /// The same error with one more parameter.
+    #[must_use]
+    pub fn with(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.params.insert(name.to_owned(), value.into());
+        self
+    }
 }
 
 /// The body of every error, on the socket (inside an `error` frame) and over

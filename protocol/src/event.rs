@@ -192,6 +192,7 @@ impl EventData {
             EventData::Message(m) => EventData::Message(MessageBody {
                 text: "[redacted]".into(),
                 lang: m.lang.clone(),
+                written_at: m.written_at.clone(),
             }),
             EventData::AlertRaised(b) => EventData::AlertRaised(Box::new(b.redacted())),
             EventData::AlertAcknowledged(b) => EventData::AlertAcknowledged(Box::new(b.redacted())),
@@ -228,4 +229,8 @@ pub struct MessageBody {
     /// Language of the text: `fr`, `en`, `sw`, `rn` (or another BCP 47 tag).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,
+    /// When the author wrote it, if composed offline and sent later (RFC
+    /// 3339); the event's `at` is when the hub stored it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_at: Option<String>,
 }

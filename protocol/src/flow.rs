@@ -20,7 +20,7 @@ pub use query::{
 pub use surge::{FlowSurge, FlowSurgeReceipt, FlowSurgeState};
 
 use crate::alert::vocab::wire_enum;
-use crate::{Author, Country, FieldError, VulnerableGroups};
+use crate::{Author, Country, FieldCode, FieldError, VulnerableGroups};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -163,11 +163,15 @@ impl FlowDraft {
 /// Problems of a list of lines, each naming its field (`lines.3.men`).
 pub fn validate_lines(lines: &[FlowLine]) -> Vec<FieldError> {
     let mut problems = Vec::new();
-    let mut add = |field: String, message: String| problems.push(FieldError { field, message });
     if lines.len() > MAX_FLOW_LINES {
-        add(
-            "lines".into(),
-            format!("at most {MAX_FLOW_LINES} lines per report"),
+        problems.push(
+            FieldError::new(
+                "lines",
+                FieldCode::TooLong,
+                format!("at most {MAX_FLOW_LINES} lines per report"),
+            )
+            .with("max", MAX_FLOW_LINES)
+            .with("unit", "entries"),
         );
     }
     for (i, line) in lines.iter().enumerate() {
@@ -178,9 +182,14 @@ pub fn validate_lines(lines: &[FlowLine]) -> Vec<FieldError> {
             ("girls", line.girls),
         ] {
             if n > MAX_FLOW_COUNT {
-                add(
-                    format!("lines.{i}.{name}"),
-                    format!("must be at most {MAX_FLOW_COUNT}"),
+                problems.push(
+                    FieldError::new(
+                        format!("lines.{i}.{name}"),
+                        FieldCode::TooLarge,
+                        format!("must be at most {MAX_FLOW_COUNT}"),
+                    )
+                    .with("max", MAX_FLOW_COUNT)
+                    .with("got", n),
                 );
             }
         }
@@ -188,9 +197,14 @@ pub fn validate_lines(lines: &[FlowLine]) -> Vec<FieldError> {
         for (group, count) in line.vulnerable.counts() {
             if let Some(n) = count {
                 if n < 0 || n.unsigned_abs() > total {
-                    add(
-                        format!("lines.{i}.vulnerable.{group}"),
-                        format!("must be between 0 and the line's total ({total})"),
+                    problems.push(
+                        FieldError::new(
+                            format!("lines.{i}.vulnerable.{group}"),
+                            FieldCode::OutOfRange,
+                            format!("must be between 0 and the line's total ({total})"),
+                        )
+                        .with("min", 0)
+                        .with("max", total),
                     );
                 }
             }
@@ -202,11 +216,11 @@ pub fn validate_lines(lines: &[FlowLine]) -> Vec<FieldError> {
                     .chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
             if !ok {
-                add(
+                problems.push(FieldError::new(
                     format!("lines.{i}.reason"),
-                    "must be a reason code such as family_visit (lowercase letters, digits, _)"
-                        .into(),
-                );
+                    FieldCode::NotASlug,
+                    "must be a reason code such as family_visit (lowercase letters, digits, _)",
+                ));
             }
         }
     }

@@ -57,6 +57,10 @@ pub enum ClientFrame {
         text: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         lang: Option<String>,
+        /// When the message was written, if offline (RFC 3339; at most 2
+        /// minutes ahead of the hub's clock).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        written_at: Option<String>,
     },
     /// Page back through a channel's stored events, newest first.
     History {
@@ -164,7 +168,13 @@ pub enum ClientFrame {
     AlertRaise { id: String, alert: AlertDraft },
     /// Acknowledge an alert of the facing post. Answered by `alert.saved`.
     #[serde(rename = "alert.ack")]
-    AlertAck { id: String, alert_id: String },
+    AlertAck {
+        id: String,
+        alert_id: String,
+        /// When the acknowledgement was given, if offline (RFC 3339).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        written_at: Option<String>,
+    },
     /// Change an open alert's headcount, needs, scales or text. Answered by `alert.saved`.
     #[serde(rename = "alert.update")]
     AlertUpdate {

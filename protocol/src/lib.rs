@@ -25,7 +25,7 @@ mod sop;
 
 pub use alert::*;
 pub use channel::{ChannelId, ParseChannelError};
-pub use error::{CloseCode, ErrorBody, ErrorCode, FieldError};
+pub use error::{CloseCode, ErrorBody, ErrorCode, FieldCode, FieldError};
 pub use event::{Author, Event, EventData, MessageBody};
 pub use flow::*;
 pub use frames::{

@@ -18,6 +18,8 @@ struct Operation {
     /// Who may call it; `None` for public routes.
     who: Option<&'static str>,
     request: Option<BodySchema>,
+    /// Whether the request body may be left out.
+    body_optional: bool,
     /// Success status and body (`None`: no body or not JSON).
     status: u16,
     response: Option<BodySchema>,
@@ -39,7 +41,8 @@ fn object(_: &mut SchemaGenerator) -> Schema {
 
 fn text(_: &mut SchemaGenerator) -> Schema {
     json_schema!({ "type": "object", "required": ["text"], "properties": {
-        "text": { "type": "string", "maxLength": 8000 }, "lang": { "type": "string" } } })
+        "text": { "type": "string", "maxLength": 8000 }, "lang": { "type": "string" },
+        "written_at": { "type": "string", "description": "When it was written, if offline (RFC 3339; at most 120 s ahead of the hub's clock)" } } })
 }
 
 fn published(_: &mut SchemaGenerator) -> Schema {
@@ -54,6 +57,7 @@ const fn op(method: &'static str, path: &'static str, summary: &'static str) -> 
         summary,
         who: Some("any authenticated user"),
         request: None,
+        body_optional: false,
         status: 200,
         response: None,
         idempotent: false,
@@ -105,7 +109,7 @@ fn operations() -> Vec<Operation> {
         Operation { who: Some("readers of the corridors"), ..op("get", "/alerts/cap/feed", "Atom feed of open alerts (application/atom+xml)") },
         Operation { who: Some("readers of the corridor"), response: Some(of::<AlertDetail>), ..op("get", "/alerts/{id}", "One alert with its history") },
         Operation { who: Some("readers of the corridor"), ..op("get", "/alerts/{id}/cap", "The alert as an OASIS CAP 1.2 document (application/cap+xml)") },
-        Operation { who: Some("the counterpart side: officers of the facing post, coordinators of the other country"), response: Some(of::<AlertReceipt>), idempotent: true, ..op("post", "/alerts/{id}/ack", "Acknowledge an alert") },
+        Operation { who: Some("the counterpart side: officers of the facing post, coordinators of the other country"), request: Some(of::<AlertAckRequest>), body_optional: true, response: Some(of::<AlertReceipt>), idempotent: true, ..op("post", "/alerts/{id}/ack", "Acknowledge an alert (the body is optional: `written_at` for an acknowledgement given offline)") },
         Operation { who: Some("the raising side"), request: Some(of::<AlertPatch>), response: Some(of::<AlertReceipt>), idempotent: true, ..op("post", "/alerts/{id}/update", "Update headcount, severity, needs or text") },
         Operation { who: Some("the raising side"), request: Some(object), response: Some(of::<AlertReceipt>), idempotent: true, ..op("post", "/alerts/{id}/resolve", "Resolve {reason}") },
         Operation { who: Some("the raising side"), request: Some(object), response: Some(of::<AlertReceipt>), idempotent: true, ..op("post", "/alerts/{id}/cancel", "Cancel {reason}") },
@@ -176,7 +180,7 @@ pub fn openapi() -> Value {
             }
         });
         if let Some(body) = operation.request {
-            entry["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": body(&mut generator) } } });
+            entry["requestBody"] = json!({ "required": !operation.body_optional, "content": { "application/json": { "schema": body(&mut generator) } } });
         }
         if operation.who.is_some() {
             entry["security"] = json!([{ "bearer": [] }]);

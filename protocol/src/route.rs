@@ -93,6 +93,7 @@ pub enum MessagingRequest {
         channel: ChannelId,
         text: String,
         lang: Option<String>,
+        written_at: Option<String>,
     },
     History {
         id: String,
@@ -115,6 +116,7 @@ pub enum AlertRequest {
     Ack {
         id: String,
         alert_id: String,
+        written_at: Option<String>,
     },
     Update {
         id: String,
@@ -229,10 +231,12 @@ impl ClientFrame {
                 channel,
                 text,
                 lang,
+                written_at,
             } => Routed::Messaging(MessagingRequest::Publish {
                 id,
                 channel,
                 text,
+                written_at,
                 lang,
             }),
             F::History {
@@ -248,7 +252,15 @@ impl ClientFrame {
             }),
             F::Presence { id } => Routed::Messaging(MessagingRequest::Presence { id }),
             F::AlertRaise { id, alert } => Routed::Alert(AlertRequest::Raise { id, alert }),
-            F::AlertAck { id, alert_id } => Routed::Alert(AlertRequest::Ack { id, alert_id }),
+            F::AlertAck {
+                id,
+                alert_id,
+                written_at,
+            } => Routed::Alert(AlertRequest::Ack {
+                id,
+                alert_id,
+                written_at,
+            }),
             F::AlertUpdate {
                 id,
                 alert_id,
@@ -475,6 +487,7 @@ mod tests {
         let frame = ClientFrame::AlertAck {
             id: "r1".into(),
             alert_id: "a".into(),
+            written_at: None,
         };
         match frame.route() {
             Routed::Alert(request) => assert_eq!(request.id(), "r1"),
@@ -485,6 +498,7 @@ mod tests {
             channel: "joint".parse().expect("a channel"),
             text: "x".into(),
             lang: None,
+            written_at: None,
         };
         assert!(matches!(
             frame.route(),

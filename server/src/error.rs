@@ -5,7 +5,7 @@
 use crate::store::StoreError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use mpaka_protocol::{ErrorBody, ErrorCode, FieldError};
+use mpaka_protocol::{ErrorBody, ErrorCode, FieldCode, FieldError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -43,11 +43,16 @@ impl AppError {
         AppError::Client(body)
     }
 
+    /// `validation_failed` for one field, with the generic code `invalid`
+    /// (the English message is all a client can show). Prefer
+    /// [`AppError::coded`] for anything a person fills in.
     pub fn field(field: &str, message: impl Into<String>) -> AppError {
-        AppError::invalid(vec![FieldError {
-            field: field.into(),
-            message: message.into(),
-        }])
+        AppError::coded(field, FieldCode::Invalid, message)
+    }
+
+    /// `validation_failed` for one field, with its stable code.
+    pub fn coded(field: &str, code: FieldCode, message: impl Into<String>) -> AppError {
+        AppError::invalid(vec![FieldError::new(field, code, message)])
     }
 
     /// `too_many_attempts` with `retry_after_ms` (and, over HTTP, `Retry-After`).

@@ -31,6 +31,7 @@ pub mod store;
 pub mod sync;
 pub mod telemetry;
 pub mod vlog;
+pub mod written;
 pub mod ws;
 
 pub use app::App;

@@ -127,6 +127,7 @@ async fn sigterm_exits_cleanly_whatever_the_clients_do() {
     let text = "x".repeat(7000);
     for i in 0..300 {
         let frame = ClientFrame::Publish {
+            written_at: None,
             id: format!("p{i}"),
             channel: "corridor:mugina-manyovu".parse().unwrap(),
             text: text.clone(),
@@ -276,6 +277,7 @@ async fn sigkill_cycles_under_load_lose_and_duplicate_nothing() {
             let id = format!("k{next_id}");
             next_id += 1;
             let frame = ClientFrame::Publish {
+                written_at: None,
                 id: id.clone(),
                 channel: channel.clone(),
                 text: id.clone(),
@@ -311,6 +313,7 @@ async fn sigkill_cycles_under_load_lose_and_duplicate_nothing() {
     let mut duplicates = 0;
     for id in &unanswered {
         let frame = ClientFrame::Publish {
+            written_at: None,
             id: id.clone(),
             channel: channel.clone(),
             text: id.clone(),

@@ -203,6 +203,14 @@ impl Browser {
             .ok_or_else(|| anyhow!("no handle: {reply}"))
     }
 
+    /// Closes the current tab (as a user closing it would); switch to
+    /// another tab before the next command.
+    pub async fn close_tab(&self) -> anyhow::Result<()> {
+        self.call(reqwest::Method::DELETE, "/window", Value::Null)
+            .await
+            .map(drop)
+    }
+
     /// Makes the tab `handle` the one every later command goes to.
     pub async fn switch_to(&self, handle: &str) -> anyhow::Result<()> {
         self.post("/window", json!({ "handle": handle }))
@@ -225,6 +233,29 @@ impl Browser {
                 "latency": latency_ms,
                 "download_throughput": down_kbit * 1000 / 8,
                 "upload_throughput": up_kbit * 1000 / 8,
+            }}),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Runs a Chrome DevTools Protocol command on the current tab
+    /// (chromedriver's `goog/cdp/execute`) and returns its result.
+    pub async fn cdp(&self, command: &str, params: Value) -> anyhow::Result<Value> {
+        self.post(
+            "/goog/cdp/execute",
+            json!({ "cmd": command, "params": params }),
+        )
+        .await
+    }
+
+    /// Cuts this browser off the network (or lets it back), as a lost link.
+    pub async fn set_offline(&self, offline: bool) -> anyhow::Result<()> {
+        self.post(
+            "/chromium/network_conditions",
+            json!({"network_conditions": {
+                "offline": offline, "latency": 0,
+                "download_throughput": 1_000_000_000, "upload_throughput": 1_000_000_000,
             }}),
         )
         .await

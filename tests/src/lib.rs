@@ -388,6 +388,7 @@ impl Client {
         text: &str,
     ) -> anyhow::Result<Result<(u64, bool), ErrorBody>> {
         let frame = ClientFrame::Publish {
+            written_at: None,
             id: id.into(),
             channel: channel.clone(),
             text: text.into(),
@@ -455,6 +456,7 @@ impl Client {
         text: &str,
     ) -> Result<(u64, bool), ErrorBody> {
         let frame = ClientFrame::Publish {
+            written_at: None,
             id: id.into(),
             channel: channel.clone(),
             text: text.into(),

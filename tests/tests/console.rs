@@ -88,6 +88,26 @@ async fn the_console_is_served_small_with_tags_and_gzip() {
         .await
         .unwrap();
     assert_eq!(script.headers()["content-encoding"], "gzip");
+    // Brotli where the browser accepts it (every current one does).
+    let script = hub
+        .http()
+        .get(hub.url("/js/app.js"))
+        .header("accept-encoding", "gzip, deflate, br, zstd")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(script.headers()["content-encoding"], "br");
+    assert_eq!(script.headers()["vary"], "accept-encoding");
+    // A PNG icon is sent as it is: compressing it again would not pay.
+    let icon = hub
+        .http()
+        .get(hub.url("/icon-192.png"))
+        .header("accept-encoding", "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(icon.headers()["content-type"], "image/png");
+    assert!(!icon.headers().contains_key("content-encoding"));
     assert!(script.headers()["content-type"]
         .to_str()
         .unwrap()
@@ -316,7 +336,20 @@ async fn the_first_load_is_small() {
     };
     let hub = TestHub::start().await;
     let browser = driver.browser().await.unwrap();
+    // Files the page fetches through the service worker (once it controls
+    // the page, right after the first load) would count 0 bytes: the page
+    // goes to the network itself here, so every byte it causes counts. The
+    // worker's own background copy of every file is not counted.
+    browser.cdp("Network.enable", json!({})).await.unwrap();
+    browser
+        .cdp("Network.setBypassServiceWorker", json!({"bypass": true}))
+        .await
+        .unwrap();
     log_in(&browser, &hub, "mugina.officer").await.unwrap();
+    browser
+        .wait_for("document.querySelector('#alert-list')")
+        .await
+        .unwrap();
     let bytes = browser
         .exec(
             "const all = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')];
@@ -338,7 +371,7 @@ async fn the_first_load_is_small() {
     }
     assert!(transferred > 0);
     assert!(
-        transferred < 60_000,
+        transferred < 34_000,
         "first load too heavy: {transferred} bytes"
     );
     browser.close().await.unwrap();
@@ -379,6 +412,8 @@ async fn an_alert_raised_at_mugina_is_acknowledged_live_at_manyovu_also_from_off
 
     // A valid alert reaches Manyovu live, unacknowledged.
     mugina.fill("#raise-headcount", "400").await.unwrap();
+    // The vulnerable groups are folded away until opened.
+    mugina.click("#raise-vulnerable summary").await.unwrap();
     mugina
         .fill("#raise-unaccompanied_or_separated_children", "12")
         .await

@@ -2,7 +2,9 @@
 //! outbox per browser, not per tab. Tabs refreshing the session at the same
 //! moment keep it (the refresh token lives in an HttpOnly cookie the whole
 //! browser shares, and the hub gives a repeat within its grace the same
-//! pair); messages written offline in two tabs are both sent, once.
+//! pair); messages written offline in two tabs are both sent, once; and
+//! the tabs share one socket, owned by a leader tab that relays events to
+//! the others, with another tab taking over when the leader closes.
 
 use mpaka_tests::browser::{Browser, Driver};
 use mpaka_tests::TestHub;
@@ -238,5 +240,149 @@ async fn messages_written_offline_in_two_tabs_are_both_sent_once() {
     for text in [x, y] {
         assert_eq!(stored_messages(&hub, text).await, 1, "{text}");
     }
+    browser.close().await.unwrap();
+}
+
+/// Messages in the open channel whose text is `text`, confirmed by the hub.
+const SHOWN: &str = "return [...document.querySelectorAll('#messages li.msg[data-seq] p')]
+    .filter(p => p.textContent === arguments[0]).length;";
+
+/// Waits until the hub counts `n` open sockets.
+async fn wait_sockets(hub: &TestHub, n: f64) -> f64 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let open = hub.metric("mpaka_connections").await;
+        if open == n || std::time::Instant::now() > deadline {
+            return open;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn three_tabs_share_one_socket_and_another_tab_takes_over_when_the_leader_closes() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let hub = TestHub::start().await;
+    let mugina = hub.login("mugina.officer").await.access_token;
+    let browser = driver.browser().await.unwrap();
+    log_in(&browser, &hub, "manyovu.officer").await.unwrap();
+    let mut tabs = vec![browser.tab().await.unwrap()];
+    for _ in 0..2 {
+        let tab = browser.new_tab().await.unwrap();
+        browser.switch_to(&tab).await.unwrap();
+        tabs.push(tab);
+    }
+    for tab in &tabs {
+        browser.switch_to(tab).await.unwrap();
+        browser
+            .goto(&hub.url(&format!("/{CORRIDOR}")))
+            .await
+            .unwrap();
+        wait_online(&browser).await.unwrap();
+    }
+    // The hub sees one socket for the three tabs (the login above over
+    // REST opens none).
+    assert_eq!(wait_sockets(&hub, 1.0).await, 1.0, "sockets for three tabs");
+
+    let publish = |text: &'static str| {
+        let hub = &hub;
+        let token = mugina.clone();
+        async move {
+            let response = hub
+                .http()
+                .post(hub.url("/api/v1/channels/corridor:mugina-manyovu/messages"))
+                .bearer_auth(token)
+                .header("idempotency-key", mpaka_tests::uuid_like())
+                .json(&json!({"text": text}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 201);
+        }
+    };
+    let first = "Watu 300 wamefika Manyovu";
+    publish(first).await;
+    let mut leader = None;
+    for tab in &tabs {
+        browser.switch_to(tab).await.unwrap();
+        browser
+            .wait_for(&format!(
+                "[...document.querySelectorAll('#messages li.msg[data-seq] p')].some(p => p.textContent === {first:?})"
+            ))
+            .await
+            .unwrap();
+        let leads = browser
+            .exec("return window.mpaka.link.leader;", json!([]))
+            .await
+            .unwrap();
+        if leads == json!(true) {
+            assert!(leader.is_none(), "two leaders");
+            leader = Some(tab.clone());
+        }
+    }
+    let leader = leader.expect("one tab leads");
+
+    // The leader tab closes: another takes over; still one socket, still live.
+    browser.switch_to(&leader).await.unwrap();
+    browser.close_tab().await.unwrap();
+    let rest: Vec<&String> = tabs.iter().filter(|t| **t != leader).collect();
+    for tab in &rest {
+        browser.switch_to(tab).await.unwrap();
+        wait_online(&browser).await.unwrap();
+    }
+    assert_eq!(
+        wait_sockets(&hub, 1.0).await,
+        1.0,
+        "sockets after the leader left"
+    );
+    let second = "Timu ya afya imefika";
+    publish(second).await;
+    let mut leaders = 0;
+    for tab in &rest {
+        browser.switch_to(tab).await.unwrap();
+        browser
+            .wait_for(&format!(
+                "[...document.querySelectorAll('#messages li.msg[data-seq] p')].some(p => p.textContent === {second:?})"
+            ))
+            .await
+            .unwrap();
+        for text in [first, second] {
+            let shown = browser.exec(SHOWN, json!([text])).await.unwrap();
+            assert_eq!(shown, json!(1), "{text} shown once");
+        }
+        if browser
+            .exec("return window.mpaka.link.leader;", json!([]))
+            .await
+            .unwrap()
+            == json!(true)
+        {
+            leaders += 1;
+        }
+    }
+    assert_eq!(leaders, 1, "one new leader");
+
+    // A follower tab writes: its message goes out on the leader's socket.
+    for tab in &rest {
+        browser.switch_to(tab).await.unwrap();
+        let leads = browser
+            .exec("return window.mpaka.link.leader;", json!([]))
+            .await
+            .unwrap();
+        if leads == json!(false) {
+            browser
+                .fill("#compose-text", "Kutoka kichupo cha pili")
+                .await
+                .unwrap();
+            browser.click("#compose-send").await.unwrap();
+            browser
+                .wait_text("#messages li.msg[data-seq]", "Kutoka kichupo cha pili")
+                .await
+                .unwrap();
+        }
+    }
+    assert_eq!(stored_messages(&hub, "Kutoka kichupo cha pili").await, 1);
+    assert_eq!(wait_sockets(&hub, 1.0).await, 1.0);
     browser.close().await.unwrap();
 }

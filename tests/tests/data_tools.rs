@@ -94,6 +94,7 @@ async fn an_export_imports_with_seqs_and_audit_hashes_intact(target: Backend) {
             author: None,
             audience: None,
             data: mpaka_protocol::EventData::Message(mpaka_protocol::MessageBody {
+                written_at: None,
                 text: "after the move".into(),
                 lang: None,
             }),

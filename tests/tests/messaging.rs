@@ -120,6 +120,7 @@ async fn invalid_messages_get_field_errors_and_floods_are_rate_limited() {
     ] {
         let reply = officer
             .request(&ClientFrame::Publish {
+                written_at: None,
                 id: format!("bad-{field}-{}", text.len()),
                 channel: post.clone(),
                 text: text.into(),
@@ -256,6 +257,7 @@ async fn publishes_sent_at_once_are_stored_once_each_in_order(backend: Backend) 
         channel: post.clone(),
         text: text.into(),
         lang: None,
+        written_at: None,
     };
     // Nothing is read until every frame is sent.
     const N: usize = 300;

@@ -103,3 +103,40 @@ fn every_error_code_is_documented() {
     }
     assert!(count >= 19, "found only {count} codes in the schema");
 }
+
+/// Every field error code is documented in protocol.md's table, and the
+/// console has a text for every one in each of its languages.
+#[test]
+fn every_field_error_code_is_documented_and_translated() {
+    let protocol = std::fs::read_to_string(docs().join("protocol.md")).expect("protocol.md");
+    let console = docs().join("../server/console/js/lang");
+    for code in mpaka_protocol::FieldCode::ALL {
+        assert!(
+            protocol.contains(&format!("| `{code}` |")),
+            "field code `{code}` is not in docs/protocol.md"
+        );
+        let wire = serde_json::to_value(code).expect("serializes");
+        assert_eq!(wire, serde_json::json!(code.as_str()));
+        if *code == mpaka_protocol::FieldCode::Invalid {
+            continue; // shown with the hub's English message
+        }
+        for lang in ["fr", "en", "sw", "rn"] {
+            let dict =
+                std::fs::read_to_string(console.join(format!("{lang}.js"))).expect("dictionary");
+            assert!(
+                dict.contains(&format!("\"fe.{code}\":")),
+                "no text for field code `{code}` in {lang}.js"
+            );
+        }
+    }
+    // An older hub's field error (no code) and a code from a newer hub both
+    // read as `invalid`.
+    let old: mpaka_protocol::FieldError =
+        serde_json::from_str(r#"{"field": "text", "message": "must not be empty"}"#).unwrap();
+    assert_eq!(old.code, mpaka_protocol::FieldCode::Invalid);
+    let newer: mpaka_protocol::FieldError = serde_json::from_str(
+        r#"{"field": "text", "code": "too_cheerful", "message": "too cheerful"}"#,
+    )
+    .unwrap();
+    assert_eq!(newer.code, mpaka_protocol::FieldCode::Invalid);
+}

@@ -156,6 +156,7 @@ fn message(channel: &ChannelId, text: &str) -> NewEvent {
         author: None,
         audience: None,
         data: EventData::Message(MessageBody {
+            written_at: None,
             text: text.into(),
             lang: Some("fr".into()),
         }),

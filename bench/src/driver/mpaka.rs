@@ -289,6 +289,7 @@ pub struct MpakaPubTx {
 impl PubSender for MpakaPubTx {
     async fn send(&mut self, seq: u64, payload: String) -> Result<()> {
         let frame = ClientFrame::Publish {
+            written_at: None,
             id: format!("{}{seq}", self.id_prefix),
             channel: self.channel.clone(),
             text: payload,

@@ -293,6 +293,7 @@ fn an_alert_event_has_a_stable_json_shape_and_round_trips() {
         author: Some(alert.raised_by.clone()),
         data: EventData::AlertRaised(Box::new(AlertStepBody {
             change: AlertChange {
+                written_at: None,
                 at: alert.raised_at.clone(),
                 by: Some(alert.raised_by.clone()),
                 step: AlertStep::Raised,
@@ -322,6 +323,7 @@ fn the_full_life_of_an_alert_round_trips_as_events() {
     let mut alert = mugina_alert();
     let manyovu = officer(19, "mwakasege", Country::TZ, "manyovu");
     alert.acknowledgements.push(AlertAck {
+        written_at: None,
         by: manyovu.clone(),
         at: "2025-03-14T06:14:02.000Z".into(),
     });
@@ -334,6 +336,7 @@ fn the_full_life_of_an_alert_round_trips_as_events() {
         at: "2025-03-14T17:40:00.000Z".into(),
     });
     let change = AlertChange {
+        written_at: None,
         at: "2025-03-14T06:20:00.000Z".into(),
         by: None,
         step: AlertStep::Escalated,
@@ -369,6 +372,7 @@ fn the_full_life_of_an_alert_round_trips_as_events() {
 fn observers_see_alerts_without_personal_data_or_free_text() {
     let mut alert = mugina_alert();
     alert.acknowledgements.push(AlertAck {
+        written_at: None,
         by: officer(19, "mwakasege", Country::TZ, "manyovu"),
         at: "2025-03-14T06:14:02.000Z".into(),
     });
@@ -378,6 +382,7 @@ fn observers_see_alerts_without_personal_data_or_free_text() {
         at: "2025-03-14T17:40:00.000Z".into(),
     });
     let change = AlertChange {
+        written_at: None,
         at: "2025-03-14T09:00:00.000Z".into(),
         by: Some(alert.raised_by.clone()),
         step: AlertStep::Updated,
@@ -432,6 +437,7 @@ fn the_corridor_summary_counts_only_open_actual_alerts() {
     b.headcount = Headcount::Single(120);
     b.raised_at = "2025-03-14T05:00:00.000Z".into();
     b.acknowledgements.push(AlertAck {
+        written_at: None,
         by: officer(19, "mwakasege", Country::TZ, "manyovu"),
         at: "2025-03-14T05:03:00.000Z".into(),
     });

@@ -6,7 +6,7 @@
 //! server can answer one `validation_failed` listing them all.
 
 use super::{AlertDraft, AlertPatch, Headcount, LocalizedText, Location, Need, VulnerableGroups};
-use crate::FieldError;
+use crate::{FieldCode, FieldError};
 use serde::de::DeserializeOwned;
 
 /// Longest accepted free text, in characters (not bytes).
@@ -21,18 +21,30 @@ pub const MAX_HEADCOUNT: i64 = 10_000_000;
 struct Problems(Vec<FieldError>);
 
 impl Problems {
-    fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.into(),
-            message: message.into(),
-        });
+    fn add(&mut self, field: impl Into<String>, code: FieldCode, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, code, message));
     }
 
     fn count(&mut self, field: &str, n: i64) {
         if n < 0 {
-            self.add(field, format!("must not be negative (got {n})"));
+            self.0.push(
+                FieldError::new(
+                    field,
+                    FieldCode::MustNotBeNegative,
+                    format!("must not be negative (got {n})"),
+                )
+                .with("got", n),
+            );
         } else if n > MAX_HEADCOUNT {
-            self.add(field, format!("must be at most {MAX_HEADCOUNT} (got {n})"));
+            self.0.push(
+                FieldError::new(
+                    field,
+                    FieldCode::TooLarge,
+                    format!("must be at most {MAX_HEADCOUNT} (got {n})"),
+                )
+                .with("max", MAX_HEADCOUNT)
+                .with("got", n),
+            );
         }
     }
 
@@ -43,9 +55,14 @@ impl Problems {
                 self.count("headcount.low", low);
                 self.count("headcount.high", high);
                 if low > high {
-                    self.add(
-                        "headcount.low",
-                        format!("must not exceed headcount.high ({low} > {high})"),
+                    self.0.push(
+                        FieldError::new(
+                            "headcount.low",
+                            FieldCode::LowAboveHigh,
+                            format!("must not exceed headcount.high ({low} > {high})"),
+                        )
+                        .with("low", low)
+                        .with("high", high),
                     );
                 }
             }
@@ -63,38 +80,65 @@ impl Problems {
     fn needs(&mut self, needs: &[Need]) {
         for (i, need) in needs.iter().enumerate() {
             if needs[..i].contains(need) {
-                self.add(format!("needs[{i}]"), format!("`{need}` is listed twice"));
+                self.add(
+                    format!("needs[{i}]"),
+                    FieldCode::ListedTwice,
+                    format!("`{need}` is listed twice"),
+                );
             }
         }
     }
 
     fn location(&mut self, l: &Location) {
         if !(l.lat.is_finite() && (-90.0..=90.0).contains(&l.lat)) {
-            self.add("location.lat", "must be between -90 and 90");
+            self.0.push(
+                FieldError::new(
+                    "location.lat",
+                    FieldCode::OutOfRange,
+                    "must be between -90 and 90",
+                )
+                .with("min", -90)
+                .with("max", 90),
+            );
         }
         if !(l.lon.is_finite() && (-180.0..=180.0).contains(&l.lon)) {
-            self.add("location.lon", "must be between -180 and 180");
+            self.0.push(
+                FieldError::new(
+                    "location.lon",
+                    FieldCode::OutOfRange,
+                    "must be between -180 and 180",
+                )
+                .with("min", -180)
+                .with("max", 180),
+            );
         }
     }
 
     fn text(&mut self, t: &LocalizedText) {
         if t.text.trim().is_empty() {
-            self.add("text.text", "must not be empty");
+            self.add("text.text", FieldCode::Required, "must not be empty");
         } else if t.text.chars().count() > MAX_TEXT_CHARS {
-            self.add(
-                "text.text",
-                format!("must be at most {MAX_TEXT_CHARS} characters"),
+            self.0.push(
+                FieldError::new(
+                    "text.text",
+                    FieldCode::TooLong,
+                    format!("must be at most {MAX_TEXT_CHARS} characters"),
+                )
+                .with("max", MAX_TEXT_CHARS)
+                .with("unit", "characters"),
             );
         }
         if t.text.chars().any(is_forbidden_char) {
             self.add(
                 "text.text",
+                FieldCode::ControlCharacters,
                 "must not contain control characters other than tab and line breaks",
             );
         }
         if !is_language_tag(&t.lang) {
             self.add(
                 "text.lang",
+                FieldCode::NotALanguage,
                 "must be a BCP 47 language tag such as fr, en, sw, rn or fr-BI",
             );
         }
@@ -129,6 +173,7 @@ impl AlertDraft {
             if !crate::channel::is_slug(post) {
                 p.add(
                     "post",
+                    FieldCode::NotASlug,
                     "must be a post slug: 1-64 lowercase letters, digits or hyphens",
                 );
             }
@@ -174,13 +219,9 @@ impl AlertPatch {
 /// # Errors
 /// A [`FieldError`] when the JSON is malformed or does not fit `T`.
 pub fn from_json_named<T: DeserializeOwned>(json: &str) -> Result<T, FieldError> {
-    let mut de = serde_json::Deserializer::from_str(json);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(path_error)?;
-    de.end().map_err(|e| FieldError {
-        field: "body".into(),
-        message: e.to_string(),
-    })?;
-    Ok(value)
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| FieldError::new("body", FieldCode::Invalid, e.to_string()))?;
+    from_value_named(value)
 }
 
 /// Like [`from_json_named`], from an already parsed JSON value (for example
@@ -189,19 +230,52 @@ pub fn from_json_named<T: DeserializeOwned>(json: &str) -> Result<T, FieldError>
 /// # Errors
 /// A [`FieldError`] when the value does not fit `T`.
 pub fn from_value_named<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, FieldError> {
-    serde_path_to_error::deserialize(value).map_err(path_error)
+    serde_path_to_error::deserialize(&value).map_err(|e| path_error(e, &value))
 }
 
-fn path_error(e: serde_path_to_error::Error<serde_json::Error>) -> FieldError {
+fn path_error(
+    e: serde_path_to_error::Error<serde_json::Error>,
+    root: &serde_json::Value,
+) -> FieldError {
     let path = e.path().to_string();
-    FieldError {
-        // `.` is the root and `?` a key that could not be read: the document
-        // itself is at fault.
-        field: if path == "." || path == "?" {
-            "body".into()
-        } else {
-            path
-        },
-        message: e.into_inner().to_string(),
+    // `.` is the root and `?` a key that could not be read: the document
+    // itself is at fault.
+    let field = if path == "." || path == "?" {
+        "body".to_owned()
+    } else {
+        path
+    };
+    let message = e.into_inner().to_string();
+    let code = if field == "body" {
+        FieldCode::WrongType
+    } else if message.starts_with("missing field") {
+        FieldCode::Required
+    } else if matches!(at_path(root, &field), None | Some(serde_json::Value::Null)) {
+        // Absent or null where a value is needed (an empty form field).
+        FieldCode::Required
+    } else if message.starts_with("unknown variant") {
+        FieldCode::UnknownValue
+    } else if message.starts_with("invalid type") || message.contains("did not match any variant") {
+        FieldCode::WrongType
+    } else {
+        FieldCode::Invalid
+    };
+    FieldError::new(field, code, message)
+}
+
+/// The value at a `serde_path_to_error` path (`headcount.low`, `needs[2]`).
+fn at_path<'a>(root: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+    let mut here = root;
+    for part in path.split('.') {
+        let (key, indexes) = part
+            .split_once('[')
+            .map_or((part, ""), |(k, rest)| (k, rest));
+        if !key.is_empty() {
+            here = here.get(key)?;
+        }
+        for index in indexes.split('[').filter(|i| !i.is_empty()) {
+            here = here.get(index.trim_end_matches(']').parse::<usize>().ok()?)?;
+        }
     }
+    Some(here)
 }

@@ -1,7 +1,7 @@
 //! Checks on what a client submits as an SOP draft, reported field by field.
 
 use super::{Lang, SopAudience, SopDraftInput};
-use crate::FieldError;
+use crate::{FieldCode, FieldError};
 
 /// Largest body in one language, in bytes of UTF-8 (200 KiB).
 pub const MAX_BODY_BYTES: usize = 200 * 1024;
@@ -60,11 +60,16 @@ pub fn is_iso_date(s: &str) -> bool {
 struct Report(Vec<FieldError>);
 
 impl Report {
-    fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.into(),
-            message: message.into(),
-        });
+    fn add(&mut self, field: impl Into<String>, code: FieldCode, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, code, message));
+    }
+
+    fn too_long(&mut self, field: impl Into<String>, max: usize, unit: &str, message: String) {
+        self.0.push(
+            FieldError::new(field, FieldCode::TooLong, message)
+                .with("max", max)
+                .with("unit", unit),
+        );
     }
 }
 
@@ -89,32 +94,44 @@ pub(super) fn draft_input(input: &SopDraftInput) -> Vec<FieldError> {
     if !is_sop_slug(&input.slug) {
         r.add(
             "slug",
+            FieldCode::NotASlug,
             "must be 3-64 lowercase letters, digits and single hyphens, starting with a letter",
         );
     }
 
     if input.bodies.is_empty() {
-        r.add("bodies", "at least one language is required");
+        r.add(
+            "bodies",
+            FieldCode::Required,
+            "at least one language is required",
+        );
     }
     for (key, body) in &input.bodies {
         let field = format!("bodies.{}", shown(key));
         if let Err(e) = key.parse::<Lang>() {
-            r.add(field, e.to_string());
+            r.add(field, FieldCode::NotALanguage, e.to_string());
             continue;
         }
         if body.trim().is_empty() {
-            r.add(field, "must not be empty");
+            r.add(field, FieldCode::Required, "must not be empty");
         } else if body.len() > MAX_BODY_BYTES {
-            r.add(
+            r.too_long(
                 field,
+                MAX_BODY_BYTES,
+                "bytes",
                 format!("is {} bytes, more than {MAX_BODY_BYTES}", body.len()),
             );
         } else if has_bad_control(body) {
-            r.add(field, "must not contain control characters");
+            r.add(
+                field,
+                FieldCode::ControlCharacters,
+                "must not contain control characters",
+            );
         }
         if !input.titles.contains_key(key) {
             r.add(
                 format!("titles.{}", shown(key)),
+                FieldCode::Required,
                 "a title is required for every body",
             );
         }
@@ -123,31 +140,60 @@ pub(super) fn draft_input(input: &SopDraftInput) -> Vec<FieldError> {
     for (key, title) in &input.titles {
         let field = format!("titles.{}", shown(key));
         if let Err(e) = key.parse::<Lang>() {
-            r.add(field, e.to_string());
+            r.add(field, FieldCode::NotALanguage, e.to_string());
             continue;
         }
         if !input.bodies.contains_key(key) {
-            r.add(field, "there is no body in this language");
+            r.0.push(
+                FieldError::new(
+                    field,
+                    FieldCode::Mismatch,
+                    "there is no body in this language",
+                )
+                .with("other", "bodies"),
+            );
         } else if title.trim().is_empty() {
-            r.add(field, "must not be empty");
+            r.add(field, FieldCode::Required, "must not be empty");
         } else if title.chars().count() > MAX_TITLE_CHARS {
-            r.add(field, format!("longer than {MAX_TITLE_CHARS} characters"));
+            r.too_long(
+                field,
+                MAX_TITLE_CHARS,
+                "characters",
+                format!("longer than {MAX_TITLE_CHARS} characters"),
+            );
         } else if title.chars().any(char::is_control) {
-            r.add(field, "must be one line without control characters");
+            r.add(
+                field,
+                FieldCode::ControlCharacters,
+                "must be one line without control characters",
+            );
         }
     }
 
     if input.change_summary.chars().count() > MAX_SUMMARY_CHARS {
-        r.add(
+        r.too_long(
             "change_summary",
+            MAX_SUMMARY_CHARS,
+            "characters",
             format!("longer than {MAX_SUMMARY_CHARS} characters"),
         );
     } else if has_bad_control(&input.change_summary) {
-        r.add("change_summary", "must not contain control characters");
+        r.add(
+            "change_summary",
+            FieldCode::ControlCharacters,
+            "must not contain control characters",
+        );
     }
 
     if !is_iso_date(&input.effective_date) {
-        r.add("effective_date", "must be a date written YYYY-MM-DD");
+        r.0.push(
+            FieldError::new(
+                "effective_date",
+                FieldCode::NotADate,
+                "must be a date written YYYY-MM-DD",
+            )
+            .with("format", "YYYY-MM-DD"),
+        );
     }
 
     audience(&mut r, input, &input.audience);
@@ -157,9 +203,13 @@ pub(super) fn draft_input(input: &SopDraftInput) -> Vec<FieldError> {
 fn audience(r: &mut Report, input: &SopDraftInput, a: &SopAudience) {
     if let Some(owner) = input.owner.country() {
         if a.countries.iter().any(|&c| c != owner) {
-            r.add(
-                "audience.countries",
-                format!("an SOP owned by {owner} can only address {owner}"),
+            r.0.push(
+                FieldError::new(
+                    "audience.countries",
+                    FieldCode::NotAllowed,
+                    format!("an SOP owned by {owner} can only address {owner}"),
+                )
+                .with("allowed", owner.to_string()),
             );
         }
     }
@@ -173,19 +223,25 @@ fn audience(r: &mut Report, input: &SopDraftInput, a: &SopAudience) {
 /// for lists within the length limit, as that check is quadratic).
 fn check_list<T: PartialEq>(r: &mut Report, field: &str, list: &[T], valid: impl Fn(&T) -> bool) {
     if list.len() > MAX_AUDIENCE_ENTRIES {
-        r.add(field, format!("more than {MAX_AUDIENCE_ENTRIES} entries"));
+        r.too_long(
+            field,
+            MAX_AUDIENCE_ENTRIES,
+            "entries",
+            format!("more than {MAX_AUDIENCE_ENTRIES} entries"),
+        );
         return;
     }
     for (i, item) in list.iter().enumerate() {
         if !valid(item) {
             r.add(
                 format!("{field}[{i}]"),
+                FieldCode::NotASlug,
                 "must be 1-64 lowercase letters, digits and hyphens",
             );
         }
     }
     if has_duplicates(list) {
-        r.add(field, "lists the same entry twice");
+        r.add(field, FieldCode::ListedTwice, "lists the same entry twice");
     }
 }
 

@@ -5,7 +5,7 @@
 // resolve, cancel). Every step goes through the outbox with its
 // Idempotency-Key, so it survives a dropped link and is applied once.
 
-import { h, put, when, num } from './dom.js';
+import { h, put, when, num, writtenSent } from './dom.js';
 import { field, select, showFieldErrors } from './forms.js';
 
 const KINDS = ['mass_arrival', 'mass_departure', 'unusual_flow', 'health_screening', 'security_incident',
@@ -116,7 +116,7 @@ export function renderAlerts(ctx, main, params) {
 
   function step(a, kind, body) {
     const path = `/api/v1/alerts/${encodeURIComponent(a.id)}/${kind}`;
-    const item = outbox.add({ via: 'rest', method: 'POST', path, body: body ?? {}, ref: 'alert.' + kind, alertId: a.id });
+    const item = outbox.add({ via: 'rest', method: 'POST', path, body: body ?? {}, ref: 'alert.' + kind, alertId: a.id, stamp: kind === 'ack' });
     outbox.settled(item.id).then(({ reply, error }) => {
       if (reply?.alert) { store.setAlerts([reply.alert]); }
       if (error) ctx.toast(ctx.err(error));
@@ -149,7 +149,7 @@ export function renderAlerts(ctx, main, params) {
           h('dd', {}, Object.entries(a.vulnerable).map(([g, n]) => `${t('grp.' + g)}: ${n}`).join(' · '))] : null,
         h('dt', {}, t('alert.raised_by')), h('dd', {}, a.raised_by.display_name ?? a.raised_by.role, ' · ', when(a.raised_at, ctx.lang)),
         h('dt', {}, t('alert.acks')), h('dd', { id: 'detail-acks' }, a.acknowledgements?.length
-          ? a.acknowledgements.map((x) => `${x.by.display_name ?? x.by.post ?? x.by.role} (${when(x.at, ctx.lang)})`).join(', ')
+          ? a.acknowledgements.map((x) => `${x.by.display_name ?? x.by.post ?? x.by.role} (${x.written_at ? writtenSent(x.written_at, x.at, ctx.lang, t) : when(x.at, ctx.lang)})`).join(', ')
           : t('alert.unacked')),
         a.escalation_level ? [h('dt', {}, t('alert.escalation')), h('dd', {}, t('alert.escalated', { n: a.escalation_level }))] : null,
         a.text ? [h('dt', {}, t('alert.text')), h('dd', { lang: a.text.lang }, a.text.text)] : null,
@@ -169,7 +169,7 @@ export function renderAlerts(ctx, main, params) {
           h('button', { type: 'button', id: 'resolve-alert', onclick: () => reason.value.trim() ? step(a, 'resolve', { reason: reason.value.trim() }) : reason.focus() }, t('alert.resolve')),
           h('button', { type: 'button', class: 'danger', id: 'cancel-alert', onclick: () => reason.value.trim() ? step(a, 'cancel', { reason: reason.value.trim() }) : reason.focus() }, t('alert.cancel'))) : null) : null,
       history ? [h('h3', {}, t('alert.history')), h('ol', { class: 'history', id: 'alert-history' }, history.map((c) => h('li', {},
-        h('b', {}, t('step.' + c.step)), ' · ', when(c.at, ctx.lang), c.by ? ' · ' + (c.by.display_name ?? c.by.role) : '',
+        h('b', {}, t('step.' + c.step)), ' · ', c.written_at ? writtenSent(c.written_at, c.at, ctx.lang, t) : when(c.at, ctx.lang), c.by ? ' · ' + (c.by.display_name ?? c.by.role) : '',
         c.changes?.length ? h('span', { class: 'muted' }, ' — ', c.changes.map((x) => x.field).join(', ')) : null)))] : null);
   }
 
@@ -189,7 +189,7 @@ export function renderAlerts(ctx, main, params) {
     const urg = select('urgency', URGENCIES.map((s) => [s, t('urg.' + s)]), 'immediate');
     const cert = select('certainty', CERTAINTIES.map((s) => [s, t('cert.' + s)]), 'observed');
     const status = select('status', ['actual', 'exercise', 'test'].map((s) => [s, t('status.' + s)]), 'actual');
-    const text = h('textarea', { rows: 3 });
+    const text = h('textarea', { rows: 2 });
     const groups = GROUPS.map((g) => { const i = h('input', { type: 'number', inputmode: 'numeric', name: g, id: 'raise-' + g }); return [g, i]; });
     const needs = NEEDS.map((n) => [n, h('input', { type: 'checkbox', value: n, id: 'need-' + n })]);
     const submit = h('button', { type: 'submit', id: 'raise-submit' }, t('alert.submit'));
@@ -206,7 +206,7 @@ export function renderAlerts(ctx, main, params) {
       if (Object.keys(vulnerable).length) body.vulnerable = vulnerable;
       if (text.value.trim()) body.text = { text: text.value.trim(), lang: ctx.lang };
       submit.disabled = true;
-      const item = outbox.add({ via: 'rest', method: 'POST', path: '/api/v1/alerts', body, ref: 'alert.raise' });
+      const item = outbox.add({ via: 'rest', method: 'POST', path: '/api/v1/alerts', body, ref: 'alert.raise', stamp: true });
       drawList();
       const timer = setTimeout(() => { if (outbox.items.some((i) => i.id === item.id)) { general.textContent = t('alert.queued'); submit.disabled = false; form.reset(); } }, 1500);
       const { reply, error } = await outbox.settled(item.id);
@@ -215,24 +215,29 @@ export function renderAlerts(ctx, main, params) {
       if (error) {
         // The form keeps what was typed: fix it and send again (a new request).
         outbox.discard(item.id);
-        showFieldErrors(form, error.fields, general);
+        showFieldErrors(form, error.fields, general, ctx.fieldErr);
         if (!error.fields?.length) general.textContent = ctx.err(error);
         return;
       }
       store.setAlerts([reply.alert]);
       if (location.hash === '#/alerts/new') ctx.navigate('#/alerts/' + encodeURIComponent(reply.alert.id));
     } },
+    // What an officer fills in on every alert comes first; the rest keeps
+    // its defaults (a real alert, immediate, observed) behind two
+    // disclosures, so the form fits a screen and a half of a phone.
     h('h2', {}, t('alert.raise')), general,
-    h('div', { class: 'row' }, h('div', {}, f('kind', kind)), h('div', {}, f('direction', dir)), h('div', {}, f('status', status))),
+    h('div', { class: 'row' }, h('div', {}, f('kind', kind)), h('div', {}, f('direction', dir))),
     h('fieldset', {}, h('legend', {}, t('alert.headcount')),
-      h('div', { class: 'row' }, h('div', {}, field(t('alert.hc_estimate'), Object.assign(low, { id: 'raise-headcount' }), 'headcount')),
+      h('div', { class: 'row pair' }, h('div', {}, field(t('alert.hc_estimate'), Object.assign(low, { id: 'raise-headcount' }), 'headcount')),
         h('div', {}, field(t('alert.hc_high'), Object.assign(high, { id: 'raise-headcount-high' }), 'headcount.high')))),
-    h('fieldset', {}, h('legend', {}, t('alert.vulnerable')),
-      h('div', { class: 'row' }, groups.map(([g, i]) => h('div', {}, field(t('grp.' + g), i, 'vulnerable.' + g))))),
+    f('severity', sev),
     h('fieldset', {}, h('legend', {}, t('alert.needs')),
       h('div', { class: 'checks', 'data-field': 'needs' }, needs.map(([n, c]) => h('label', { for: c.id }, c, t('need.' + n))))),
-    h('div', { class: 'row' }, h('div', {}, f('severity', sev)), h('div', {}, f('urgency', urg)), h('div', {}, f('certainty', cert))),
     f('text', text),
+    h('details', { class: 'more', id: 'raise-vulnerable' }, h('summary', {}, t('alert.vulnerable')),
+      h('div', { class: 'row pair' }, groups.map(([g, i]) => h('div', {}, field(t('grp.' + g), i, 'vulnerable.' + g))))),
+    h('details', { class: 'more', id: 'raise-more' }, h('summary', {}, t('alert.more')),
+      h('div', { class: 'row' }, h('div', {}, f('status', status)), h('div', {}, f('urgency', urg)), h('div', {}, f('certainty', cert)))),
     h('div', { class: 'actions' }, submit, h('a', { href: '#/alerts' }, t('alert.close_form'))));
     return form;
   }

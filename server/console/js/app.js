@@ -8,9 +8,7 @@ import { get } from './api.js';
 import { Store } from './store.js';
 import { Link } from './link.js';
 import { Outbox } from './outbox.js';
-import { tr, LANGS, pickLang, errorText, loadLang } from './i18n.js';
-import { renderChat } from './chat.js';
-import { renderPosts } from './posts.js';
+import { tr, LANGS, pickLang, errorText, fieldErrorText, loadLang } from './i18n.js';
 import { Notices } from './notify.js';
 
 const root = $('#app');
@@ -119,13 +117,13 @@ async function start() {
     onReady: () => { outbox.flush(); notices.ready(); ctx.onReady?.(); },
     onWelcome: (w) => { ctx.user = { ...user, ...w.user }; },
     onFatal: (code) => { teardown(); forget(); showLogin(code === 'account_disabled' ? 'login.disabled' : 'login.expired'); },
-  });
+  }, user.id);
   const outbox = new Outbox(user, link);
   outbox.onChange(() => drawIndicator());
   const postName = (slug) => store.grants.find((g) => g.channel === 'post:' + slug)?.name
     ?? String(slug).charAt(0).toUpperCase() + String(slug).slice(1);
 
-  ctx = { user, lang, t, err: (e) => errorText(lang, e), store, link, outbox, get, toast, onReady: null, postName, navigate: (hash) => { location.hash = hash; } };
+  ctx = { user, lang, t, err: (e) => errorText(lang, e), fieldErr: (f) => fieldErrorText(lang, f), store, link, outbox, get, toast, onReady: null, postName, navigate: (hash) => { location.hash = hash; } };
   const notices = new Notices(ctx, { banner, away, toast }, postName);
   ctx.notices = notices;
   const offStore = store.subscribe((kind, detail) => {
@@ -214,8 +212,10 @@ function teardown() {
 }
 
 const VIEWS = {
-  channels: () => renderChat,
-  posts: () => renderPosts,
+  // Each view's script loads on its first use: an officer lands on the
+  // alerts, a coordinator on the alerts too, an administrator on posts.
+  channels: () => import('./chat.js').then((m) => m.renderChat),
+  posts: () => import('./posts.js').then((m) => m.renderPosts),
   alerts: () => import('./alerts.js').then((m) => m.renderAlerts),
   sops: () => import('./sops.js').then((m) => m.renderSops),
   flows: () => import('./flows.js').then((m) => m.renderFlows),

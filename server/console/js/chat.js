@@ -2,7 +2,7 @@
 // (cached ones first, older pages on demand) and a composer whose messages
 // go through the outbox, shown as pending until the hub has stored them.
 
-import { h, put, when } from './dom.js';
+import { h, put, when, writtenSent } from './dom.js';
 
 /**
  * A channel's title in the interface language: the hub's names of posts and
@@ -70,6 +70,7 @@ export function renderChat(ctx, main, params) {
       events.map((e) => h('li', { class: 'msg', dataset: { seq: e.seq } },
         h('span', { class: 'who' }, e.author?.display_name ?? e.author?.role ?? t('chat.hub')),
         h('time', { datetime: e.at }, when(e.at, ctx.lang)),
+        e.body.written_at ? h('span', { class: 'written muted' }, writtenSent(e.body.written_at, e.at, ctx.lang, t)) : null,
         h('p', { lang: e.body.lang || null }, e.body.text))),
       pending.map((i) => h('li', { class: 'msg ' + (i.state === 'failed' ? 'failed' : 'pending'), dataset: { op: i.id } },
         h('span', { class: 'who' }, ctx.user.display_name),
@@ -86,7 +87,7 @@ export function renderChat(ctx, main, params) {
     e.preventDefault();
     const body = text.value.trim();
     if (!body || !current) return;
-    outbox.add({ via: 'ws', frame: { type: 'publish', channel: current, text: body, lang: ctx.lang } });
+    outbox.add({ via: 'ws', stamp: true, frame: { type: 'publish', channel: current, text: body, lang: ctx.lang } });
     text.value = '';
     drawLog();
     log.scrollTop = log.scrollHeight;

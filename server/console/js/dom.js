@@ -67,6 +67,24 @@ export function when(iso, lang) {
   return text;
 }
 
+/**
+ * "written 10:05, sent 10:42" for an action composed offline: the time it
+ * was written and the time the hub stored it, with seconds when the two
+ * fall in the same minute.
+ */
+export function writtenSent(written, sent, lang, t) {
+  const locales = LOCALES[lang] ?? [lang];
+  const clock = (iso, seconds) => {
+    const d = new Date(iso);
+    try {
+      return new Intl.DateTimeFormat(locales, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+        ...(seconds ? { second: '2-digit' } : {}) }).format(d);
+    } catch { return d.toISOString().slice(11, seconds ? 19 : 16); }
+  };
+  const same = clock(written, false) === clock(sent, false);
+  return t('time.written_sent', { written: clock(written, same), sent: clock(sent, same) });
+}
+
 /** A number in the interface language's conventions. */
 export function num(n, lang) {
   try { return new Intl.NumberFormat(LOCALES[lang] ?? [lang]).format(n); } catch { return String(n); }

@@ -18,8 +18,11 @@ export function select(name, options, value) {
   return h('select', { name }, options.map(([v, text]) => h('option', { value: v, selected: v === value }, text)));
 }
 
-/** Clears earlier messages, then puts each of `fields` under its control. */
-export function showFieldErrors(form, fields, general) {
+/**
+ * Clears earlier messages, then puts each of `fields` under its control,
+ * worded by `describe` (the user's language, from the field's code).
+ */
+export function showFieldErrors(form, fields, general, describe = (f) => f.message) {
   for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
   for (const el of form.querySelectorAll('.field-error')) { el.hidden = true; el.textContent = ''; }
   general.textContent = '';
@@ -32,10 +35,12 @@ export function showFieldErrors(form, fields, general) {
       control = form.querySelector(`[data-field="${CSS.escape(parts.join('.'))}"]`);
       parts.pop();
     }
-    if (!control) { leftovers.push(`${f.field}: ${f.message}`); continue; }
+    if (!control) { leftovers.push(`${f.field}: ${describe(f)}`); continue; }
     control.setAttribute('aria-invalid', 'true');
+    // A refused field folded away in a disclosure is shown.
+    for (let d = control.closest('details'); d; d = d.parentElement?.closest('details')) d.open = true;
     const err = form.querySelector('#' + CSS.escape(control.id + '-err'));
-    if (err) { err.hidden = false; err.textContent = (err.textContent ? err.textContent + ' ' : '') + f.message; }
+    if (err) { err.hidden = false; err.textContent = (err.textContent ? err.textContent + ' ' : '') + describe(f); }
     first ??= control;
   }
   if (leftovers.length) general.textContent = leftovers.join(' · ');

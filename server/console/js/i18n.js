@@ -44,6 +44,22 @@ export function errorText(lang, error) {
   return text === key ? (error.message || key) : text;
 }
 
+/**
+ * One field problem from the hub's `validation_failed`, in the user's
+ * language, from its stable `code` and `params` (numbers formatted the
+ * local way); the hub's English message for `invalid` or a code unknown here.
+ */
+export function fieldErrorText(lang, f) {
+  const key = 'fe.' + (f?.code ?? 'invalid');
+  const vars = {};
+  for (const [k, v] of Object.entries(f?.params ?? {})) {
+    vars[k] = typeof v === 'number' ? new Intl.NumberFormat(PLURAL_LOCALES[lang] ?? [lang]).format(v)
+      : k === 'unit' ? tr(lang, 'unit.' + v) : String(v);
+  }
+  const text = f?.code && f.code !== 'invalid' ? tr(lang, key, vars) : key;
+  return text === key ? (f?.message || key) : text;
+}
+
 /** The loaded dictionaries, by language. */
 const D = {};
 

@@ -3,6 +3,15 @@
 // nothing repeats), answers requests by id, notices dead links with its own
 // pings, renews its token in band (`reauth`) before the hub would close it
 // at expiry, and reconnects with capped exponential backoff and jitter.
+//
+// One socket per browser, not per tab: the tabs of one user elect a leader
+// with a Web Lock (`mpaka.socket.<user>`); the leader owns the socket and
+// relays its events, status and welcome to the other tabs over a
+// BroadcastChannel, and sends their requests for them. When the leader tab
+// closes, the browser hands the lock to a waiting tab, which connects and
+// resumes from the last sequence number every tab has kept. Without Web
+// Locks or BroadcastChannel (an insecure context) each tab keeps its own
+// socket, as before. See docs/console.md.
 
 import { accessToken, session, HubError, OfflineError, net } from './session.js';
 import { newId } from './dom.js';
@@ -25,9 +34,19 @@ export class Link {
    * @param store  the Store receiving events
    * @param hooks  { onWelcome(welcome), onReady(), onStatus(status), onFatal(code) }
    */
-  constructor(store, hooks) {
+  constructor(store, hooks, userId) {
     this.store = store;
     this.hooks = hooks;
+    this.tabId = newId('tab');
+    /** True in the tab that owns the socket. */
+    this.leader = false;
+    this.lockName = 'mpaka.socket.' + userId;
+    this.bc = typeof BroadcastChannel === 'function' && navigator.locks?.request
+      ? new BroadcastChannel('mpaka.link.' + userId) : null;
+    /** What the leader last said (followers): status, ready, retryAt, leaderId. */
+    this.remote = { status: 'connecting', ready: false, retryAt: 0, leader: null };
+    this.welcome = null;
+    this.unlock = null;
     this.ws = null;
     this.status = 'connecting';
     this.attempt = 0;
@@ -51,16 +70,117 @@ export class Link {
   setStatus(status) {
     this.status = status;
     this.hooks.onStatus?.(status);
+    this.announce();
   }
 
   start() {
+    if (!this.bc) return this.lead();
+    this.bc.onmessage = (m) => this.fromTabs(m.data);
+    this.onPageHide = () => { if (this.leader) this.tell({ t: 'bye' }); };
+    addEventListener('pagehide', this.onPageHide);
+    this.setStatus(this.held ? 'held' : 'connecting');
+    this.tell({ t: 'hello' });
+    // Held until this tab closes or logs out: the browser then hands the
+    // lock to the next tab waiting for it.
+    navigator.locks.request(this.lockName, () => new Promise((resolve) => {
+      if (this.stopped) return resolve();
+      this.unlock = resolve;
+      this.lead();
+    }));
+  }
+
+  /** This tab owns the socket from now on. */
+  lead() {
+    this.leader = true;
+    this.ready = false;
+    this.failRelayed();
     if (this.held) this.setStatus('held');
     else this.connect();
+    this.announce();
+  }
+
+  tell(message) {
+    try { this.bc?.postMessage({ ...message, from: this.tabId }); } catch { /* closed */ }
+  }
+
+  /** The leader's state, for the other tabs. */
+  announce() {
+    if (!this.leader || !this.bc) return;
+    this.tell({ t: 'status', status: this.status, ready: this.ready, retryAt: this.retryAt, epoch: this.store.epoch });
+  }
+
+  /** A message from another tab of this user. */
+  fromTabs(m) {
+    if (!m || m.from === this.tabId || this.stopped) return;
+    if (this.leader) {
+      if (m.t === 'hello') {
+        if (this.welcome) this.tell({ t: 'welcome', welcome: this.welcome });
+        this.announce();
+      } else if (m.t === 'req') {
+        this.request(m.frame).then(
+          (reply) => this.tell({ t: 'res', to: m.from, id: m.id, reply }),
+          (e) => this.tell({ t: 'res', to: m.from, id: m.id,
+            error: e instanceof HubError ? { status: e.status, body: { code: e.code, message: e.message, fields: e.fields, retry_after_ms: e.retryAfterMs } } : null }));
+      } else if (m.t === 'connect') {
+        this.connectNow();
+      }
+      return;
+    }
+    switch (m.t) {
+      case 'status': {
+        const wasReady = this.ready;
+        if (this.remote.leader !== m.from) this.failRelayed();
+        this.remote = { status: m.status, ready: m.ready, retryAt: m.retryAt, leader: m.from };
+        if (m.epoch) {
+          if (this.store.epoch !== null && this.store.epoch !== m.epoch) this.store.resync(m.epoch);
+          else this.store.setEpoch(m.epoch);
+        }
+        this.ready = m.ready && !this.held;
+        this.setStatus(this.held ? 'held' : m.status);
+        if (this.ready && !wasReady) this.hooks.onReady?.();
+        return;
+      }
+      case 'bye':
+        if (m.from === this.remote.leader) {
+          this.ready = false;
+          this.failRelayed();
+          if (!this.held) this.setStatus('connecting');
+        }
+        return;
+      case 'welcome':
+        this.welcome = m.welcome;
+        this.store.setGrants(m.welcome.channels);
+        this.hooks.onWelcome?.(m.welcome);
+        return;
+      case 'event':
+        if (!this.held) this.store.add(m.frame);
+        return;
+      case 'res':
+        if (m.to === this.tabId) {
+          this.settle(m.id, m.error === undefined ? m.reply : null,
+            m.error === undefined ? null : m.error ? new HubError(m.error.status, m.error.body) : new OfflineError());
+        }
+        return;
+      case 'fatal':
+        this.hooks.onFatal?.(m.code);
+        return;
+      default:
+    }
+  }
+
+  /** Requests sent through a leader that is gone fail at once (they are retried). */
+  failRelayed() {
+    for (const [id, p] of [...this.pending]) if (p.relayed) this.settle(id, null, new OfflineError());
   }
 
   /** Closes for good (logout). */
   stop() {
     this.stopped = true;
+    if (this.leader) this.tell({ t: 'bye' });
+    this.unlock?.();
+    this.unlock = null;
+    if (this.onPageHide) removeEventListener('pagehide', this.onPageHide);
+    try { this.bc?.close(); } catch { /* closed */ }
     clearTimeout(this.retryTimer);
     clearTimeout(this.reauthTimer);
     clearInterval(this.alive);
@@ -76,7 +196,8 @@ export class Link {
     net.held = true;
     sessionStorage.setItem(HELD, '1');
     clearTimeout(this.retryTimer);
-    this.drop('held');
+    if (this.leader) this.drop('held');
+    else { this.ready = false; this.failRelayed(); }
     this.setStatus('held');
   }
 
@@ -84,18 +205,24 @@ export class Link {
     this.held = false;
     net.held = false;
     sessionStorage.removeItem(HELD);
+    if (!this.leader) {
+      this.ready = this.remote.ready;
+      this.setStatus(this.remote.status);
+      if (this.ready) this.hooks.onReady?.();
+    }
     this.connectNow();
   }
 
   connectNow() {
     if (this.stopped || this.held) return;
+    if (!this.leader) { this.tell({ t: 'connect' }); return; }
     clearTimeout(this.retryTimer);
     this.attempt = 0;
     if (!this.ws) this.connect();
   }
 
   async connect() {
-    if (this.stopped || this.held || this.ws) return;
+    if (this.stopped || this.held || this.ws || !this.leader) return;
     this.setStatus('connecting');
     let token;
     try {
@@ -126,7 +253,10 @@ export class Link {
     try { frame = JSON.parse(data); } catch { return; }
     switch (frame.type) {
       case 'welcome': return this.welcomed(frame);
-      case 'event': this.store.add(frame); return;
+      case 'event':
+        this.store.add(frame);
+        this.tell({ t: 'event', frame });
+        return;
       case 'error':
         if (!frame.id || !this.pending.has(frame.id)) {
           if (frame.code === 'token_expired' || frame.code === 'invalid_token') this.tokenRefused = frame.code;
@@ -140,8 +270,10 @@ export class Link {
 
   async welcomed(welcome) {
     this.attempt = 0;
+    this.welcome = welcome;
     this.store.setGrants(welcome.channels);
     this.hooks.onWelcome?.(welcome);
+    this.tell({ t: 'welcome', welcome });
     const channels = welcome.channels.map((c) => c.channel);
     // Another epoch: the hub's log was restored to an older point and its
     // sequence numbers no longer match what this browser kept.
@@ -223,6 +355,7 @@ export class Link {
 
   /** Sends a frame (an `id` is added if missing); resolves with its reply. */
   request(frame) {
+    if (!this.leader) return this.relay(frame);
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return Promise.reject(new OfflineError());
     const id = frame.id ?? newId('r');
@@ -231,6 +364,17 @@ export class Link {
       this.pending.set(id, { resolve, reject, timer });
       ws.send(JSON.stringify({ ...frame, id }));
       this.hooks.onSent?.(frame);
+    });
+  }
+
+  /** A follower's request, sent by the leader tab on its socket. */
+  relay(frame) {
+    if (!this.ready || this.held) return Promise.reject(new OfflineError());
+    const id = frame.id ?? newId('r');
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.settle(id, null, new OfflineError()), REQUEST_TIMEOUT_MS);
+      this.pending.set(id, { resolve, reject, timer, relayed: true });
+      this.tell({ t: 'req', id, frame: { ...frame, id } });
     });
   }
 
@@ -262,7 +406,10 @@ export class Link {
     clearTimeout(this.reauthTimer);
     this.failAll(new OfflineError());
     if (this.stopped) return;
-    if (code === 4003) return this.hooks.onFatal?.('account_disabled');
+    if (code === 4003) {
+      this.tell({ t: 'fatal', code: 'account_disabled' });
+      return this.hooks.onFatal?.('account_disabled');
+    }
     if (code === 4001 || this.tokenRefused) {
       this.tokenRefused = null;
       // The token was refused: get a fresh one before the next attempt.

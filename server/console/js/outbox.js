@@ -16,6 +16,14 @@
 import { disk, newId } from './dom.js';
 import { api, HubError, OfflineError } from './api.js';
 
+/**
+ * An item sent this long after it was written carries `written_at` (the
+ * time the user acted), so the hub keeps when it was written beside when
+ * it arrived. Only for items marked `stamp` (messages, raising and
+ * acknowledging alerts).
+ */
+const LATE_MS = 5_000;
+
 /** Codes worth retrying later rather than showing as failed. */
 const TRANSIENT = new Set(['offline', 'unavailable', 'internal', 'rate_limited', 'token_expired',
   'invalid_token', 'auth_required', 'auth_timeout', 'slow_consumer']);
@@ -154,15 +162,24 @@ export class Outbox {
   async send(item) {
     if (item.via === 'ws' && !this.link.ready) return 'stop';
     item.tries += 1;
+    // A device whose clock is well ahead of the hub's is refused
+    // (`in_future`): the item then goes without the time it was written.
+    const writtenAt = item.stamp && !item.unstamped && Date.now() - Date.parse(item.at) >= LATE_MS ? item.at : null;
     try {
       const reply = item.via === 'ws'
-        ? await this.link.request(item.frame)
-        : await api(item.method, item.path, item.body, { 'idempotency-key': item.id });
+        ? await this.link.request(writtenAt ? { ...item.frame, written_at: writtenAt } : item.frame)
+        : await api(item.method, item.path, writtenAt ? { ...(item.body ?? {}), written_at: writtenAt } : item.body,
+          { 'idempotency-key': item.id });
       this.items = this.items.filter((i) => i.id !== item.id);
       this.changed(item, reply ?? {});
       return null;
     } catch (e) {
       const code = e instanceof HubError || e instanceof OfflineError ? e.code : 'offline';
+      if (writtenAt && code === 'validation_failed' && e.fields?.some((f) => f.field === 'written_at')) {
+        item.unstamped = true;
+        this.changed(item);
+        return this.send(item);
+      }
       if (TRANSIENT.has(code)) {
         if (code === 'rate_limited') return e.retryAfterMs ?? 2000;
         if (code === 'offline' && item.via === 'ws') return 'stop';

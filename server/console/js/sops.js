@@ -196,7 +196,7 @@ export function renderSops(ctx, main, params) {
         : { via: 'rest', method: 'PUT', path: `/api/v1/sops/${encodeURIComponent(input.slug)}/draft`, body: input, ref: 'sop.draft' });
       const { reply, error } = await outbox.settled(item.id);
       save.disabled = false;
-      if (error) { outbox.discard(item.id); showFieldErrors(form, error.fields, general); if (!error.fields?.length) general.textContent = ctx.err(error); return; }
+      if (error) { outbox.discard(item.id); showFieldErrors(form, error.fields, general, ctx.fieldErr); if (!error.fields?.length) general.textContent = ctx.err(error); return; }
       store.sops.set(reply.sop.slug, reply.sop);
       store.emit('sops');
       general.textContent = '';

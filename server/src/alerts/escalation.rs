@@ -139,6 +139,7 @@ async fn escalate_one(
         return Ok(false);
     }
     let change = AlertChange {
+        written_at: None,
         at: format_ms(now),
         by: None,
         step: AlertStep::Escalated,

@@ -8,7 +8,9 @@ use super::policy;
 use super::queries;
 use super::steps::{self, Closing};
 use crate::error::{AppError, AppResult};
-use crate::http::extract::{Authenticated, Body, IdempotencyKey, Outcome, Params, Written};
+use crate::http::extract::{
+    Authenticated, Body, IdempotencyKey, OptionalBody, Outcome, Params, Written,
+};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
@@ -17,8 +19,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
 use mpaka_protocol::{
-    AlertDetail, AlertDraft, AlertPage, AlertPatch, AlertQuery, AlertReceipt, AlertSummary,
-    FieldError,
+    AlertAckRequest, AlertDetail, AlertDraft, AlertPage, AlertPatch, AlertQuery, AlertReceipt,
+    AlertSummary, FieldError,
 };
 use serde::{Deserialize, Serialize};
 
@@ -87,9 +89,17 @@ async fn acknowledge(
     caller: Authenticated,
     Path(id): Path<String>,
     key: Option<IdempotencyKey>,
+    OptionalBody(request): OptionalBody<AlertAckRequest>,
 ) -> AppResult<Written<AlertReceipt>> {
     state.write_limiter.check(caller.user.id)?;
-    let receipt = steps::acknowledge(&state, &caller.principal, &key_or_fresh(key), &id).await?;
+    let receipt = steps::acknowledge(
+        &state,
+        &caller.principal,
+        &key_or_fresh(key),
+        &id,
+        request.written_at.as_deref(),
+    )
+    .await?;
     Ok(Written::applied(receipt))
 }
 
@@ -247,10 +257,11 @@ fn cap_key(sender: &str, identifier: &str) -> String {
 /// problems as fields; nothing is stored.
 fn cap_error(error: CapError) -> AppError {
     let problems: Vec<FieldError> = match &error {
-        CapError::TooLarge(_) | CapError::Malformed(_) => vec![FieldError {
-            field: "body".into(),
-            message: error.to_string(),
-        }],
+        CapError::TooLarge(_) | CapError::Malformed(_) => vec![FieldError::new(
+            "body",
+            mpaka_protocol::FieldCode::Invalid,
+            error.to_string(),
+        )],
         CapError::Invalid(p) | CapError::Unsupported(p) => p.clone(),
     };
     let mut app = AppError::invalid(problems);

@@ -31,8 +31,13 @@ pub async fn handle(
             let receipt = steps::raise(state, who, &id, alert, None).await?;
             saved(id, receipt)
         }
-        AlertRequest::Ack { id, alert_id } => {
-            let receipt = steps::acknowledge(state, who, &id, &alert_id).await?;
+        AlertRequest::Ack {
+            id,
+            alert_id,
+            written_at,
+        } => {
+            let receipt =
+                steps::acknowledge(state, who, &id, &alert_id, written_at.as_deref()).await?;
             saved(id, receipt)
         }
         AlertRequest::Update {

@@ -19,7 +19,7 @@ use crate::store::{format_ms, now_ms, AuditEntry, WriteTx};
 use mpaka_protocol::{
     Alert, AlertAck, AlertChange, AlertClosing, AlertDraft, AlertEscalationBody, AlertOrigin,
     AlertPatch, AlertReceipt, AlertState, AlertStep, AlertStepBody, ErrorCode, EventData,
-    FieldChange,
+    FieldChange, FieldCode, FieldError,
 };
 use serde_json::json;
 
@@ -51,6 +51,7 @@ pub async fn raise(
     if !problems.is_empty() {
         return Err(AppError::invalid(problems));
     }
+    let written_at = crate::written::check("written_at", draft.written_at.as_deref(), now_ms())?;
     let once = Once::new(who, Some(key), "alert.raise", &draft);
     let mut tx = match once.open(&state.store).await? {
         Opened::Fresh(tx) => tx,
@@ -61,16 +62,21 @@ pub async fn raise(
         (Some(post), _) => post.clone(),
         (None, mpaka_protocol::Role::Officer) => who.post.clone().unwrap_or_default(),
         (None, mpaka_protocol::Role::Coordinator) => {
-            return Err(AppError::field(
+            return Err(AppError::coded(
                 "post",
+                FieldCode::Required,
                 "a coordinator must name the post the alert is about",
             ))
         }
         (None, _) => return Err(AppError::forbidden("your role may not raise alerts")),
     };
-    let post = directory
-        .post(&slug)
-        .ok_or_else(|| AppError::field("post", format!("there is no post {slug}")))?;
+    let post = directory.post(&slug).ok_or_else(|| {
+        AppError::coded(
+            "post",
+            FieldCode::UnknownValue,
+            format!("there is no post {slug}"),
+        )
+    })?;
     if !policy::may_raise(who, post) {
         return Err(AppError::forbidden(format!(
             "only officers of {slug} and coordinators of {} may raise alerts there",
@@ -97,7 +103,8 @@ pub async fn raise(
     let deadline = escalation::first_deadline(settings, alert.severity, now);
     let second = i64::try_from(settings.second_level_ms.get()).unwrap_or(i64::MAX);
     sql::insert(tx.conn(), &alert, who.user_id, now, deadline, second).await?;
-    let change = change_by(who, now, AlertStep::Raised, Vec::new());
+    let mut change = change_by(who, now, AlertStep::Raised, Vec::new());
+    change.written_at = written_at;
     let mut detail = json!({
         "post": alert.post, "kind": alert.kind, "severity": alert.severity,
         "status": alert.status, "headcount": alert.headcount,
@@ -120,7 +127,9 @@ pub async fn acknowledge(
     who: &Principal,
     key: &str,
     alert_id: &str,
+    written_at: Option<&str>,
 ) -> AppResult<AlertReceipt> {
+    let written_at = crate::written::check("written_at", written_at, now_ms())?;
     let once = Once::new(who, Some(key), "alert.ack", &alert_id);
     let mut tx = match once.open(&state.store).await? {
         Opened::Fresh(tx) => tx,
@@ -143,11 +152,13 @@ pub async fn acknowledge(
     alert.acknowledgements.push(AlertAck {
         by: who.author(),
         at: format_ms(now),
+        written_at: written_at.clone(),
     });
     bump(&mut alert, now);
     // An acknowledged alert never escalates (further).
     sql::save(tx.conn(), &alert, now, None).await?;
-    let change = change_by(who, now, AlertStep::Acknowledged, Vec::new());
+    let mut change = change_by(who, now, AlertStep::Acknowledged, Vec::new());
+    change.written_at = written_at;
     let detail = json!({ "acknowledgements": alert.acknowledgements.len() });
     finish(tx, who, &once, alert, change, now, detail).await
 }
@@ -170,8 +181,9 @@ pub async fn update(
         return Err(AppError::invalid(problems));
     }
     if patch.is_empty() {
-        return Err(AppError::field(
+        return Err(AppError::coded(
             "patch",
+            FieldCode::Required,
             "name at least one field to change",
         ));
     }
@@ -375,20 +387,28 @@ fn ensure_open(alert: &Alert) -> AppResult<()> {
 fn check_reason(reason: &str) -> AppResult<()> {
     let chars = reason.chars().count();
     if reason.trim().is_empty() {
-        return Err(AppError::field("reason", "must not be empty"));
+        return Err(AppError::coded(
+            "reason",
+            FieldCode::Required,
+            "must not be empty",
+        ));
     }
     if chars > MAX_REASON_CHARS {
-        return Err(AppError::field(
+        return Err(AppError::invalid(vec![FieldError::new(
             "reason",
+            FieldCode::TooLong,
             format!("must be at most {MAX_REASON_CHARS} characters"),
-        ));
+        )
+        .with("max", MAX_REASON_CHARS)
+        .with("unit", "characters")]));
     }
     if reason
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
     {
-        return Err(AppError::field(
+        return Err(AppError::coded(
             "reason",
+            FieldCode::ControlCharacters,
             "must not contain control characters",
         ));
     }
@@ -404,6 +424,7 @@ pub(super) fn bump(alert: &mut Alert, now: i64) {
 fn change_by(who: &Principal, now: i64, step: AlertStep, changes: Vec<FieldChange>) -> AlertChange {
     AlertChange {
         at: format_ms(now),
+        written_at: None,
         by: Some(who.author()),
         step,
         changes,

@@ -299,6 +299,7 @@ async fn run_checked(args: ClientArgs) -> anyhow::Result<()> {
             text,
         } => {
             let publish = ClientFrame::Publish {
+                written_at: None,
                 id: uuid::Uuid::new_v4().to_string(),
                 channel,
                 text,

@@ -5,7 +5,8 @@
 //! the report id are optional there).
 
 use mpaka_protocol::{
-    FieldError, FlowDraft, FlowLine, FlowReport, FlowSharing, FlowSummary, VulnerableGroups,
+    FieldCode, FieldError, FlowDraft, FlowLine, FlowReport, FlowSharing, FlowSummary,
+    VulnerableGroups,
 };
 use std::collections::BTreeMap;
 
@@ -181,9 +182,8 @@ pub fn parse_csv(text: &str) -> Result<Vec<FlowDraft>, Vec<FieldError>> {
         .flexible(false)
         .from_reader(text.as_bytes());
     let mut problems = Vec::new();
-    let field = |row: usize, name: &str, message: String| FieldError {
-        field: format!("row {row}: {name}"),
-        message,
+    let field = |row: usize, name: &str, message: String| {
+        FieldError::new(format!("row {row}: {name}"), FieldCode::Invalid, message)
     };
     let headers = match reader.headers() {
         Ok(h) => h.clone(),

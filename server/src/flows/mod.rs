@@ -26,7 +26,7 @@ pub mod store;
 pub mod surge;
 
 use crate::config::Settings;
-use mpaka_protocol::{FieldError, FlowLine};
+use mpaka_protocol::{FieldCode, FieldError, FlowLine};
 
 /// Reasons of `lines` that are not on the hub's list.
 pub fn check_reasons(settings: &Settings, lines: &[FlowLine]) -> Vec<FieldError> {
@@ -35,12 +35,15 @@ pub fn check_reasons(settings: &Settings, lines: &[FlowLine]) -> Vec<FieldError>
         .enumerate()
         .filter_map(|(i, line)| {
             let reason = line.reason.as_ref()?;
-            (!settings.flows.reasons.contains(reason)).then(|| FieldError {
-                field: format!("lines.{i}.reason"),
-                message: format!(
-                    "unknown reason (expected one of {})",
-                    settings.flows.reasons.join(", ")
-                ),
+            (!settings.flows.reasons.contains(reason)).then(|| {
+                FieldError::new(
+                    format!("lines.{i}.reason"),
+                    FieldCode::UnknownValue,
+                    format!(
+                        "unknown reason (expected one of {})",
+                        settings.flows.reasons.join(", ")
+                    ),
+                )
             })
         })
         .collect()
@@ -63,22 +66,21 @@ pub fn parse_time(text: &str) -> Option<i64> {
 /// # Errors
 /// The problems, naming `period_start` and `period_end`.
 pub fn period(start: &str, end: &str, now: i64) -> Result<(i64, i64), Vec<FieldError>> {
-    let field = |f: &str, m: &str| FieldError {
-        field: f.into(),
-        message: m.into(),
-    };
+    let field = |f: &str, code: FieldCode, m: &str| FieldError::new(f, code, m);
     let s = parse_time(start);
     let e = parse_time(end);
     let mut problems = Vec::new();
     if s.is_none() {
         problems.push(field(
             "period_start",
+            FieldCode::NotADate,
             "must be an RFC 3339 time such as 2026-11-30T08:00:00Z",
         ));
     }
     if e.is_none() {
         problems.push(field(
             "period_end",
+            FieldCode::NotADate,
             "must be an RFC 3339 time such as 2026-11-30T09:00:00Z",
         ));
     }
@@ -86,12 +88,27 @@ pub fn period(start: &str, end: &str, now: i64) -> Result<(i64, i64), Vec<FieldE
         return Err(problems);
     };
     if e <= s {
-        problems.push(field("period_end", "must be after period_start"));
+        problems.push(
+            field(
+                "period_end",
+                FieldCode::Mismatch,
+                "must be after period_start",
+            )
+            .with("other", "period_start"),
+        );
     } else if e - s > steps::MAX_PERIOD_MS {
-        problems.push(field("period_end", "a report covers at most 24 hours"));
+        problems.push(field(
+            "period_end",
+            FieldCode::Invalid,
+            "a report covers at most 24 hours",
+        ));
     }
     if e > now + steps::FUTURE_SLACK_MS {
-        problems.push(field("period_end", "must not be in the future"));
+        problems.push(field(
+            "period_end",
+            FieldCode::InFuture,
+            "must not be in the future",
+        ));
     }
     if problems.is_empty() {
         Ok((s, e))

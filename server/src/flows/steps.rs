@@ -490,24 +490,32 @@ pub async fn set_threshold(
 }
 
 fn check_reason(reason: &str) -> Result<(), mpaka_protocol::FieldError> {
-    let problem = if reason.trim().is_empty() {
-        Some("must not be empty".to_owned())
+    use mpaka_protocol::{FieldCode, FieldError};
+    if reason.trim().is_empty() {
+        Err(FieldError::new(
+            "reason",
+            FieldCode::Required,
+            "must not be empty",
+        ))
     } else if reason.chars().count() > MAX_REASON_CHARS {
-        Some(format!("must be at most {MAX_REASON_CHARS} characters"))
+        Err(FieldError::new(
+            "reason",
+            FieldCode::TooLong,
+            format!("must be at most {MAX_REASON_CHARS} characters"),
+        )
+        .with("max", MAX_REASON_CHARS)
+        .with("unit", "characters"))
     } else if reason
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
     {
-        Some("must not contain control characters".to_owned())
+        Err(FieldError::new(
+            "reason",
+            FieldCode::ControlCharacters,
+            "must not contain control characters",
+        ))
     } else {
-        None
-    };
-    match problem {
-        Some(message) => Err(mpaka_protocol::FieldError {
-            field: "reason".into(),
-            message,
-        }),
-        None => Ok(()),
+        Ok(())
     }
 }
 

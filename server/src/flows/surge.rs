@@ -119,6 +119,7 @@ async fn suggest(
     let name = day_name(day);
     let reports = sql::report_ids_on(tx.conn(), &report.post, day).await?;
     let draft = AlertDraft {
+        written_at: None,
         post: Some(report.post.clone()),
         kind: match direction {
             FlowDirection::In => AlertKind::MassArrival,

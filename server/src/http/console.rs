@@ -1,15 +1,16 @@
 //! The web console: static HTML, CSS and JavaScript embedded in the binary
 //! and served at `/`, with a strong `ETag`, revalidation on every load (so an
-//! upgraded hub never serves a stale script) and gzip when the browser
-//! accepts it. Links at the posts are thin: a repeat visit costs a handful
-//! of `304 Not Modified` answers.
+//! upgraded hub never serves a stale script) and brotli or gzip when the
+//! browser accepts it (each compressed once, at first use). Links at the
+//! posts are thin: a repeat visit costs a handful of `304 Not Modified`
+//! answers.
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use std::io::Write;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 /// One embedded file.
 struct Asset {
@@ -36,6 +37,9 @@ const ASSETS: &[Asset] = &[
     asset!("/index.html", "text/html; charset=utf-8"),
     asset!("/app.css", "text/css; charset=utf-8"),
     asset!("/favicon.svg", "image/svg+xml"),
+    asset!("/icon-192.png", "image/png"),
+    asset!("/icon-512.png", "image/png"),
+    asset!("/icon-maskable-512.png", "image/png"),
     asset!("/manifest.webmanifest", "application/manifest+json"),
     asset!("/sw.js", JS),
     asset!("/js/app.js", JS),
@@ -64,11 +68,25 @@ const ASSETS: &[Asset] = &[
 /// Files smaller than this are sent as they are: gzip would not pay.
 const GZIP_MIN_BYTES: usize = 512;
 
-/// An asset ready to serve: its tag and, when it pays, its gzipped form.
+/// An asset ready to serve: its tag and, when they pay, its brotli and
+/// gzipped forms (made on the file's first request, so that a hub starting
+/// does not wait for files nobody asked for yet).
 struct Prepared {
     asset: &'static Asset,
     etag: HeaderValue,
+    encoded: OnceLock<Encoded>,
+}
+
+/// The compressed forms of one file, each only when smaller.
+struct Encoded {
+    brotli: Option<Vec<u8>>,
     gzip: Option<Vec<u8>>,
+}
+
+impl Prepared {
+    fn encoded(&self) -> &Encoded {
+        self.encoded.get_or_init(|| encode(self.asset))
+    }
 }
 
 static PREPARED: LazyLock<Vec<Prepared>> = LazyLock::new(|| ASSETS.iter().map(prepare).collect());
@@ -77,10 +95,39 @@ fn prepare(asset: &'static Asset) -> Prepared {
     let digest = Sha256::digest(asset.bytes);
     let etag = HeaderValue::from_str(&format!("\"{}\"", hex::encode(&digest[..12])))
         .expect("hex is a valid header value");
-    let gzip = (asset.bytes.len() >= GZIP_MIN_BYTES)
+    Prepared {
+        asset,
+        etag,
+        encoded: OnceLock::new(),
+    }
+}
+
+fn encode(asset: &Asset) -> Encoded {
+    // Images are compressed already (PNG) or tiny (the SVG favicon).
+    let worth = asset.bytes.len() >= GZIP_MIN_BYTES && !asset.content_type.starts_with("image/png");
+    let gzip = worth
         .then(|| gzip(asset.bytes))
         .filter(|z| z.len() < asset.bytes.len());
-    Prepared { asset, etag, gzip }
+    let brotli = worth
+        .then(|| brotli(asset.bytes))
+        .filter(|b| b.len() < gzip.as_ref().map_or(asset.bytes.len(), Vec::len));
+    Encoded { brotli, gzip }
+}
+
+/// Brotli at its best quality with a 256 KiB window (larger than any of
+/// the files): slow to compress (once per file per start), fast to
+/// decompress.
+fn brotli(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 18,
+        size_hint: bytes.len(),
+        ..Default::default()
+    };
+    // Reading a slice and writing to a Vec cannot fail.
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params).expect("brotli to memory");
+    out
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -90,14 +137,21 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     encoder.finish().expect("gzip to memory")
 }
 
-/// The embedded files with their sizes as served (raw and gzipped), for
-/// reporting the console's first-load weight.
-pub fn sizes() -> Vec<(&'static str, usize, usize)> {
+/// The embedded files with their sizes as served (raw, gzipped, brotli),
+/// for reporting the console's first-load weight.
+pub fn sizes() -> Vec<(&'static str, usize, usize, usize)> {
     PREPARED
         .iter()
         .map(|p| {
             let raw = p.asset.bytes.len();
-            (p.asset.path, raw, p.gzip.as_ref().map_or(raw, Vec::len))
+            let encoded = p.encoded();
+            let gz = encoded.gzip.as_ref().map_or(raw, Vec::len);
+            (
+                p.asset.path,
+                raw,
+                gz,
+                encoded.brotli.as_ref().map_or(gz, Vec::len),
+            )
         })
         .collect()
 }
@@ -147,15 +201,17 @@ pub async fn serve(method: Method, uri: Uri, headers: HeaderMap) -> Response {
             .body(Body::empty())
             .expect("valid response");
     }
-    let accepts_gzip = headers
+    let accepted = headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|e| e.split(';').next().is_some_and(|n| n.trim() == "gzip"))
-        });
-    let bytes: &'static [u8] = match (&prepared.gzip, accepts_gzip) {
-        (Some(z), true) => {
+        .unwrap_or("");
+    let encoded = prepared.encoded();
+    let bytes: &'static [u8] = match (&encoded.brotli, &encoded.gzip) {
+        (Some(b), _) if accepts(accepted, "br") => {
+            response = response.header(header::CONTENT_ENCODING, "br");
+            b.as_slice()
+        }
+        (_, Some(z)) if accepts(accepted, "gzip") => {
             response = response.header(header::CONTENT_ENCODING, "gzip");
             z.as_slice()
         }
@@ -169,9 +225,50 @@ pub async fn serve(method: Method, uri: Uri, headers: HeaderMap) -> Response {
     response.body(body).expect("valid response")
 }
 
+/// Whether an `Accept-Encoding` value accepts `coding` (named, without
+/// `q=0`).
+fn accepts(accept_encoding: &str, coding: &str) -> bool {
+    accept_encoding.split(',').any(|entry| {
+        let mut parts = entry.split(';');
+        parts.next().is_some_and(|n| n.trim() == coding)
+            && !parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codings_are_taken_as_the_browser_names_them() {
+        assert!(accepts("gzip, deflate, br, zstd", "br"));
+        assert!(accepts("gzip;q=1.0, br;q=0.9", "br"));
+        assert!(!accepts("gzip, br;q=0", "br"));
+        assert!(!accepts("gzip", "br"));
+        assert!(!accepts("", "gzip"));
+    }
+
+    #[test]
+    fn brotli_is_smaller_than_gzip_and_decodes_to_the_file() {
+        let app = PREPARED
+            .iter()
+            .find(|p| p.asset.path == "/js/app.js")
+            .expect("app.js");
+        let encoded = app.encoded();
+        let (br, gz) = (
+            encoded.brotli.as_ref().unwrap(),
+            encoded.gzip.as_ref().unwrap(),
+        );
+        assert!(br.len() < gz.len(), "{} >= {}", br.len(), gz.len());
+        let mut decoded = Vec::new();
+        brotli::BrotliDecompress(&mut br.as_slice(), &mut decoded).unwrap();
+        assert_eq!(decoded, app.asset.bytes);
+    }
 
     #[test]
     fn every_asset_is_prepared_with_a_distinct_path() {
@@ -179,6 +276,6 @@ mod tests {
         paths.sort_unstable();
         paths.dedup();
         assert_eq!(paths.len(), ASSETS.len());
-        assert!(sizes().iter().all(|(_, raw, gz)| gz <= raw));
+        assert!(sizes().iter().all(|(_, raw, gz, br)| br <= gz && gz <= raw));
     }
 }

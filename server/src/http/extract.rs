@@ -21,7 +21,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use mpaka_protocol::{ErrorCode, FieldError, Role};
+use mpaka_protocol::{ErrorCode, FieldCode, FieldError, Role};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -227,10 +227,7 @@ fn missing_fields<T: schemars::JsonSchema>(value: &serde_json::Value) -> Vec<Fie
         .flatten()
         .filter_map(|name| name.as_str())
         .filter(|name| !object.contains_key(*name))
-        .map(|name| FieldError {
-            field: name.to_owned(),
-            message: "is required".into(),
-        })
+        .map(|name| FieldError::new(name, FieldCode::Required, "is required"))
         .collect()
 }
 

@@ -174,10 +174,11 @@ fn presented(headers: &HeaderMap, request: RefreshRequest) -> AppResult<String> 
     }
     let mut body =
         mpaka_protocol::ErrorBody::new(ErrorCode::ValidationFailed, "refresh_token: required");
-    body.fields = vec![mpaka_protocol::FieldError {
-        field: "refresh_token".into(),
-        message: "required".into(),
-    }];
+    body.fields = vec![mpaka_protocol::FieldError::new(
+        "refresh_token",
+        mpaka_protocol::FieldCode::Required,
+        "required",
+    )];
     Err(AppError::Client(body))
 }
 

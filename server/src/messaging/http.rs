@@ -61,6 +61,9 @@ struct PublishRequest {
     text: String,
     #[serde(default)]
     lang: Option<String>,
+    /// When it was written, if offline (RFC 3339).
+    #[serde(default)]
+    written_at: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -85,7 +88,16 @@ async fn publish(
 ) -> AppResult<Written<PublishResponse>> {
     let channel = parse_channel(&channel)?;
     let who = Arc::new(caller.principal);
-    let published = steps::publish(&state, who, key, channel, request.text, request.lang)?.await?;
+    let published = steps::publish(
+        &state,
+        who,
+        key,
+        channel,
+        request.text,
+        request.lang,
+        request.written_at,
+    )?
+    .await?;
     Ok(Written::created(PublishResponse {
         seq: published.seq,
         at: published.at,

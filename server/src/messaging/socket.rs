@@ -26,8 +26,17 @@ pub async fn handle(
             channel,
             text,
             lang,
+            written_at,
         } => {
-            let commit = steps::publish(state, who.clone(), id.clone(), channel, text, lang)?;
+            let commit = steps::publish(
+                state,
+                who.clone(),
+                id.clone(),
+                channel,
+                text,
+                lang,
+                written_at,
+            )?;
             Reply::Later(Box::pin(async move {
                 let published = commit.await?;
                 Ok(ServerFrame::Published {

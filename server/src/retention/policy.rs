@@ -49,6 +49,7 @@ mod tests {
     #[test]
     fn a_message_loses_its_text_and_keeps_its_language_and_forgetting_twice_changes_nothing() {
         let data = EventData::Message(MessageBody {
+            written_at: None,
             text: "Jean Ndayishimiye arrived with three children".into(),
             lang: Some("fr".into()),
         });

@@ -16,9 +16,9 @@ use crate::once::{Once, Opened};
 use crate::state::AppState;
 use crate::store::{format_ms, now_ms, AuditEntry, NewEvent, WriteTx};
 use mpaka_protocol::{
-    ChannelId, ErrorCode, EventData, FieldError, Lang, SopAck, SopAckReceipt, SopDraftInput,
-    SopDraftSaved, SopReceipt, SopRemindReceipt, SopReminder, SopRetired, SopState, SopVersion,
-    MAX_SUMMARY_CHARS,
+    ChannelId, ErrorCode, EventData, FieldCode, FieldError, Lang, SopAck, SopAckReceipt,
+    SopDraftInput, SopDraftSaved, SopReceipt, SopRemindReceipt, SopReminder, SopRetired, SopState,
+    SopVersion, MAX_SUMMARY_CHARS,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -48,9 +48,12 @@ fn unknown_places(state: &AppState, input: &SopDraftInput) -> Vec<FieldError> {
         .iter()
         .enumerate()
         .filter(|(_, p)| directory.post(p).is_none())
-        .map(|(i, p)| FieldError {
-            field: format!("audience.posts[{i}]"),
-            message: format!("no post {p}"),
+        .map(|(i, p)| {
+            FieldError::new(
+                format!("audience.posts[{i}]"),
+                FieldCode::UnknownValue,
+                format!("no post {p}"),
+            )
         });
     let corridors = input
         .audience
@@ -58,9 +61,12 @@ fn unknown_places(state: &AppState, input: &SopDraftInput) -> Vec<FieldError> {
         .iter()
         .enumerate()
         .filter(|(_, c)| directory.corridor(c).is_none())
-        .map(|(i, c)| FieldError {
-            field: format!("audience.corridors[{i}]"),
-            message: format!("no corridor {c}"),
+        .map(|(i, c)| {
+            FieldError::new(
+                format!("audience.corridors[{i}]"),
+                FieldCode::UnknownValue,
+                format!("no corridor {c}"),
+            )
         });
     posts.chain(corridors).collect()
 }
@@ -260,16 +266,27 @@ pub async fn publish(
 fn check_text(field: &str, text: &str, required: bool) -> AppResult<()> {
     let chars = text.chars().count();
     if required && text.trim().is_empty() {
-        return Err(AppError::field(field, "must not be empty"));
-    }
-    if chars > MAX_SUMMARY_CHARS {
-        return Err(AppError::field(
+        return Err(AppError::coded(
             field,
-            format!("is {chars} characters long; at most {MAX_SUMMARY_CHARS} are allowed"),
+            FieldCode::Required,
+            "must not be empty",
         ));
     }
+    if chars > MAX_SUMMARY_CHARS {
+        return Err(AppError::invalid(vec![FieldError::new(
+            field,
+            FieldCode::TooLong,
+            format!("is {chars} characters long; at most {MAX_SUMMARY_CHARS} are allowed"),
+        )
+        .with("max", MAX_SUMMARY_CHARS)
+        .with("unit", "characters")]));
+    }
     if text.contains('\0') {
-        return Err(AppError::field(field, "must not contain NUL characters"));
+        return Err(AppError::coded(
+            field,
+            FieldCode::ControlCharacters,
+            "must not contain NUL characters",
+        ));
     }
     Ok(())
 }

@@ -33,10 +33,9 @@ const SEVERITIES: &[&str] = &["Extreme", "Severe", "Moderate", "Minor", "Unknown
 const CERTAINTIES: &[&str] = &["Observed", "Likely", "Possible", "Unlikely", "Unknown"];
 
 pub(super) fn problem(field: impl Into<String>, message: impl Into<String>) -> FieldError {
-    FieldError {
-        field: field.into(),
-        message: message.into(),
-    }
+    // CAP documents come from other systems, not from people at a form:
+    // their problems keep the generic code and the English message.
+    FieldError::new(field, mpaka_protocol::FieldCode::Invalid, message)
 }
 
 /// The children of one element, taken by name; whatever is not taken is

@@ -278,6 +278,7 @@ fn draft_from_info(info: &CapInfo, status: AlertStatus) -> Result<DraftParts, Ca
         return Err(CapError::Unsupported(missing));
     };
     let draft = AlertDraft {
+        written_at: None,
         post,
         kind,
         direction,

@@ -28,6 +28,7 @@ fn officer(username: &str, country: Country, post: &str) -> Author {
 /// The Mugina alert as raised: 350-450 people on foot into Tanzania.
 fn raised() -> Alert {
     let draft = AlertDraft {
+        written_at: None,
         post: None,
         kind: AlertKind::MassArrival,
         direction: Direction::IntoTanzania,
@@ -74,6 +75,7 @@ fn raised() -> Alert {
 fn updated() -> Alert {
     let mut a = raised();
     a.acknowledgements.push(AlertAck {
+        written_at: None,
         by: officer("mwakasege", Country::TZ, "manyovu"),
         at: "2025-03-14T06:14:02.000Z".into(),
     });
