@@ -41,6 +41,7 @@ mod refresh_cookie;
 mod retention;
 mod robustness;
 mod sessions;
+mod sms_store;
 mod sops;
 mod storage;
 mod verifiable_log;
