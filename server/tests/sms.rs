@@ -839,4 +839,37 @@ async fn sms_queued_while_the_gateway_is_down_go_out_once_when_it_is_back() {
         metrics.contains("mpaka_sms_events_total{event=\"retried\"}"),
         "{metrics}"
     );
+
+    // `mpaka sms test NUMBER` goes straight through the configured gateway.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mpaka"))
+        .args(["sms", "test", "+255 700 000 003", "--data-dir"])
+        .arg(&hub.dir)
+        .env_remove("MPAKA_CONFIG")
+        .env("MPAKA_SMS__GATEWAY_URL", kannel.gateway_url())
+        .env("MPAKA_SMS__PASSWORD", PASSWORD)
+        .output()
+        .expect("runs mpaka sms test");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("Accepted for delivery"), "{stdout}");
+    kannel
+        .wait_for("+255700000003", |t| t == "MPAKA test message")
+        .await;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mpaka"))
+        .args(["sms", "test", "+255700000003", "--data-dir"])
+        .arg(&hub.dir)
+        .env_remove("MPAKA_CONFIG")
+        .env("MPAKA_SMS__GATEWAY_URL", kannel.gateway_url())
+        .env("MPAKA_SMS__PASSWORD", "not-the-password")
+        .output()
+        .expect("runs mpaka sms test");
+    assert!(!output.status.success(), "a wrong password is refused");
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains("not-the-password"),
+        "the password is never printed"
+    );
 }
