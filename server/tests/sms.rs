@@ -666,6 +666,20 @@ async fn replies_from_unknown_numbers_with_wrong_codes_or_replayed_are_refused_a
         .await;
     assert!(status.contains(&code) && status.contains("120"), "{status}");
 
+    // The gateway's routes need the shared secret.
+    for query in [
+        "from=%2B255700000001&text=ACK",
+        "secret=wrong&from=%2B255700000001&text=ACK",
+    ] {
+        let response = reqwest::get(format!(
+            "http://{}/api/v1/sms/kannel/inbound?{query}",
+            hub.addr()
+        ))
+        .await
+        .expect("answers");
+        assert_eq!(response.status().as_u16(), 401, "{query}");
+    }
+
     let auditor = hub.token("auditor").await;
     let (status_code, audit) = hub
         .call(
