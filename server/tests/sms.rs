@@ -298,17 +298,23 @@ struct Hub {
     gateway_url: String,
     child: Option<Child>,
     accounts: Option<Accounts>,
+    /// More `MPAKA_…` settings.
+    env: Vec<(String, String)>,
     http: reqwest::Client,
 }
 
 impl Hub {
-    async fn start(dir: &Path, port: u16, gateway_url: String) -> Hub {
+    async fn start(dir: &Path, port: u16, gateway_url: String, env: &[(&str, &str)]) -> Hub {
         let mut hub = Hub {
             dir: dir.to_owned(),
             port,
             gateway_url,
             child: None,
             accounts: None,
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             http: reqwest::Client::new(),
         };
         hub.launch(true).await;
@@ -342,6 +348,7 @@ impl Hub {
             .env("MPAKA_SMS__RETRY_MIN_MS", "300")
             .env("MPAKA_SMS__RETRY_MAX_MS", "1000")
             .env("MPAKA_SMS__UNCONFIRMED_RESEND_SECS", "15")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(
@@ -502,6 +509,11 @@ impl Hub {
 
 /// Kannel and a hub in one temp dir; `None` when skipped.
 async fn setup(test: &str) -> Option<(tempfile::TempDir, Kannel, Hub)> {
+    setup_with(test, &[]).await
+}
+
+/// As [`setup`], with more `MPAKA_…` settings for the hub.
+async fn setup_with(test: &str, env: &[(&str, &str)]) -> Option<(tempfile::TempDir, Kannel, Hub)> {
     if !kannel_available(test) {
         return None;
     }
@@ -512,7 +524,7 @@ async fn setup(test: &str) -> Option<(tempfile::TempDir, Kannel, Hub)> {
     std::fs::create_dir_all(&hub_dir).expect("hub dir");
     let hub_port = free_port();
     let kannel = Kannel::start(&kannel_dir, hub_port).await;
-    let hub = Hub::start(&hub_dir, hub_port, kannel.gateway_url()).await;
+    let hub = Hub::start(&hub_dir, hub_port, kannel.gateway_url(), env).await;
     Some((dir, kannel, hub))
 }
 
@@ -886,4 +898,107 @@ async fn sms_queued_while_the_gateway_is_down_go_out_once_when_it_is_back() {
         !String::from_utf8_lossy(&output.stderr).contains("not-the-password"),
         "the password is never printed"
     );
+}
+
+#[tokio::test]
+async fn coordinators_get_escalations_by_sms_and_acknowledge_with_their_pin() {
+    let Some((_dir, mut kannel, hub)) = setup_with(
+        "sms::coordinators_get_escalations",
+        &[
+            ("MPAKA_ALERTS__SEVERE_ESCALATION_MS", "1000"),
+            ("MPAKA_ALERTS__CHECK_INTERVAL_MS", "100"),
+            // Nobody is dark during this test: only escalations send.
+            ("MPAKA_SMS__DARK_AFTER_SECS", "3600"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    const TZ_PHONE: &str = "+255700000009";
+    const BI_PHONE: &str = "+25779000009";
+    hub.register_phone(&kannel, "tz.coordinator", TZ_PHONE)
+        .await;
+    hub.register_phone(&kannel, "bi.coordinator", BI_PHONE)
+        .await;
+    let tz = hub.token("tz.coordinator").await;
+    let (status, profile) = hub
+        .call(reqwest::Method::GET, &tz, "/api/v1/me/sms", None)
+        .await;
+    assert_eq!(status, 200, "{profile}");
+    assert_eq!(profile["pin_required"], true, "{profile}");
+    let mugina_token = hub.token("mugina.officer").await;
+    let alert_id = hub.raise(&mugina_token, 600).await;
+
+    // Both countries' coordinators get the level-1 escalation, each in
+    // their language, with the PIN hint.
+    let text = kannel.wait_for(TZ_PHONE, |t| t.contains("Ref ")).await;
+    assert!(
+        text.starts_with("MPAKA ESC1 SEVERE mass arrival Mugina: 600 people"),
+        "{text}"
+    );
+    assert!(text.ends_with(" PIN"), "{text}");
+    let french = kannel.wait_for(BI_PHONE, |t| t.contains("Ref ")).await;
+    assert!(
+        french.starts_with("MPAKA ESC1 GRAVE arrivee massive Mugina"),
+        "{french}"
+    );
+    let code = code_in(&text);
+
+    // Without the PIN, with a wrong one, then with the right one.
+    kannel.send_from(TZ_PHONE, &format!("ACK {code}")).await;
+    kannel
+        .wait_for(TZ_PHONE, |t| t.contains("add your PIN"))
+        .await;
+    let (status, body) = hub
+        .call(
+            reqwest::Method::PUT,
+            &tz,
+            "/api/v1/me/sms/pin",
+            Some(json!({"pin": "4821"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["pin_set"], true);
+    kannel
+        .send_from(TZ_PHONE, &format!("ACK {code} 1111"))
+        .await;
+    kannel.wait_for(TZ_PHONE, |t| t.contains("wrong PIN")).await;
+    // The raising side's coordinator may not acknowledge, PIN or not.
+    let bi = hub.token("bi.coordinator").await;
+    let (status, _) = hub
+        .call(
+            reqwest::Method::PUT,
+            &bi,
+            "/api/v1/me/sms/pin",
+            Some(json!({"pin": "2468"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    kannel
+        .send_from(BI_PHONE, &format!("RECU {code} 2468"))
+        .await;
+    kannel
+        .wait_for(BI_PHONE, |t| t.contains("ne pouvez pas"))
+        .await;
+    kannel
+        .send_from(TZ_PHONE, &format!("ACK {code} 4821"))
+        .await;
+    kannel
+        .wait_for(TZ_PHONE, |t| t.contains("acknowledged. Thank you"))
+        .await;
+    let (status, detail) = hub
+        .call(
+            reqwest::Method::GET,
+            &tz,
+            &format!("/api/v1/alerts/{alert_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let acks = detail["alert"]["acknowledgements"]
+        .as_array()
+        .expect("acks");
+    assert_eq!(acks.len(), 1, "{detail}");
+    assert_eq!(acks[0]["by"]["username"], "tz.coordinator");
 }
