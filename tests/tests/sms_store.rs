@@ -3,8 +3,9 @@
 //! step, the sender retries it with its attempts counted, delivery reports
 //! for another attempt are ignored, and an incoming ACK applied once
 //! acknowledges the alert while a second delivery of the same message is
-//! a duplicate. (The full path through a real Kannel is
-//! server/tests/sms.rs.)
+//! a duplicate; the crash window of the sender; preferences over REST
+//! (E.164 numbers, quiet hours, opting out and back in, a role the policy
+//! requires). The full path through a real Kannel is server/tests/sms.rs.
 
 use mpaka_server::sms::inbound::{self, Incoming, Outcome};
 use mpaka_server::sms::settings::Secret;
@@ -231,4 +232,165 @@ async fn the_sms_outbox_and_replies_work_on_sqlite() {
 #[tokio::test]
 async fn the_sms_outbox_and_replies_work_on_postgres() {
     store_on(Backend::Postgres).await;
+}
+
+async fn call(
+    hub: &TestHub,
+    method: reqwest::Method,
+    token: &str,
+    path: &str,
+    body: Value,
+) -> (u16, Value) {
+    let response = hub
+        .http()
+        .request(method, hub.url(path))
+        .bearer_auth(token)
+        .header("Idempotency-Key", uuid_like())
+        .json(&body)
+        .send()
+        .await
+        .expect("answers");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn an_officer_who_opted_out_gets_no_alert_sms_until_opting_back_in() {
+    let hub = TestHub::start_with(sms_on).await;
+    let officer = hub.login("manyovu.officer").await.access_token;
+    let put = reqwest::Method::PUT;
+    let (status, body) = call(
+        &hub,
+        put.clone(),
+        &officer,
+        "/api/v1/me/sms/phone",
+        json!({"phone": "0025779"}),
+    )
+    .await;
+    assert_eq!(status, 422, "not E.164: {body}");
+    assert_eq!(body["fields"][0]["field"], "phone", "{body}");
+    let (status, body) = call(
+        &hub,
+        put.clone(),
+        &officer,
+        "/api/v1/me/sms/phone",
+        json!({"phone": "00 255 700 000 002"}),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["phone"], PHONE);
+    assert_eq!(body["verified"], false);
+    let user = hub
+        .state
+        .store
+        .user_by_name("manyovu.officer")
+        .await
+        .expect("reads")
+        .expect("user");
+    {
+        let mut tx = hub.state.store.write().await.expect("a transaction");
+        sql::mark_verified(tx.conn(), user.id, 2)
+            .await
+            .expect("verifies");
+        tx.commit().await.expect("commits");
+    }
+    let (status, body) = call(
+        &hub,
+        put.clone(),
+        &officer,
+        "/api/v1/me/sms/preferences",
+        json!({"opted_out": true, "quiet_from": "25:00", "quiet_to": "06:00"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = call(
+        &hub,
+        put.clone(),
+        &officer,
+        "/api/v1/me/sms/preferences",
+        json!({"opted_out": true, "quiet_from": "22:00"}),
+    )
+    .await;
+    assert_eq!(status, 422, "both or neither: {body}");
+    let (status, body) = call(
+        &hub,
+        put.clone(),
+        &officer,
+        "/api/v1/me/sms/preferences",
+        json!({"opted_out": true, "quiet_from": "22:00", "quiet_to": "06:00"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["opted_out"], true);
+    assert_eq!(body["quiet_from"], "22:00");
+
+    let mugina = hub.login("mugina.officer").await.access_token;
+    let (status, body) = call(&hub, reqwest::Method::POST, &mugina, "/api/v1/alerts", json!({
+        "kind": "mass_arrival", "direction": "into_burundi", "headcount": 80,
+        "severity": "extreme", "urgency": "immediate", "certainty": "observed", "status": "actual"
+    })).await;
+    assert_eq!(status, 201, "{body}");
+    let alert_id = body["alert"]["id"].as_str().expect("id").to_owned();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(
+        outbox_of(&hub, &alert_id).await.is_empty(),
+        "opted out: nothing queued"
+    );
+
+    let (status, _) = call(
+        &hub,
+        put,
+        &officer,
+        "/api/v1/me/sms/preferences",
+        json!({"opted_out": false}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let started = Instant::now();
+    while outbox_of(&hub, &alert_id).await.is_empty() {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "never queued after opting back in"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_role_the_policy_requires_may_not_opt_out() {
+    let hub = TestHub::start_with(|s| {
+        sms_on(s);
+        s.sms.required_roles = vec![mpaka_protocol::Role::Officer];
+    })
+    .await;
+    let officer = hub.login("manyovu.officer").await.access_token;
+    let (status, _) = call(
+        &hub,
+        reqwest::Method::PUT,
+        &officer,
+        "/api/v1/me/sms/phone",
+        json!({"phone": PHONE}),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let (status, body) = call(
+        &hub,
+        reqwest::Method::PUT,
+        &officer,
+        "/api/v1/me/sms/preferences",
+        json!({"opted_out": true}),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["code"], "forbidden");
+    let (status, body) = call(
+        &hub,
+        reqwest::Method::GET,
+        &officer,
+        "/api/v1/me/sms",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["may_opt_out"], false, "{body}");
 }
