@@ -10,7 +10,7 @@
 //! speakers at the posts (docs/sms.md).
 
 use super::gsm;
-use mpaka_protocol::{Alert, AlertKind, Severity, VulnerableGroups};
+use mpaka_protocol::{Alert, AlertKind, AlertStatus, Severity, VulnerableGroups};
 
 /// A supported SMS language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,6 +209,15 @@ pub fn alert(
     pin: bool,
 ) -> String {
     let mut text = String::from("MPAKA ");
+    // An exercise must never be read as the real thing.
+    if alert.status == AlertStatus::Exercise {
+        text.push_str(match lang {
+            Lang::En => "EXERCISE ",
+            Lang::Fr => "EXERCICE ",
+            Lang::Sw => "ZOEZI ",
+            Lang::Rn => "IMYITOZO ",
+        });
+    }
     if let Some(level) = escalation {
         text.push_str(&format!("ESC{level} "));
     }
@@ -386,6 +395,16 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("Repondez ACK 4F7 PIN"), "{text}");
+    }
+
+    #[test]
+    fn an_exercise_says_so_first() {
+        let mut exercise = sample(Severity::Severe);
+        exercise.status = AlertStatus::Exercise;
+        let text = alert(Lang::Fr, &exercise, "Mugina", "4F7", None, false);
+        assert!(text.starts_with("MPAKA EXERCICE GRAVE"), "{text}");
+        let text = alert(Lang::Sw, &exercise, "Mugina", "4F7", None, false);
+        assert!(text.starts_with("MPAKA ZOEZI HATARI"), "{text}");
     }
 
     #[test]
