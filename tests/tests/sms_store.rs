@@ -394,3 +394,61 @@ async fn a_role_the_policy_requires_may_not_opt_out() {
     assert_eq!(status, 200);
     assert_eq!(body["may_opt_out"], false, "{body}");
 }
+
+#[tokio::test]
+async fn five_wrong_pins_in_an_hour_lock_acknowledgement_by_sms() {
+    let hub = TestHub::start_with(sms_on).await;
+    const COORD: &str = "+255700000009";
+    let user = hub
+        .state
+        .store
+        .user_by_name("tz.coordinator")
+        .await
+        .expect("reads")
+        .expect("user");
+    {
+        let mut tx = hub.state.store.write().await.expect("a transaction");
+        sql::set_phone(tx.conn(), user.id, COORD, "x", i64::MAX, 1)
+            .await
+            .expect("registers");
+        sql::mark_verified(tx.conn(), user.id, 2)
+            .await
+            .expect("verifies");
+        let pin = inbound::pin_hash(user.id, "4821");
+        sql::set_pin(tx.conn(), user.id, Some(&pin), 3)
+            .await
+            .expect("sets the PIN");
+        tx.commit().await.expect("commits");
+    }
+    let mugina = hub.login("mugina.officer").await.access_token;
+    let (status, body) = call(&hub, reqwest::Method::POST, &mugina, "/api/v1/alerts", json!({
+        "kind": "mass_arrival", "direction": "into_burundi", "headcount": 80,
+        "severity": "severe", "urgency": "immediate", "certainty": "observed", "status": "actual"
+    })).await;
+    assert_eq!(status, 201, "{body}");
+    let alert_id = body["alert"]["id"].as_str().expect("id").to_owned();
+    let code = mpaka_server::sms::planner::code_for(&hub.state.store, &alert_id)
+        .await
+        .expect("a code");
+    let reply = |text: String, n: u32| Incoming {
+        sender: COORD.into(),
+        text,
+        gateway_id: Some(format!("m{n}")),
+        sent_at: None,
+    };
+    use mpaka_server::sms::compose::Refusal;
+    for n in 0..5 {
+        let outcome = inbound::receive(&hub.state, reply(format!("ACK {code} 000{n}"), n))
+            .await
+            .expect("handled");
+        assert_eq!(outcome, Outcome::Refused(Refusal::WrongPin));
+    }
+    let outcome = inbound::receive(&hub.state, reply(format!("ACK {code} 4821"), 9))
+        .await
+        .expect("handled");
+    assert_eq!(
+        outcome,
+        Outcome::Refused(Refusal::PinLocked),
+        "even the right PIN, for now"
+    );
+}

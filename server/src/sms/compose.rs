@@ -50,6 +50,8 @@ pub enum Refusal {
     Closed,
     PinNeeded,
     WrongPin,
+    /// Too many wrong PINs lately: even the right one is refused for a while.
+    PinLocked,
 }
 
 impl Refusal {
@@ -64,6 +66,7 @@ impl Refusal {
             Refusal::Closed => "invalid_state",
             Refusal::PinNeeded => "pin_required",
             Refusal::WrongPin => "wrong_pin",
+            Refusal::PinLocked => "pin_locked",
         }
     }
 }
@@ -266,6 +269,9 @@ pub fn refused(lang: Lang, why: Refusal, code: Option<&str>) -> String {
         (Lang::En, Refusal::Closed) => format!("MPAKA: alert {code} is closed."),
         (Lang::En, Refusal::PinNeeded) => format!("MPAKA: add your PIN: ACK {code} <PIN>."),
         (Lang::En, Refusal::WrongPin) => "MPAKA: wrong PIN.".to_owned(),
+        (Lang::En, Refusal::PinLocked) => {
+            "MPAKA: too many wrong PINs. Use the console or try in an hour.".to_owned()
+        }
         (Lang::Fr, Refusal::UnknownNumber) => "MPAKA: ce numero n'est pas enregistre.".to_owned(),
         (Lang::Fr, Refusal::NotUnderstood) => {
             "MPAKA: message non compris. Envoyez ACK <ref> ou ETAT.".to_owned()
@@ -278,6 +284,10 @@ pub fn refused(lang: Lang, why: Refusal, code: Option<&str>) -> String {
         (Lang::Fr, Refusal::Closed) => format!("MPAKA: alerte {code} close."),
         (Lang::Fr, Refusal::PinNeeded) => format!("MPAKA: ajoutez votre PIN: ACK {code} <PIN>."),
         (Lang::Fr, Refusal::WrongPin) => "MPAKA: PIN incorrect.".to_owned(),
+        (Lang::Fr, Refusal::PinLocked) => {
+            "MPAKA: trop de PIN incorrects. Utilisez la console ou reessayez dans une heure."
+                .to_owned()
+        }
         (Lang::Sw, Refusal::UnknownNumber) => "MPAKA: namba hii haijasajiliwa.".to_owned(),
         (Lang::Sw, Refusal::NotUnderstood) => {
             "MPAKA: haieleweki. Tuma ACK <kumb> au HALI.".to_owned()
@@ -288,6 +298,9 @@ pub fn refused(lang: Lang, why: Refusal, code: Option<&str>) -> String {
         (Lang::Sw, Refusal::Closed) => format!("MPAKA: tahadhari {code} imefungwa."),
         (Lang::Sw, Refusal::PinNeeded) => format!("MPAKA: ongeza PIN: ACK {code} <PIN>."),
         (Lang::Sw, Refusal::WrongPin) => "MPAKA: PIN si sahihi.".to_owned(),
+        (Lang::Sw, Refusal::PinLocked) => {
+            "MPAKA: PIN zisizo sahihi nyingi. Tumia konsoli au jaribu baada ya saa moja.".to_owned()
+        }
         (Lang::Rn, Refusal::UnknownNumber) => "MPAKA: iyi numero ntiyanditswe.".to_owned(),
         (Lang::Rn, Refusal::NotUnderstood) => {
             "MPAKA: ntivyumvikanye. Rungika ACK <ref> canke AMAKURU.".to_owned()
@@ -298,6 +311,10 @@ pub fn refused(lang: Lang, why: Refusal, code: Option<&str>) -> String {
         (Lang::Rn, Refusal::Closed) => format!("MPAKA: integuza {code} yarugaye."),
         (Lang::Rn, Refusal::PinNeeded) => format!("MPAKA: ongerako PIN: ACK {code} <PIN>."),
         (Lang::Rn, Refusal::WrongPin) => "MPAKA: PIN si yo.".to_owned(),
+        (Lang::Rn, Refusal::PinLocked) => {
+            "MPAKA: PIN zitari zo ni nyinshi. Koresha konsole canke mugaruke haciye isaha."
+                .to_owned()
+        }
     };
     gsm::simplify(&text)
 }
@@ -434,6 +451,7 @@ mod tests {
                 Refusal::Closed,
                 Refusal::PinNeeded,
                 Refusal::WrongPin,
+                Refusal::PinLocked,
             ] {
                 let text = refused(lang, why, Some("4F7"));
                 assert_eq!(measure(&text).encoding, Encoding::Gsm7, "{text}");

@@ -17,6 +17,12 @@ use mpaka_protocol::{ErrorCode, Role};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+/// Wrong PINs from one user within [`PIN_LOCK_MS`] before every PIN
+/// (even the right one) is refused until older ones age out.
+pub const MAX_WRONG_PINS: i64 = 5;
+/// The window in which wrong PINs are counted.
+pub const PIN_LOCK_MS: i64 = 3_600_000;
+
 /// An SMS as the gateway hands it over.
 #[derive(Debug, Clone)]
 pub struct Incoming {
@@ -163,6 +169,14 @@ async fn acknowledge(
         return Ok((Err(Refusal::NoSuchCode), None));
     };
     if policy::needs_pin(&state.settings.sms, user.role) {
+        let wrong = {
+            let mut conn = state.store.reader().await?;
+            let since = now_ms() - PIN_LOCK_MS;
+            sql::refusals_since(&mut conn, user.id, "refused:wrong_pin", since).await?
+        };
+        if wrong >= MAX_WRONG_PINS {
+            return Ok((Err(Refusal::PinLocked), Some(alert_id)));
+        }
         match (pin, &phone.pin_hash) {
             (None, _) => return Ok((Err(Refusal::PinNeeded), Some(alert_id))),
             (Some(pin), Some(hash)) if pin_hash(user.id, &pin) == *hash => {}

@@ -468,6 +468,23 @@ pub async fn insert_inbound(
     Ok((id, (done == 0).then_some(outcome)))
 }
 
+/// Replies of `user_id` refused since `since` with `outcome`.
+pub async fn refusals_since(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    outcome: &str,
+    since: i64,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sms_inbound WHERE user_id = $1 AND outcome = $2 AND received_at > $3",
+    )
+    .bind(user_id)
+    .bind(outcome)
+    .bind(since)
+    .fetch_one(conn)
+    .await?)
+}
+
 pub async fn finish_inbound(
     conn: &mut AnyConnection,
     id: i64,
