@@ -105,6 +105,7 @@ impl App {
         );
         crate::logins::start(&state);
         crate::retention::start(&state);
+        crate::sms::start(&state)?;
         Ok(App {
             listener,
             state,

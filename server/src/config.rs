@@ -51,6 +51,7 @@ pub struct Settings {
     pub log: crate::vlog::settings::LogSettings,
     pub storage: StorageSettings,
     pub retention: crate::retention::settings::RetentionSettings,
+    pub sms: crate::sms::settings::SmsSettings,
 }
 
 /// Storage safety margins (`[storage]`).
@@ -258,6 +259,7 @@ impl Default for Settings {
             },
             log: crate::vlog::settings::LogSettings::default(),
             retention: crate::retention::settings::RetentionSettings::default(),
+            sms: crate::sms::settings::SmsSettings::default(),
         }
     }
 }
@@ -320,6 +322,9 @@ impl Settings {
             problems.push(e);
         }
         if let Err(e) = self.retention.check() {
+            problems.push(e);
+        }
+        if let Err(e) = self.sms.check() {
             problems.push(e);
         }
         if self

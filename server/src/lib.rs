@@ -25,6 +25,7 @@ pub mod once;
 pub mod private_files;
 pub mod retention;
 pub mod sessions;
+pub mod sms;
 pub mod sops;
 pub mod state;
 pub mod store;

@@ -23,6 +23,7 @@ mod nodes;
 mod operations;
 mod private_files;
 mod sessions_nodes;
+mod sms;
 
 /// With `autotests = false` Cargo no longer builds every file in this
 /// folder on its own, so a file nobody declared above would silently never

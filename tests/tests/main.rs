@@ -46,6 +46,7 @@ mod retention;
 mod robustness;
 mod second_factor;
 mod sessions;
+mod sms_store;
 mod sops;
 mod storage;
 mod verifiable_log;

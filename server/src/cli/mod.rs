@@ -24,6 +24,7 @@ mod data;
 mod log;
 mod manage;
 mod ops;
+mod sms;
 
 use crate::config::{DatabaseSummary, Settings};
 use crate::store::Store;
@@ -221,6 +222,13 @@ pub enum Command {
         #[command(subcommand)]
         command: ops::KeyCommand,
     },
+    /// The SMS gateway: send a test SMS (`mpaka sms test +25779000001`).
+    Sms {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: sms::SmsCommand,
+    },
 }
 
 /// Runs a parsed command line.
@@ -264,6 +272,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => manage::audit(store.settings()?, after, action.as_deref(), limit).await,
         Command::Config { command } => ops::config(command),
         Command::Key { command } => ops::key(command),
+        Command::Sms { store, command } => sms::run(store, command).await,
         Command::Client(args) => client::run(args).await,
         Command::Log(args) => log::run(args).await,
         Command::Schema { openapi } => {

@@ -10,7 +10,13 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// Keys whose values are never shown.
-pub const SECRET_KEYS: &[&str] = &["jwt_secret", "jwt_verify_secrets", "auth.metrics_token"];
+pub const SECRET_KEYS: &[&str] = &[
+    "jwt_secret",
+    "jwt_verify_secrets",
+    "auth.metrics_token",
+    "sms.password",
+    "sms.callback_secret",
+];
 
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -118,6 +118,11 @@ async fn refresh_metrics(state: &AppState) {
         }
         Err(error) => tracing::warn!(%error, "metrics: cannot count open alerts"),
     }
+    match tokio::time::timeout(PROBE_TIMEOUT, crate::sms::counts(state)).await {
+        Ok(Ok(counts)) => metrics.set_sms(&counts),
+        Ok(Err(error)) => tracing::warn!(%error, "metrics: cannot count SMS"),
+        Err(_) => tracing::warn!("metrics: the database did not answer within 2 s"),
+    }
     match (posts, online) {
         (Ok(posts), Ok(online)) => {
             let now = crate::store::now_ms();

@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::alerts::http::routes())
         .merge(crate::logins::http::routes())
         .merge(crate::vlog::http::routes())
+        .merge(crate::sms::http::routes())
         .nest("/sops", crate::sops::http::routes())
         .nest("/flows", crate::flows::http::routes())
         .layer(axum::middleware::from_fn(errors::json_errors))

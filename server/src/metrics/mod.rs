@@ -47,6 +47,9 @@ pub struct Metrics {
     post_online: Family<Vec<(String, String)>, Gauge>,
     alerts_open: Family<Vec<(String, String)>, Gauge>,
     alerts_unacknowledged: Family<Vec<(String, String)>, Gauge>,
+    sms_messages: Family<Vec<(String, String)>, Gauge>,
+    sms_events: Family<Vec<(String, String)>, Counter>,
+    sms_replies: Family<Vec<(String, String)>, Counter>,
     pub http_requests: Family<Vec<(String, String)>, Counter>,
     pub http_request_duration: Family<Vec<(String, String)>, Histogram>,
     /// The post label sets last exported, to drop posts that went.
@@ -58,6 +61,13 @@ pub struct Metrics {
 
 /// Severities of alerts, as labelled in the alert gauges.
 const SEVERITIES: [&str; 5] = ["extreme", "severe", "moderate", "minor", "unknown"];
+
+/// States of SMS in the outbox, as labelled in `mpaka_sms_messages`.
+const SMS_STATES: [&str; 5] = ["queued", "sending", "sent", "delivered", "failed"];
+/// Steps counted in `mpaka_sms_events_total`.
+const SMS_EVENTS: [&str; 6] = ["queued", "sent", "delivered", "failed", "retried", "resent"];
+/// Outcomes counted in `mpaka_sms_replies_total`.
+const SMS_REPLY_OUTCOMES: [&str; 3] = ["accepted", "refused", "duplicate"];
 
 /// Codes counted in `auth_failures_total`, present at zero from start.
 const AUTH_CODES: [&str; 7] = [
@@ -274,6 +284,33 @@ impl Metrics {
             "Open alerts nobody has acknowledged yet, by severity",
             alerts_unacknowledged.clone(),
         );
+        let sms_messages = Family::default();
+        let sms_events = Family::default();
+        let sms_replies = Family::default();
+        registry.register(
+            "sms_messages",
+            "SMS in the outbox, by state (queued, sending, sent, delivered, failed), all nodes",
+            sms_messages.clone(),
+        );
+        registry.register(
+            "sms_events",
+            "SMS steps taken by this node: queued, sent (accepted by the gateway), delivered, failed, retried, resent",
+            sms_events.clone(),
+        );
+        registry.register(
+            "sms_replies",
+            "Incoming SMS handled by this node, by outcome (accepted, refused, duplicate)",
+            sms_replies.clone(),
+        );
+        for state in SMS_STATES {
+            let _ = sms_messages.get_or_create(&label("state", state));
+        }
+        for event in SMS_EVENTS {
+            let _ = sms_events.get_or_create(&label("event", event));
+        }
+        for outcome in SMS_REPLY_OUTCOMES {
+            let _ = sms_replies.get_or_create(&label("outcome", outcome));
+        }
         let http_requests = Family::default();
         let http_request_duration: Family<Vec<(String, String)>, Histogram> =
             Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.001, 4.0, 8)));
@@ -319,6 +356,9 @@ impl Metrics {
             post_online,
             alerts_open,
             alerts_unacknowledged,
+            sms_messages,
+            sms_events,
+            sms_replies,
             http_requests,
             http_request_duration,
             posts_known: std::sync::Mutex::default(),
@@ -379,6 +419,31 @@ impl Metrics {
 
     /// Open and unacknowledged alerts per severity (severities not given
     /// are zero).
+    /// One SMS step taken by this node (see [`SMS_EVENTS`]).
+    pub fn sms_event(&self, event: &str) {
+        self.sms_events.get_or_create(&label("event", event)).inc();
+    }
+
+    /// One incoming SMS handled, by outcome.
+    pub fn sms_reply(&self, outcome: &str) {
+        self.sms_replies
+            .get_or_create(&label("outcome", outcome))
+            .inc();
+    }
+
+    /// SMS in the outbox per state, at a scrape.
+    pub fn set_sms(&self, counts: &[(String, i64)]) {
+        for state in SMS_STATES {
+            let n = counts
+                .iter()
+                .find(|(s, _)| s == state)
+                .map_or(0, |(_, n)| *n);
+            self.sms_messages
+                .get_or_create(&label("state", state))
+                .set(n);
+        }
+    }
+
     pub fn set_alerts(&self, open: &[(String, i64)], unacknowledged: &[(String, i64)]) {
         for (family, figures) in [
             (&self.alerts_open, open),

@@ -86,6 +86,10 @@ pub const TABLES: &[Table] = &[
     Table::generated("log_cosignatures", "id"),
     Table::keyed("witness_state", "origin"),
     Table::keyed("jobs", "name"),
+    Table::keyed("sms_phones", "user_id"),
+    Table::keyed("sms_alert_codes", "alert_id"),
+    Table::generated("sms_outbox", "id"),
+    Table::generated("sms_inbound", "id"),
 ];
 
 /// The identifier of the export format, in the header line.
