@@ -187,7 +187,7 @@ async fn acknowledge(
     // The inbound row's id is the idempotency key: a message handled again
     // after a crash acknowledges once.
     let key = format!("sms:{inbound_id}");
-    let result = crate::alerts::steps::acknowledge(state, &principal, &key, &alert_id).await;
+    let result = crate::alerts::steps::acknowledge(state, &principal, &key, &alert_id, None).await;
     let outcome = match result {
         Ok(_) => Ok("acknowledged"),
         Err(AppError::Client(body)) => Err(match body.code {
