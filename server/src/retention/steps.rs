@@ -44,7 +44,7 @@ pub async fn run_once(state: &AppState, now_ms: i64) -> Result<Option<Outcome>> 
     // A lease long enough for a run; renewed per batch.
     let lease = interval.max(60_000);
     let mut tx = state.store.write().await?;
-    if !sql::take_lease(tx.conn(), JOB, &node, now_ms, now_ms + lease).await? {
+    if !crate::store::jobs::take_lease(tx.conn(), JOB, &node, now_ms, now_ms + lease).await? {
         return Ok(None);
     }
     tx.commit().await?;
@@ -76,7 +76,7 @@ pub async fn run_once(state: &AppState, now_ms: i64) -> Result<Option<Outcome>> 
     }
     let mut tx = state.store.write().await?;
     let now = crate::store::now_ms();
-    sql::hold_until(tx.conn(), JOB, &node, now + interval, now).await?;
+    crate::store::jobs::hold_until(tx.conn(), JOB, &node, now + interval, now).await?;
     tx.commit().await?;
     Ok(Some(outcome))
 }

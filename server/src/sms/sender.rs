@@ -83,7 +83,8 @@ fn lease_ms(state: &AppState) -> i64 {
 async fn take_lease(state: &AppState, holder: &str, lease_ms: i64) -> Result<bool> {
     let now = now_ms();
     let mut tx = state.store.write().await?;
-    let taken = sql::take_lease(tx.conn(), LEASE, holder, now, now + lease_ms).await?;
+    let taken =
+        crate::store::jobs::take_lease(tx.conn(), LEASE, holder, now, now + lease_ms).await?;
     tx.commit().await?;
     Ok(taken)
 }

@@ -502,30 +502,6 @@ pub async fn finish_inbound(
     Ok(())
 }
 
-/// Takes (or renews) the lease of job `name` for `holder` until `until_ms`
-/// when it is free (expired) or already `holder`'s. Returns whether it did.
-pub async fn take_lease(
-    conn: &mut AnyConnection,
-    name: &str,
-    holder: &str,
-    now_ms: i64,
-    until_ms: i64,
-) -> Result<bool> {
-    let taken = sqlx::query(
-        "INSERT INTO jobs (name, holder, lease_until, watermark) VALUES ($1, $2, $3, 0) \
-         ON CONFLICT (name) DO UPDATE SET holder = $2, lease_until = $3 \
-         WHERE jobs.lease_until <= $4 OR jobs.holder = $2",
-    )
-    .bind(name)
-    .bind(holder)
-    .bind(until_ms)
-    .bind(now_ms)
-    .execute(conn)
-    .await?
-    .rows_affected();
-    Ok(taken == 1)
-}
-
 /// Candidates for an alert SMS: `(alert id, user id)` of officers with a
 /// verified phone at posts facing an open, unacknowledged severe or
 /// extreme alert, where the post has been dark since before `dark_before`

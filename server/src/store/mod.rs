@@ -32,6 +32,7 @@ mod epoch;
 mod events;
 mod health;
 mod idempotency;
+pub mod jobs;
 pub mod log;
 mod notify;
 mod pools;
