@@ -117,6 +117,33 @@ impl Auth {
         &self.guard
     }
 
+    /// The account if `password` is its password, `None` for a wrong name
+    /// or password. Throttled first; an unknown name is hashed against a
+    /// decoy so that both take the same time. A full hashing queue is a
+    /// fast `unavailable` rather than a wait.
+    async fn check_password(
+        &self,
+        username: &str,
+        password: String,
+        client: IpAddr,
+    ) -> AppResult<Option<User>> {
+        self.throttled(username, client).await?;
+        let user = self.store.user_by_name(username).await?;
+        let hash = user
+            .as_ref()
+            .map_or_else(|| password::DECOY_HASH.clone(), |u| u.password_hash.clone());
+        let Ok(matches) = password::verify(&self.admission, password, hash).await else {
+            tracing::warn!(%client, "password check refused: the password hashing queue is full");
+            let mut body = mpaka_protocol::ErrorBody::new(
+                ErrorCode::Unavailable,
+                "too many logins at once; try again in a moment",
+            );
+            body.retry_after_ms = Some(1000);
+            return Err(AppError::Client(body));
+        };
+        Ok(user.filter(|_| matches))
+    }
+
     /// Checks a username and password from `client` and issues a token pair.
     ///
     /// # Errors
@@ -133,21 +160,7 @@ impl Auth {
         password: String,
         client: IpAddr,
     ) -> AppResult<TokenResponse> {
-        self.throttled(username, client).await?;
-        let user = self.store.user_by_name(username).await?;
-        let hash = user
-            .as_ref()
-            .map_or_else(|| password::DECOY_HASH.clone(), |u| u.password_hash.clone());
-        let Ok(matches) = password::verify(&self.admission, password, hash).await else {
-            tracing::warn!(%client, "login refused: the password hashing queue is full");
-            let mut body = mpaka_protocol::ErrorBody::new(
-                ErrorCode::Unavailable,
-                "too many logins at once; try again in a moment",
-            );
-            body.retry_after_ms = Some(1000);
-            return Err(AppError::Client(body));
-        };
-        let Some(user) = user.filter(|_| matches) else {
+        let Some(user) = self.check_password(username, password, client).await? else {
             // Counted and queued for the audit trail: no write here.
             self.guard
                 .failed_everywhere(username, client, "wrong username or password")
@@ -275,21 +288,8 @@ impl Auth {
         keep: Option<&str>,
         tokenless: bool,
     ) -> AppResult<()> {
-        self.throttled(username, client).await?;
-        let user = self.store.user_by_name(username).await?;
-        let hash = user
-            .as_ref()
-            .map_or_else(|| password::DECOY_HASH.clone(), |u| u.password_hash.clone());
         let unchanged = current == new;
-        let Ok(matches) = password::verify(&self.admission, current, hash).await else {
-            let mut body = mpaka_protocol::ErrorBody::new(
-                ErrorCode::Unavailable,
-                "too many logins at once; try again in a moment",
-            );
-            body.retry_after_ms = Some(1000);
-            return Err(AppError::Client(body));
-        };
-        let Some(user) = user.filter(|_| matches) else {
+        let Some(user) = self.check_password(username, current, client).await? else {
             self.guard
                 .failed_everywhere(username, client, "wrong current password")
                 .await;
