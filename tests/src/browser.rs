@@ -290,6 +290,15 @@ impl Browser {
             .map(drop)
     }
 
+    /// Holds the console's link to the hub (as if the network went away)
+    /// and waits until the page shows it.
+    pub async fn hold_link(&self) -> anyhow::Result<()> {
+        self.exec("window.mpaka.link.hold();", json!([])).await?;
+        self.wait_for("document.querySelector('#conn').dataset.state === 'held'")
+            .await
+            .map(drop)
+    }
+
     /// Clears the field `css` and types `text` into it, key by key.
     pub async fn fill(&self, css: &str, text: &str) -> anyhow::Result<()> {
         self.wait_for(&format!("document.querySelector({css:?})"))

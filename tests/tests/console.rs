@@ -198,14 +198,7 @@ async fn two_officers_chat_across_the_border_and_an_offline_message_arrives_once
     assert_eq!(kept, json!({"same": true, "states": []}), "{kept}");
 
     // Manyovu loses its link, writes while offline, reloads the page.
-    manyovu
-        .exec("window.mpaka.link.hold();", json!([]))
-        .await
-        .unwrap();
-    manyovu
-        .wait_for("document.querySelector('#conn').dataset.state === 'held'")
-        .await
-        .unwrap();
+    manyovu.hold_link().await.unwrap();
     let offline_text = "Received, sending a team (written offline)";
     manyovu.fill("#compose-text", offline_text).await.unwrap();
     manyovu.click("#compose-send").await.unwrap();
@@ -370,8 +363,12 @@ async fn the_first_load_is_small() {
         println!("  {} {} {}", e[0], e[1], e[2]);
     }
     assert!(transferred > 0);
+    // 34,121 bytes after the second factor's login step and account
+    // screen joined the shell (docs/console.md); the limit leaves ~1.9 kB.
+    // Some files arrive as 300-byte 304s when the service worker's
+    // background copy fetched them first; how many depends on timing.
     assert!(
-        transferred < 34_000,
+        transferred < 36_000,
         "first load too heavy: {transferred} bytes"
     );
     browser.close().await.unwrap();

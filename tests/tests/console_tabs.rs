@@ -183,14 +183,7 @@ async fn messages_written_offline_in_two_tabs_are_both_sent_once() {
     let y = "Written offline in tab B";
     for (tab, text) in [(&a, x), (&b, y)] {
         browser.switch_to(tab).await.unwrap();
-        browser
-            .exec("window.mpaka.link.hold();", json!([]))
-            .await
-            .unwrap();
-        browser
-            .wait_for("document.querySelector('#conn').dataset.state === 'held'")
-            .await
-            .unwrap();
+        browser.hold_link().await.unwrap();
         browser.fill("#compose-text", text).await.unwrap();
         browser.click("#compose-send").await.unwrap();
         if let Err(e) = browser.wait_text("#messages li.msg.pending", text).await {

@@ -162,14 +162,7 @@ async fn a_message_written_offline_shows_when_it_was_written_and_when_it_was_sen
     }
 
     // Written while the link is down; the link comes back later.
-    manyovu
-        .exec("window.mpaka.link.hold();", json!([]))
-        .await
-        .unwrap();
-    manyovu
-        .wait_for("document.querySelector('#conn').dataset.state === 'held'")
-        .await
-        .unwrap();
+    manyovu.hold_link().await.unwrap();
     let text = "Tumepokea, timu inakuja (imeandikwa nje ya mtandao)";
     manyovu.fill("#compose-text", text).await.unwrap();
     manyovu.click("#compose-send").await.unwrap();
