@@ -284,10 +284,19 @@ impl Browser {
     pub async fn click(&self, css: &str) -> anyhow::Result<()> {
         self.wait_for(&format!("document.querySelector({css:?})"))
             .await?;
-        let id = self.element(css).await?;
-        self.post(&format!("/element/{id}/click"), json!({}))
-            .await
-            .map(drop)
+        // The console redraws a view when an event arrives, which can
+        // replace the element between finding and clicking it: find it
+        // again rather than fail on the old one.
+        let mut attempts = 0;
+        loop {
+            let id = self.element(css).await?;
+            match self.post(&format!("/element/{id}/click"), json!({})).await {
+                Err(error) if attempts < 3 && error.to_string().contains("stale element") => {
+                    attempts += 1;
+                }
+                result => return result.map(drop),
+            }
+        }
     }
 
     /// Holds the console's link to the hub (as if the network went away)
