@@ -98,6 +98,16 @@ async fn the_console_is_served_small_with_tags_and_gzip() {
         .unwrap();
     assert_eq!(script.headers()["content-encoding"], "br");
     assert_eq!(script.headers()["vary"], "accept-encoding");
+    // A script carries only the headers that act on it (each is paid on
+    // every file of a first load): validators and nosniff; the page's
+    // policies are the document's.
+    assert_eq!(script.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(script.headers()["cache-control"], "no-cache");
+    assert!(script.headers().contains_key("etag"));
+    assert!(!script.headers().contains_key("referrer-policy"));
+    assert!(!script.headers().contains_key("content-security-policy"));
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
     // A PNG icon is sent as it is: compressing it again would not pay.
     let icon = hub
         .http()

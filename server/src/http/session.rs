@@ -11,6 +11,7 @@
 use super::extract::{Authenticated, Body};
 use crate::client_addr::ClientAddr;
 use crate::error::{AppError, AppResult};
+use mpaka_protocol::FieldCode;
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -88,7 +89,7 @@ pub async fn second_factor_confirm(
     Body(request): Body<SecondFactorConfirm>,
 ) -> AppResult<Response> {
     if request.challenge.is_empty() {
-        return Err(AppError::field("challenge", "required"));
+        return Err(AppError::coded("challenge", FieldCode::Required, "required"));
     }
     let mut enabled = state
         .auth

@@ -6,6 +6,7 @@
 use super::queries;
 use super::steps::{self, DraftMode};
 use crate::error::{AppError, AppResult};
+use mpaka_protocol::FieldCode;
 use crate::http::extract::{Authenticated, Body, IdempotencyKey, OptionalBody, Written};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -44,7 +45,11 @@ fn version_ref(raw: &str) -> AppResult<Option<u32>> {
         .ok()
         .filter(|n| *n >= 1)
         .map(Some)
-        .ok_or_else(|| AppError::field("version", "a version number (1, 2, …) or `current`"))
+        .ok_or_else(|| AppError::coded(
+            "version",
+            FieldCode::WrongType,
+            "a version number (1, 2, …) or `current`",
+        ))
 }
 
 async fn list(State(state): State<AppState>, caller: Authenticated) -> AppResult<Json<Vec<Sop>>> {
@@ -87,7 +92,12 @@ async fn edit_draft(
     Body(input): Body<SopDraftInput>,
 ) -> AppResult<Json<SopDraftSaved>> {
     if input.slug != slug {
-        return Err(AppError::field("slug", "must match the SOP in the path"));
+        return Err(AppError::coded_with(
+            "slug",
+            FieldCode::Mismatch,
+            "must match the SOP in the path",
+            &[("other", "path".into())],
+        ));
     }
     state.write_limiter.check(caller.user.id)?;
     let saved = steps::save_draft(
@@ -175,7 +185,11 @@ async fn acknowledge(
     // Acknowledging "current" could acknowledge a version the reader never
     // saw if a new one was published meanwhile: the number is required.
     let version = version_ref(&version)?.ok_or_else(|| {
-        AppError::field("version", "acknowledge a version by its number, as read")
+        AppError::coded(
+            "version",
+            FieldCode::WrongType,
+            "acknowledge a version by its number, as read",
+        )
     })?;
     state.write_limiter.check(caller.user.id)?;
     let receipt = steps::acknowledge(
@@ -258,7 +272,7 @@ async fn diff(
             );
             Ok(([(header::CONTENT_TYPE, "text/x-diff; charset=utf-8")], text).into_response())
         }
-        Some(_) => Err(AppError::field("format", "json or unified")),
+        Some(_) => Err(AppError::coded("format", FieldCode::UnknownValue, "json or unified")),
     }
 }
 

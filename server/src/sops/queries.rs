@@ -7,6 +7,7 @@ use super::policy::{self, in_audience, may_draft, may_read};
 use super::store::{self as sql, SopRow, VersionRow};
 use crate::access::Principal;
 use crate::error::{AppError, AppResult};
+use mpaka_protocol::FieldCode;
 use crate::state::AppState;
 use crate::store::{format_ms, Directory};
 use mpaka_protocol::{
@@ -165,8 +166,9 @@ fn check_lang_tag(lang: &str) -> AppResult<()> {
     if valid {
         Ok(())
     } else {
-        Err(AppError::field(
+        Err(AppError::coded(
             "lang",
+            FieldCode::NotALanguage,
             "must be a language tag such as fr, en, sw or rn",
         ))
     }

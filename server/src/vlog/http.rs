@@ -7,6 +7,7 @@ use super::proof;
 use super::proof::{ConsistencyProof, InclusionProof};
 use super::verify::{self, Report};
 use crate::error::{AppError, AppResult};
+use mpaka_protocol::FieldCode;
 use crate::http::extract::Authenticated;
 use crate::state::AppState;
 use axum::extract::{Query, State};
@@ -124,9 +125,11 @@ async fn inclusion(
             state.store.leaf_at(idx).await?
         }
         _ => {
-            return Err(AppError::field(
+            return Err(AppError::coded_with(
                 "event",
+                FieldCode::Mismatch,
                 "give exactly one of event, audit or leaf",
+                &[("other", "audit".into())],
             ))
         }
     };

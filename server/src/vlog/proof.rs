@@ -10,6 +10,7 @@ use super::note::{open_checkpoint, Verifier};
 use super::store::LeafRef;
 use super::Log;
 use crate::error::{AppError, AppResult};
+use mpaka_protocol::FieldCode;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -59,7 +60,13 @@ async fn checkpoint_for(
             .store()
             .checkpoint_of_size(size)
             .await?
-            .ok_or_else(|| AppError::field("size", "must be the size of a signed checkpoint"));
+            .ok_or_else(|| {
+                AppError::coded(
+                    "size",
+                    FieldCode::UnknownValue,
+                    "must be the size of a signed checkpoint",
+                )
+            });
     }
     let mut latest = log.store().latest_checkpoint().await?;
     if latest.as_ref().is_none_or(|c| c.size < at_least) {
@@ -77,9 +84,11 @@ async fn checkpoint_for(
 pub async fn inclusion(log: &Log, leaf: &LeafRef, size: Option<u64>) -> AppResult<InclusionProof> {
     let cp = checkpoint_for(log, size, leaf.idx + 1).await?;
     if leaf.idx >= cp.size {
-        return Err(AppError::field(
+        return Err(AppError::coded_with(
             "size",
+            FieldCode::Mismatch,
             "the entry is not in that checkpoint",
+            &[("other", "leaf".into())],
         ));
     }
     let bytes = log
@@ -109,7 +118,12 @@ pub async fn consistency(log: &Log, from: u64, to: Option<u64>) -> AppResult<Con
     let old = checkpoint_for(log, Some(from), 0).await?;
     let new = checkpoint_for(log, to, 0).await?;
     if old.size > new.size {
-        return Err(AppError::field("from", "must not be larger than to"));
+        return Err(AppError::coded_with(
+            "from",
+            FieldCode::Mismatch,
+            "must not be larger than to",
+            &[("other", "to".into())],
+        ));
     }
     let proof = log.store().consistency_proof(old.size, new.size).await?;
     Ok(ConsistencyProof {
