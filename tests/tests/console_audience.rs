@@ -33,10 +33,7 @@ async fn marks(browser: &Browser, hub: &TestHub, slug: &str) -> (bool, bool) {
         .await
         .unwrap();
     let button = browser
-        .exec(
-            "return !!document.querySelector('#ack-sop');",
-            json!([]),
-        )
+        .exec("return !!document.querySelector('#ack-sop');", json!([]))
         .await
         .unwrap();
     browser.goto(&hub.url("/#/sops")).await.unwrap();

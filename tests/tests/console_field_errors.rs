@@ -114,8 +114,14 @@ async fn a_refused_shift_count_is_shown_under_its_field_in_french_and_swahili() 
             .unwrap();
         let text = refused_shift_count(&browser, "200000").await;
         assert!(text.starts_with(expected), "{username}: {text:?}");
-        assert!(text.contains("200"), "{username}: the value is not shown: {text:?}");
-        assert!(!text.contains("must"), "{username}: English shown: {text:?}");
+        assert!(
+            text.contains("200"),
+            "{username}: the value is not shown: {text:?}"
+        );
+        assert!(
+            !text.contains("must"),
+            "{username}: English shown: {text:?}"
+        );
         // What was typed is still there to correct, and nothing waits in
         // the outbox.
         let kept = browser
@@ -150,11 +156,26 @@ async fn administration_and_flow_refusals_carry_a_specific_code() {
                 "password": "Kigoma-ferry-at-dawn-7" })
     };
     for (body, expected) in [
-        (user("Amani Officer", "officer", "TZ", Some("manyovu")), ("username", "bad_format")),
-        (user("amani.officer", "officer", "BI", Some("manyovu")), ("country", "mismatch")),
-        (user("amani.officer", "officer", "TZ", Some("nowhere")), ("post", "unknown_value")),
-        (user("amani.officer", "officer", "TZ", None), ("post", "required")),
-        (user("amani.coord", "coordinator", "TZ", Some("manyovu")), ("post", "not_allowed")),
+        (
+            user("Amani Officer", "officer", "TZ", Some("manyovu")),
+            ("username", "bad_format"),
+        ),
+        (
+            user("amani.officer", "officer", "BI", Some("manyovu")),
+            ("country", "mismatch"),
+        ),
+        (
+            user("amani.officer", "officer", "TZ", Some("nowhere")),
+            ("post", "unknown_value"),
+        ),
+        (
+            user("amani.officer", "officer", "TZ", None),
+            ("post", "required"),
+        ),
+        (
+            user("amani.coord", "coordinator", "TZ", Some("manyovu")),
+            ("post", "not_allowed"),
+        ),
     ] {
         let (status, reply) = hub.post_json(&admin, "/api/v1/users", &body).await;
         assert_eq!(status, 422, "{body}: {reply}");
@@ -165,16 +186,32 @@ async fn administration_and_flow_refusals_carry_a_specific_code() {
         );
     }
     let (_, reply) = hub
-        .post_json(&admin, "/api/v1/users", &user("amani.officer", "officer", "BI", Some("manyovu")))
+        .post_json(
+            &admin,
+            "/api/v1/users",
+            &user("amani.officer", "officer", "BI", Some("manyovu")),
+        )
         .await;
     assert_eq!(reply["fields"][0]["params"]["other"], "post", "{reply}");
 
     let coordinator = hub.login("tz.coordinator").await.access_token;
     for (query, expected) in [
-        ("/api/v1/flows/series?scope=all&bucket=day&from=2026-11-30&to=2026-11-01", ("to", "mismatch")),
-        ("/api/v1/flows/series?scope=all&bucket=day&from=last+week", ("from", "not_a_date")),
-        ("/api/v1/flows/series?scope=post:nowhere&bucket=day&from=2026-11-01", ("scope", "unknown_value")),
-        ("/api/v1/flows/summary?month=November", ("month", "not_a_date")),
+        (
+            "/api/v1/flows/series?scope=all&bucket=day&from=2026-11-30&to=2026-11-01",
+            ("to", "mismatch"),
+        ),
+        (
+            "/api/v1/flows/series?scope=all&bucket=day&from=last+week",
+            ("from", "not_a_date"),
+        ),
+        (
+            "/api/v1/flows/series?scope=post:nowhere&bucket=day&from=2026-11-01",
+            ("scope", "unknown_value"),
+        ),
+        (
+            "/api/v1/flows/summary?month=November",
+            ("month", "not_a_date"),
+        ),
     ] {
         let (status, reply) = hub.get_json(&coordinator, query).await;
         assert_eq!(status, 422, "{query}: {reply}");

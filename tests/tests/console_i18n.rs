@@ -69,16 +69,17 @@ fn login_dictionary() -> BTreeMap<&'static str, BTreeSet<String>> {
     let mut by_lang: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
     let mut current = None;
     for line in block.lines() {
-        if let Some(lang) = LANGS
-            .iter()
-            .find(|l| line.trim() == format!("{l}: {{"))
-        {
+        if let Some(lang) = LANGS.iter().find(|l| line.trim() == format!("{l}: {{")) {
             current = Some(*lang);
         } else if let Some(lang) = current {
             by_lang.entry(lang).or_default().extend(keys_on(line));
         }
     }
-    assert_eq!(by_lang.len(), LANGS.len(), "login strings in every language");
+    assert_eq!(
+        by_lang.len(),
+        LANGS.len(),
+        "login strings in every language"
+    );
     by_lang
 }
 

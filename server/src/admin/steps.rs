@@ -6,8 +6,8 @@
 
 use crate::auth::password;
 use crate::error::{AppError, AppResult};
-use mpaka_protocol::FieldCode;
 use crate::store::{AuditEntry, NewEvent, NewUser, Post, Store, User};
+use mpaka_protocol::FieldCode;
 use mpaka_protocol::{Country, EventData, Role};
 use serde::Deserialize;
 
@@ -86,11 +86,13 @@ async fn check_placement(
 ) -> AppResult<()> {
     match role {
         Role::Officer => {
-            let slug = post.ok_or_else(|| AppError::coded("post", FieldCode::Required, "an officer needs a post"))?;
+            let slug = post.ok_or_else(|| {
+                AppError::coded("post", FieldCode::Required, "an officer needs a post")
+            })?;
             let directory = store.directory().await?;
-            let post = directory
-                .post(slug)
-                .ok_or_else(|| AppError::coded("post", FieldCode::UnknownValue, format!("no post {slug}")))?;
+            let post = directory.post(slug).ok_or_else(|| {
+                AppError::coded("post", FieldCode::UnknownValue, format!("no post {slug}"))
+            })?;
             if country != Some(post.country) {
                 return Err(AppError::coded_with(
                     "country",
@@ -105,10 +107,18 @@ async fn check_placement(
         }
         Role::Coordinator => {
             if country.is_none() {
-                return Err(AppError::coded("country", FieldCode::Required, "a coordinator needs a country"));
+                return Err(AppError::coded(
+                    "country",
+                    FieldCode::Required,
+                    "a coordinator needs a country",
+                ));
             }
             if post.is_some() {
-                return Err(AppError::coded("post", FieldCode::NotAllowed, "only officers belong to a post"));
+                return Err(AppError::coded(
+                    "post",
+                    FieldCode::NotAllowed,
+                    "only officers belong to a post",
+                ));
             }
         }
         Role::Observer => {
@@ -129,7 +139,11 @@ async fn check_placement(
         }
         Role::Admin | Role::Auditor => {
             if post.is_some() {
-                return Err(AppError::coded("post", FieldCode::NotAllowed, "only officers belong to a post"));
+                return Err(AppError::coded(
+                    "post",
+                    FieldCode::NotAllowed,
+                    "only officers belong to a post",
+                ));
             }
         }
     }
@@ -158,7 +172,11 @@ pub async fn create_user(store: &Store, actor: Actor<'_>, spec: UserSpec) -> App
     )?;
     let language = spec.language.clone().unwrap_or_else(|| "fr".into());
     if !LANGUAGES.contains(&language.as_str()) {
-        return Err(AppError::coded("language", FieldCode::NotALanguage, "one of fr, en, sw, rn"));
+        return Err(AppError::coded(
+            "language",
+            FieldCode::NotALanguage,
+            "one of fr, en, sw, rn",
+        ));
     }
     check_placement(
         store,
@@ -392,7 +410,11 @@ pub async fn create_post(store: &Store, actor: Actor<'_>, spec: PostSpec) -> App
         ));
     }
     if spec.name.trim().is_empty() {
-        return Err(AppError::coded("name", FieldCode::Required, "must not be empty"));
+        return Err(AppError::coded(
+            "name",
+            FieldCode::Required,
+            "must not be empty",
+        ));
     }
     if let Some(corridor) = &spec.corridor {
         if !slug_ok(corridor) {

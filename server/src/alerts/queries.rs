@@ -6,8 +6,8 @@ use super::policy;
 use super::store::{self as sql, Filter};
 use crate::access::Principal;
 use crate::error::{AppError, AppResult};
-use mpaka_protocol::FieldCode;
 use crate::state::AppState;
+use mpaka_protocol::FieldCode;
 use mpaka_protocol::{
     Alert, AlertDetail, AlertPage, AlertQuery, AlertSummary, DEFAULT_ALERT_PAGE, MAX_ALERT_PAGE,
 };
@@ -162,15 +162,14 @@ fn instant(field: &str, text: &str) -> AppResult<i64> {
             &[("format", "RFC 3339".into())],
         )
     })?;
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
-        .map_err(|_| {
-            AppError::coded_with(
-                field,
-                FieldCode::NotADate,
-                "is out of range",
-                &[("format", "RFC 3339".into())],
-            )
-        })
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).map_err(|_| {
+        AppError::coded_with(
+            field,
+            FieldCode::NotADate,
+            "is out of range",
+            &[("format", "RFC 3339".into())],
+        )
+    })
 }
 
 /// Open alerts per severity, and how many of them nobody has acknowledged

@@ -83,16 +83,13 @@ pub async fn raise(
             post.country
         )));
     }
-    let corridor = post
-        .corridor
-        .clone()
-        .ok_or_else(|| {
-            AppError::coded(
-                "post",
-                FieldCode::NotAllowed,
-                format!("post {slug} belongs to no corridor"),
-            )
-        })?;
+    let corridor = post.corridor.clone().ok_or_else(|| {
+        AppError::coded(
+            "post",
+            FieldCode::NotAllowed,
+            format!("post {slug} belongs to no corridor"),
+        )
+    })?;
     let now = now_ms();
     let alert = Alert::raise(
         draft,

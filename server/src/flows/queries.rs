@@ -6,9 +6,9 @@ use super::policy::{self, Place};
 use super::store::{self as sql, Sums, Visible, DAY_MS};
 use crate::access::Principal;
 use crate::error::{AppError, AppResult};
-use mpaka_protocol::FieldCode;
 use crate::state::AppState;
 use crate::store::{format_ms, now_ms, Directory};
+use mpaka_protocol::FieldCode;
 use mpaka_protocol::{
     FlowBucket, FlowChange, FlowFigures, FlowPoint, FlowQuery, FlowReport, FlowReportHistory,
     FlowSeries, FlowSharing, FlowSummary, FlowSurge, NamedCount, VulnerableGroups,
@@ -32,17 +32,21 @@ const FIRST_MONDAY_MS: i64 = 4 * DAY_MS;
 pub fn visible(who: &Principal, directory: &Directory, scope: &str) -> AppResult<Visible> {
     let posts: Vec<&crate::store::Post> = match scope.split_once(':') {
         None if scope == "all" => directory.posts.values().collect(),
-        Some(("post", slug)) => vec![directory
-            .post(slug)
-            .ok_or_else(|| AppError::coded("scope", FieldCode::UnknownValue, format!("there is no post {slug}")))?],
+        Some(("post", slug)) => vec![directory.post(slug).ok_or_else(|| {
+            AppError::coded(
+                "scope",
+                FieldCode::UnknownValue,
+                format!("there is no post {slug}"),
+            )
+        })?],
         Some(("corridor", slug)) => {
-            let corridor = directory
-                .corridor(slug)
-                .ok_or_else(|| AppError::coded(
+            let corridor = directory.corridor(slug).ok_or_else(|| {
+                AppError::coded(
                     "scope",
                     FieldCode::UnknownValue,
                     format!("there is no corridor {slug}"),
-                ))?;
+                )
+            })?;
             corridor
                 .posts
                 .iter()

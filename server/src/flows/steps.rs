@@ -17,6 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::once::{Once, Opened};
 use crate::state::AppState;
 use crate::store::{format_ms, now_ms, AuditEntry, WriteTx};
+use mpaka_protocol::FieldCode;
 use mpaka_protocol::{
     ChannelId, ErrorCode, EventData, FlowCorrection, FlowDraft, FlowReceipt, FlowReport, FlowStep,
     FlowStepBody, FlowSurge, FlowSurgeReceipt, FlowSurgeState, FlowVersion, Role,
@@ -69,21 +70,20 @@ pub async fn record(
         }
         (None, _) => return Err(AppError::forbidden("your role may not record flow figures")),
     };
-    let post = directory
-        .post(&slug)
-        .ok_or_else(|| {
-            AppError::coded("post", FieldCode::UnknownValue, format!("there is no post {slug}"))
-        })?;
-    let corridor = post
-        .corridor
-        .clone()
-        .ok_or_else(|| {
-            AppError::coded(
-                "post",
-                FieldCode::NotAllowed,
-                format!("post {slug} belongs to no corridor"),
-            )
-        })?;
+    let post = directory.post(&slug).ok_or_else(|| {
+        AppError::coded(
+            "post",
+            FieldCode::UnknownValue,
+            format!("there is no post {slug}"),
+        )
+    })?;
+    let corridor = post.corridor.clone().ok_or_else(|| {
+        AppError::coded(
+            "post",
+            FieldCode::NotAllowed,
+            format!("post {slug} belongs to no corridor"),
+        )
+    })?;
     let place = Place {
         post: &post.slug,
         corridor: &corridor,
@@ -184,7 +184,11 @@ pub async fn correct(
         )));
     }
     if report.lines == correction.lines {
-        return Err(AppError::coded("lines", FieldCode::Unchanged, "the correction changes nothing"));
+        return Err(AppError::coded(
+            "lines",
+            FieldCode::Unchanged,
+            "the correction changes nothing",
+        ));
     }
     let now = now_ms();
     let before = report.total;
@@ -463,11 +467,13 @@ pub async fn set_threshold(
     let directory = state.hub.directory();
     let allowed = match scope.split_once(':') {
         Some(("post", slug)) => {
-            let post = directory
-                .post(slug)
-                .ok_or_else(|| {
-                    AppError::coded("scope", FieldCode::UnknownValue, format!("there is no post {slug}"))
-                })?;
+            let post = directory.post(slug).ok_or_else(|| {
+                AppError::coded(
+                    "scope",
+                    FieldCode::UnknownValue,
+                    format!("there is no post {slug}"),
+                )
+            })?;
             policy::may_tune(who, Some(post.country), &[])
         }
         Some(("corridor", slug)) => {

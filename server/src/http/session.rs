@@ -11,12 +11,12 @@
 use super::extract::{Authenticated, Body};
 use crate::client_addr::ClientAddr;
 use crate::error::{AppError, AppResult};
-use mpaka_protocol::FieldCode;
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use mpaka_protocol::FieldCode;
 use mpaka_protocol::{
     ErrorCode, LoginRequest, RefreshRequest, SecondFactorChallenge, SecondFactorConfirm,
     SecondFactorEnrolment, SecondFactorLogin, TokenResponse, UserInfo,
@@ -89,7 +89,11 @@ pub async fn second_factor_confirm(
     Body(request): Body<SecondFactorConfirm>,
 ) -> AppResult<Response> {
     if request.challenge.is_empty() {
-        return Err(AppError::coded("challenge", FieldCode::Required, "required"));
+        return Err(AppError::coded(
+            "challenge",
+            FieldCode::Required,
+            "required",
+        ));
     }
     let mut enabled = state
         .auth

@@ -3,8 +3,8 @@
 
 use crate::access::{self, Principal};
 use crate::error::{AppError, AppResult};
-use mpaka_protocol::FieldCode;
 use crate::state::AppState;
+use mpaka_protocol::FieldCode;
 use mpaka_protocol::{ChannelGrant, ChannelId, Event, PostStatus, PresenceUser};
 
 /// Events per history page when the client does not say.

@@ -6,7 +6,6 @@
 use super::queries;
 use super::steps::{self, DraftMode};
 use crate::error::{AppError, AppResult};
-use mpaka_protocol::FieldCode;
 use crate::http::extract::{Authenticated, Body, IdempotencyKey, OptionalBody, Written};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -14,6 +13,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use mpaka_protocol::FieldCode;
 use mpaka_protocol::{
     Sop, SopAckReceipt, SopCoverage, SopDraftInput, SopDraftSaved, SopFormat, SopHistory,
     SopPublishRequest, SopReading, SopReceipt, SopRemindReceipt, SopRemindRequest,
@@ -45,11 +45,13 @@ fn version_ref(raw: &str) -> AppResult<Option<u32>> {
         .ok()
         .filter(|n| *n >= 1)
         .map(Some)
-        .ok_or_else(|| AppError::coded(
-            "version",
-            FieldCode::WrongType,
-            "a version number (1, 2, …) or `current`",
-        ))
+        .ok_or_else(|| {
+            AppError::coded(
+                "version",
+                FieldCode::WrongType,
+                "a version number (1, 2, …) or `current`",
+            )
+        })
 }
 
 async fn list(State(state): State<AppState>, caller: Authenticated) -> AppResult<Json<Vec<Sop>>> {
@@ -272,7 +274,11 @@ async fn diff(
             );
             Ok(([(header::CONTENT_TYPE, "text/x-diff; charset=utf-8")], text).into_response())
         }
-        Some(_) => Err(AppError::coded("format", FieldCode::UnknownValue, "json or unified")),
+        Some(_) => Err(AppError::coded(
+            "format",
+            FieldCode::UnknownValue,
+            "json or unified",
+        )),
     }
 }
 

@@ -7,9 +7,9 @@ use super::policy::{self, in_audience, may_draft, may_read};
 use super::store::{self as sql, SopRow, VersionRow};
 use crate::access::Principal;
 use crate::error::{AppError, AppResult};
-use mpaka_protocol::FieldCode;
 use crate::state::AppState;
 use crate::store::{format_ms, Directory};
+use mpaka_protocol::FieldCode;
 use mpaka_protocol::{
     Lang, Sop, SopAudience, SopCoverage, SopDiff, SopFormat, SopHistory, SopOwner, SopReader,
     SopReading, SopState, SopVersion, SopVersionInfo,

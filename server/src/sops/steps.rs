@@ -76,7 +76,13 @@ fn by_lang(map: &BTreeMap<String, String>) -> AppResult<BTreeMap<Lang, String>> 
         .map(|(code, text)| {
             code.parse::<Lang>()
                 .map(|lang| (lang, text.clone()))
-                .map_err(|e| AppError::coded(&format!("bodies.{code}"), FieldCode::NotALanguage, e.to_string()))
+                .map_err(|e| {
+                    AppError::coded(
+                        &format!("bodies.{code}"),
+                        FieldCode::NotALanguage,
+                        e.to_string(),
+                    )
+                })
         })
         .collect()
 }

@@ -7,7 +7,6 @@ use super::proof;
 use super::proof::{ConsistencyProof, InclusionProof};
 use super::verify::{self, Report};
 use crate::error::{AppError, AppResult};
-use mpaka_protocol::FieldCode;
 use crate::http::extract::Authenticated;
 use crate::state::AppState;
 use axum::extract::{Query, State};
@@ -15,6 +14,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use mpaka_protocol::FieldCode;
 use mpaka_protocol::{ErrorCode, Role};
 use serde::{Deserialize, Serialize};
 

@@ -10,9 +10,9 @@ use super::note::{open_checkpoint, Verifier};
 use super::store::LeafRef;
 use super::Log;
 use crate::error::{AppError, AppResult};
-use mpaka_protocol::FieldCode;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
+use mpaka_protocol::FieldCode;
 use serde::{Deserialize, Serialize};
 
 /// An inclusion proof, self-contained: with the log's verifier key anyone
@@ -56,17 +56,13 @@ async fn checkpoint_for(
     at_least: u64,
 ) -> AppResult<super::store::StoredCheckpoint> {
     if let Some(size) = size {
-        return log
-            .store()
-            .checkpoint_of_size(size)
-            .await?
-            .ok_or_else(|| {
-                AppError::coded(
-                    "size",
-                    FieldCode::UnknownValue,
-                    "must be the size of a signed checkpoint",
-                )
-            });
+        return log.store().checkpoint_of_size(size).await?.ok_or_else(|| {
+            AppError::coded(
+                "size",
+                FieldCode::UnknownValue,
+                "must be the size of a signed checkpoint",
+            )
+        });
     }
     let mut latest = log.store().latest_checkpoint().await?;
     if latest.as_ref().is_none_or(|c| c.size < at_least) {
