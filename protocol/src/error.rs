@@ -210,6 +210,18 @@ pub enum FieldCode {
     /// A time later than the hub's clock allows (`written_at`). Params:
     /// `max_skew_s`.
     InFuture,
+    /// Not in the expected form (a user name, a phone number, a PIN).
+    /// Params: `format`, the form as a pattern or example that reads the
+    /// same in every language (`+25779000001`, `a-z 0-9 . - _ (3–64)`).
+    BadFormat,
+    /// A one-time code that does not match (the code sent by SMS to
+    /// verify a phone number).
+    WrongCode,
+    /// A one-time code used after it expired: ask for a new one.
+    Expired,
+    /// The change requested changes nothing (a correction or an update
+    /// whose every value is already the current one).
+    Unchanged,
     /// Any other problem, and any code this client does not know: show
     /// the English `message`.
     #[default]
@@ -236,6 +248,10 @@ impl FieldCode {
         FieldCode::NotAllowed,
         FieldCode::Mismatch,
         FieldCode::InFuture,
+        FieldCode::BadFormat,
+        FieldCode::WrongCode,
+        FieldCode::Expired,
+        FieldCode::Unchanged,
         FieldCode::Invalid,
     ];
 
@@ -258,6 +274,10 @@ impl FieldCode {
             FieldCode::NotAllowed => "not_allowed",
             FieldCode::Mismatch => "mismatch",
             FieldCode::InFuture => "in_future",
+            FieldCode::BadFormat => "bad_format",
+            FieldCode::WrongCode => "wrong_code",
+            FieldCode::Expired => "expired",
+            FieldCode::Unchanged => "unchanged",
             FieldCode::Invalid => "invalid",
         }
     }

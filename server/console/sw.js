@@ -3,12 +3,12 @@
 // fetched from the network first and the cache only answers when that
 // fails, so an upgraded hub is never hidden behind stale files. API calls
 // and the socket are never cached.
-const CACHE = 'mpaka-console-v5';
+const CACHE = 'mpaka-console-v6';
 // Every file of the console, fetched in the background once the page has
 // loaded, so that any view opens without the hub.
 const SHELL = ['/', '/app.css', '/favicon.svg', '/manifest.webmanifest', '/icon-192.png',
-  '/js/app.js', '/js/dom.js', '/js/session.js', '/js/api.js', '/js/store.js', '/js/link.js',
-  '/js/outbox.js', '/js/i18n.js', '/js/notify.js', '/js/alerts.js', '/js/forms.js', '/js/chat.js',
+  '/js/app.js', '/js/dom.js', '/js/session.js', '/js/store.js', '/js/link.js',
+  '/js/outbox.js', '/js/i18n.js', '/js/notify.js', '/js/alerts.js', '/js/chat.js',
   '/js/posts.js', '/js/sops.js', '/js/flows.js', '/js/log.js', '/js/account.js',
   '/js/lang/fr.js', '/js/lang/en.js', '/js/lang/sw.js', '/js/lang/rn.js'];
 

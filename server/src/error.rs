@@ -55,6 +55,23 @@ impl AppError {
         AppError::invalid(vec![FieldError::new(field, code, message)])
     }
 
+    /// `validation_failed` for one field, with its stable code and the
+    /// params its text needs (numbers or short fixed words, never text
+    /// from the request).
+    pub fn coded_with(
+        field: &str,
+        code: FieldCode,
+        message: impl Into<String>,
+        params: &[(&str, serde_json::Value)],
+    ) -> AppError {
+        let error = params
+            .iter()
+            .fold(FieldError::new(field, code, message), |e, (k, v)| {
+                e.with(k, v.clone())
+            });
+        AppError::invalid(vec![error])
+    }
+
     /// `too_many_attempts` with `retry_after_ms` (and, over HTTP, `Retry-After`).
     pub fn too_many_attempts(retry_after_ms: u64) -> AppError {
         let mut body = ErrorBody::new(

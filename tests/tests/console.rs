@@ -98,6 +98,16 @@ async fn the_console_is_served_small_with_tags_and_gzip() {
         .unwrap();
     assert_eq!(script.headers()["content-encoding"], "br");
     assert_eq!(script.headers()["vary"], "accept-encoding");
+    // A script carries only the headers that act on it (each is paid on
+    // every file of a first load): validators and nosniff; the page's
+    // policies are the document's.
+    assert_eq!(script.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(script.headers()["cache-control"], "no-cache");
+    assert!(script.headers().contains_key("etag"));
+    assert!(!script.headers().contains_key("referrer-policy"));
+    assert!(!script.headers().contains_key("content-security-policy"));
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
     // A PNG icon is sent as it is: compressing it again would not pay.
     let icon = hub
         .http()
@@ -363,12 +373,14 @@ async fn the_first_load_is_small() {
         println!("  {} {} {}", e[0], e[1], e[2]);
     }
     assert!(transferred > 0);
-    // 34,121 bytes after the second factor's login step and account
-    // screen joined the shell (docs/console.md); the limit leaves ~1.9 kB.
-    // Some files arrive as 300-byte 304s when the service worker's
-    // background copy fetched them first; how many depends on timing.
+    // 25,050 bytes measured (docs/console.md, "First load, measured");
+    // the issue's budget is about 28 kB. The margin is one request:
+    // Chromium counts 300 bytes of headers for every response, and
+    // whether the browser asks for one more small file (the favicon, the
+    // manifest icon) depends on timing. Files that arrive as 304s because
+    // the service worker's background copy fetched them first count 300.
     assert!(
-        transferred < 36_000,
+        transferred <= 28_300,
         "first load too heavy: {transferred} bytes"
     );
     browser.close().await.unwrap();

@@ -44,16 +44,43 @@ fn keys_on(line: &str) -> Vec<String> {
     keys
 }
 
-/// The keys of each language's dictionary file (`js/lang/<lang>.js`).
+/// The keys of each language: its dictionary file (`js/lang/<lang>.js`)
+/// and its part of the login page's strings in `js/i18n.js` (`LOGIN`,
+/// one `<lang>: {` block per language).
 fn dictionary() -> BTreeMap<&'static str, BTreeSet<String>> {
+    let mut login = login_dictionary();
     LANGS
         .iter()
         .map(|lang| {
             let path = console_dir().join("lang").join(format!("{lang}.js"));
             let source = std::fs::read_to_string(&path).expect("a dictionary per language");
-            (*lang, source.lines().flat_map(keys_on).collect())
+            let mut keys: BTreeSet<String> = source.lines().flat_map(keys_on).collect();
+            keys.extend(login.remove(lang).unwrap_or_default());
+            (*lang, keys)
         })
         .collect()
+}
+
+/// The login page's strings in `js/i18n.js`, by language.
+fn login_dictionary() -> BTreeMap<&'static str, BTreeSet<String>> {
+    let source = std::fs::read_to_string(console_dir().join("i18n.js")).expect("i18n.js");
+    let start = source.find("const LOGIN = {").expect("the login strings");
+    let block = &source[start..start + source[start..].find("\n};").expect("end of LOGIN")];
+    let mut by_lang: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
+    let mut current = None;
+    for line in block.lines() {
+        if let Some(lang) = LANGS.iter().find(|l| line.trim() == format!("{l}: {{")) {
+            current = Some(*lang);
+        } else if let Some(lang) = current {
+            by_lang.entry(lang).or_default().extend(keys_on(line));
+        }
+    }
+    assert_eq!(
+        by_lang.len(),
+        LANGS.len(),
+        "login strings in every language"
+    );
+    by_lang
 }
 
 #[test]

@@ -19,6 +19,7 @@ mod connection_limits;
 mod console;
 mod console_a11y;
 mod console_account;
+mod console_audience;
 mod console_field_errors;
 mod console_i18n;
 mod console_install;

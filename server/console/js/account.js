@@ -4,7 +4,7 @@
 // user's role requires a second factor not yet set up.
 
 import { h, put } from './dom.js';
-import { api } from './api.js';
+import { api } from './session.js';
 import { errorText } from './i18n.js';
 
 /**

@@ -5,8 +5,7 @@
 // resolve, cancel). Every step goes through the outbox with its
 // Idempotency-Key, so it survives a dropped link and is applied once.
 
-import { h, put, when, num, writtenSent } from './dom.js';
-import { field, select, showFieldErrors } from './forms.js';
+import { h, put, when, num, writtenSent, field, select, showFieldErrors } from './dom.js';
 
 const KINDS = ['mass_arrival', 'mass_departure', 'unusual_flow', 'health_screening', 'security_incident',
   'border_closure', 'border_reopening', 'other'];

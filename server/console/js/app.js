@@ -3,8 +3,7 @@
 // the wiring of session, store, socket and outbox.
 
 import { h, put, $, disk } from './dom.js';
-import { session, login, logout, forget, accessToken, HubError, secondFactor, enrolByChallenge } from './session.js';
-import { get } from './api.js';
+import { session, login, logout, forget, accessToken, HubError, secondFactor, enrolByChallenge, get } from './session.js';
 import { Store } from './store.js';
 import { Link } from './link.js';
 import { Outbox } from './outbox.js';
@@ -26,8 +25,9 @@ function langPicker(current, onPick) {
   return select;
 }
 
-async function showLogin(message) {
-  const lang = await loadLang(uiLang(null));
+function showLogin(message) {
+  // The login page's strings are in i18n.js: no dictionary loads before login.
+  const lang = pickLang(uiLang(null));
   const t = (k, v) => tr(lang, k, v);
   document.documentElement.lang = lang;
   const user = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: false });
@@ -62,7 +62,9 @@ async function showLogin(message) {
 }
 
 /** The second step of a login: a code from the authenticator app. */
-function showCodeStep(challenge, lang) {
+async function showCodeStep(challenge, lang) {
+  // Its strings are in the full dictionary (the login page has only its own).
+  await loadLang(lang).catch(() => {});
   const t = (k, v) => tr(lang, k, v);
   const code = h('input', { id: 'totp-code', name: 'code', autocomplete: 'one-time-code', required: true,
     autocapitalize: 'none', spellcheck: false });
@@ -94,7 +96,7 @@ function showCodeStep(challenge, lang) {
 /** A login whose role requires a second factor not yet set up: enrol, then in. */
 async function showEnrolStep(challenge, lang) {
   const t = (k, v) => tr(lang, k, v);
-  const { enrolForm } = await import('./account.js');
+  const [{ enrolForm }] = await Promise.all([import('./account.js'), loadLang(lang)]);
   const card = h('section', { class: 'login card', id: 'enrol-step', 'aria-labelledby': 'enrol-title' },
     h('h1', { id: 'enrol-title' }, h('span', { class: 'brand' }, 'mpaka'), ' ', h('small', {}, t('login.enrol_title'))),
     enrolForm(t, lang, enrolByChallenge(challenge), () => { disk.set('mpaka.lang.anon', lang); start(); }));

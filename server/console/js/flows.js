@@ -7,7 +7,7 @@
 // when flow events arrive; the post and its coordinators see surge
 // suggestions and confirm or dismiss them.
 
-import { h, put, disk } from './dom.js';
+import { h, put, disk, field, showFieldErrors } from './dom.js';
 
 const CATS = ['men', 'women', 'boys', 'girls'];
 const NATS = ['BI', 'TZ', 'other'];
@@ -90,28 +90,40 @@ export function renderFlows(ctx, main) {
     const hours = h('input', { type: 'number', min: '1', max: '24', value: '8', id: 'shift-hours' });
     const dir = h('select', { id: 'shift-direction' }, ['in', 'out'].map((d) => h('option', { value: d }, t('flow.' + d))));
     const nat = h('select', { id: 'shift-nationality' }, NATS.map((n) => h('option', { value: n }, t('flow.nat.' + n))));
-    const note = h('p', { class: 'muted', id: 'shift-note' });
-    const form = h('form', { id: 'shift-form', onsubmit: (e) => {
+    const note = h('p', { class: 'muted', id: 'shift-note', role: 'status' });
+    const form = h('form', { id: 'shift-form', onsubmit: async (e) => {
       e.preventDefault();
       const end = Date.now();
       const span = Math.min(24, Math.max(1, Number(hours.value) || 8)) * 3600000;
       const line = { direction: dir.value, nationality: nat.value };
       for (const c of CATS) line[c] = Math.max(0, Math.floor(Number(inputs[c].value) || 0));
-      submit({ period_start: iso(end - span + 60000), period_end: iso(end + 1000), lines: [line] }, note);
+      showFieldErrors(form, [], note);
+      const sent = submit({ period_start: iso(end - span + 60000), period_end: iso(end + 1000), lines: [line] }, note);
       for (const c of CATS) inputs[c].value = '0';
+      const error = await sent;
+      if (!error?.fields?.length) return;
+      // Refused as typed: the figures come back into the form (so the
+      // refused report leaves the outbox) with the hub's reasons under
+      // their fields, in the user's language; fix and send again.
+      outbox.discard(error.id);
+      for (const c of CATS) inputs[c].value = String(line[c]);
+      showFieldErrors(form, error.fields, note, ctx.fieldErr);
     } },
     h('div', { class: 'toolbar' }, dir, nat, h('label', { class: 'inline' }, t('flow.hours'), ' ', hours)),
-    h('div', { class: 'taps' }, CATS.map((c) => h('label', {}, t('flow.' + c), ' ', inputs[c]))),
+    // The hub names a refused count `lines.0.<category>` (one line per shift).
+    h('div', { class: 'taps' }, CATS.map((c) => field(t('flow.' + c), inputs[c], 'lines.0.' + c))),
     h('button', { type: 'submit', id: 'shift-send' }, t('flow.record_totals')), note);
     return h('details', { class: 'shift' }, h('summary', {}, t('flow.shift')), form);
   }
 
+  /** Sends a report through the outbox; resolves to the hub's refusal, if any. */
   async function submit(body, note) {
     const item = outbox.add({ via: 'rest', method: 'POST', path: '/api/v1/flows/reports', body, ref: 'flow.record' });
     note.textContent = t('flow.queued');
     const { reply, error } = await outbox.settled(item.id);
     if (reply) note.textContent = t('flow.sent', { n: reply.report?.total ?? 0 });
-    if (error) note.textContent = ctx.err(error);
+    if (error) note.textContent = [ctx.err(error), ...(error.fields ?? []).map(ctx.fieldErr)].join(' ');
+    return error && { ...error, id: item.id };
   }
 
   // ---------------------------------------------------------------- chart

@@ -14,7 +14,7 @@
 // again with the same id is answered `duplicate` and stored once.
 
 import { disk, newId } from './dom.js';
-import { api, HubError, OfflineError } from './api.js';
+import { api, HubError, OfflineError } from './session.js';
 
 /**
  * An item sent this long after it was written carries `written_at` (the

@@ -6,6 +6,9 @@
 // time across every tab (Web Locks where the browser has them); the cookie
 // jar, unlike localStorage, is the same for every tab at once, so a tab that
 // refreshes just after another presents the newest token, never a spent one.
+// Authenticated REST calls (`api`) live here too: they are the session's
+// only users besides the socket, and one file fewer is one request fewer
+// on a first load over a thin link.
 
 import { disk } from './dom.js';
 
@@ -181,3 +184,36 @@ addEventListener('storage', (e) => {
   if ((next?.user?.id) !== (current?.user?.id)) save(next);
   else current = next;
 });
+
+// Authenticated REST calls. A `token_expired` answer triggers one refresh
+// and one retry; network failures surface as OfflineError.
+
+export async function api(method, path, body, headers = {}) {
+  for (let attempt = 0; ; attempt++) {
+    if (net.held) throw new OfflineError();
+    const token = await accessToken({ force: attempt > 0 });
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers: {
+          authorization: 'Bearer ' + token,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw new OfflineError();
+    }
+    const text = await response.text();
+    let json = null;
+    try { json = text ? JSON.parse(text) : null; } catch { json = { message: text }; }
+    if (response.ok) return json;
+    const error = new HubError(response.status, json);
+    if (attempt === 0 && (error.code === 'token_expired' || error.code === 'invalid_token')) continue;
+    throw error;
+  }
+}
+
+export const get = (path) => api('GET', path);

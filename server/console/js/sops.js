@@ -3,8 +3,7 @@
 // coordinators the draft editor, publish, the coverage table and the
 // reminder. Writes go through the outbox (idempotent, kept offline).
 
-import { h, put, when } from './dom.js';
-import { field, showFieldErrors } from './forms.js';
+import { h, put, when, field, showFieldErrors } from './dom.js';
 
 const LANG_NAMES = { fr: 'Français', en: 'English', sw: 'Kiswahili', rn: 'Ikirundi' };
 const ROLES = ['officer', 'coordinator', 'observer'];

@@ -7,6 +7,7 @@
 use crate::auth::password;
 use crate::error::{AppError, AppResult};
 use crate::store::{AuditEntry, NewEvent, NewUser, Post, Store, User};
+use mpaka_protocol::FieldCode;
 use mpaka_protocol::{Country, EventData, Role};
 use serde::Deserialize;
 
@@ -85,46 +86,64 @@ async fn check_placement(
 ) -> AppResult<()> {
     match role {
         Role::Officer => {
-            let slug = post.ok_or_else(|| AppError::field("post", "an officer needs a post"))?;
+            let slug = post.ok_or_else(|| {
+                AppError::coded("post", FieldCode::Required, "an officer needs a post")
+            })?;
             let directory = store.directory().await?;
-            let post = directory
-                .post(slug)
-                .ok_or_else(|| AppError::field("post", format!("no post {slug}")))?;
+            let post = directory.post(slug).ok_or_else(|| {
+                AppError::coded("post", FieldCode::UnknownValue, format!("no post {slug}"))
+            })?;
             if country != Some(post.country) {
-                return Err(AppError::field(
+                return Err(AppError::coded_with(
                     "country",
+                    FieldCode::Mismatch,
                     format!(
                         "an officer of {} must have country {}",
                         post.slug, post.country
                     ),
+                    &[("other", "post".into())],
                 ));
             }
         }
         Role::Coordinator => {
             if country.is_none() {
-                return Err(AppError::field("country", "a coordinator needs a country"));
+                return Err(AppError::coded(
+                    "country",
+                    FieldCode::Required,
+                    "a coordinator needs a country",
+                ));
             }
             if post.is_some() {
-                return Err(AppError::field("post", "only officers belong to a post"));
+                return Err(AppError::coded(
+                    "post",
+                    FieldCode::NotAllowed,
+                    "only officers belong to a post",
+                ));
             }
         }
         Role::Observer => {
             if org.is_none_or(|o| o.trim().is_empty()) {
-                return Err(AppError::field(
+                return Err(AppError::coded(
                     "org",
+                    FieldCode::Required,
                     "an observer needs a partner organisation",
                 ));
             }
             if post.is_some() || country.is_some() {
-                return Err(AppError::field(
+                return Err(AppError::coded(
                     "country",
+                    FieldCode::NotAllowed,
                     "observers belong to an organisation, not a country or post",
                 ));
             }
         }
         Role::Admin | Role::Auditor => {
             if post.is_some() {
-                return Err(AppError::field("post", "only officers belong to a post"));
+                return Err(AppError::coded(
+                    "post",
+                    FieldCode::NotAllowed,
+                    "only officers belong to a post",
+                ));
             }
         }
     }
@@ -137,9 +156,11 @@ async fn check_placement(
 /// `validation_failed` naming the field, `already_exists`, storage failures.
 pub async fn create_user(store: &Store, actor: Actor<'_>, spec: UserSpec) -> AppResult<User> {
     if !valid_name(&spec.username) {
-        return Err(AppError::field(
+        return Err(AppError::coded_with(
             "username",
+            FieldCode::BadFormat,
             "3–64 characters of a–z, 0–9, dot, dash or underscore",
+            &[("format", "a-z 0-9 . - _ (3–64)".into())],
         ));
     }
     crate::auth::strength::check(
@@ -151,7 +172,11 @@ pub async fn create_user(store: &Store, actor: Actor<'_>, spec: UserSpec) -> App
     )?;
     let language = spec.language.clone().unwrap_or_else(|| "fr".into());
     if !LANGUAGES.contains(&language.as_str()) {
-        return Err(AppError::field("language", "one of fr, en, sw, rn"));
+        return Err(AppError::coded(
+            "language",
+            FieldCode::NotALanguage,
+            "one of fr, en, sw, rn",
+        ));
     }
     check_placement(
         store,
@@ -378,18 +403,24 @@ pub async fn create_post(store: &Store, actor: Actor<'_>, spec: PostSpec) -> App
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     };
     if !slug_ok(&spec.slug) {
-        return Err(AppError::field(
+        return Err(AppError::coded(
             "slug",
+            FieldCode::NotASlug,
             "1–64 characters of a–z, 0–9 and dash",
         ));
     }
     if spec.name.trim().is_empty() {
-        return Err(AppError::field("name", "must not be empty"));
+        return Err(AppError::coded(
+            "name",
+            FieldCode::Required,
+            "must not be empty",
+        ));
     }
     if let Some(corridor) = &spec.corridor {
         if !slug_ok(corridor) {
-            return Err(AppError::field(
+            return Err(AppError::coded(
                 "corridor",
+                FieldCode::NotASlug,
                 "1–64 characters of a–z, 0–9 and dash",
             ));
         }

@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
+use mpaka_protocol::FieldCode;
 use mpaka_protocol::{
     AlertAckRequest, AlertDetail, AlertDraft, AlertPage, AlertPatch, AlertQuery, AlertReceipt,
     AlertSummary, FieldError,
@@ -209,15 +210,17 @@ async fn import(
         ));
     }
     state.write_limiter.check(caller.user.id)?;
-    let text = std::str::from_utf8(&body).map_err(|_| AppError::field("body", "must be UTF-8"))?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| AppError::coded("body", FieldCode::WrongType, "must be UTF-8"))?;
     let imported = cap::new_alert_from_cap(text).map_err(cap_error)?;
     let mut draft = imported.draft;
     if target.post.is_some() {
         draft.post = target.post;
     }
     if draft.post.is_none() {
-        return Err(AppError::field(
+        return Err(AppError::coded(
             "post",
+            FieldCode::Required,
             "name the post with ?post=… or an mpaka:post parameter",
         ));
     }

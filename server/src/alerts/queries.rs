@@ -7,6 +7,7 @@ use super::store::{self as sql, Filter};
 use crate::access::Principal;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use mpaka_protocol::FieldCode;
 use mpaka_protocol::{
     Alert, AlertDetail, AlertPage, AlertQuery, AlertSummary, DEFAULT_ALERT_PAGE, MAX_ALERT_PAGE,
 };
@@ -44,9 +45,11 @@ pub async fn list(state: &AppState, who: &Principal, query: AlertQuery) -> AppRe
     require_some(&corridors)?;
     let limit = query.limit.unwrap_or(DEFAULT_ALERT_PAGE);
     if !(1..=MAX_ALERT_PAGE).contains(&limit) {
-        return Err(AppError::field(
+        return Err(AppError::coded_with(
             "limit",
+            FieldCode::OutOfRange,
             format!("must be between 1 and {MAX_ALERT_PAGE}"),
+            &[("min", 1.into()), ("max", MAX_ALERT_PAGE.into())],
         ));
     }
     let corridors = match &query.corridor {
@@ -152,13 +155,21 @@ fn shown(who: &Principal, alert: &Alert) -> Alert {
 /// An RFC 3339 instant as Unix milliseconds.
 fn instant(field: &str, text: &str) -> AppResult<i64> {
     let t = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
-        AppError::field(
+        AppError::coded_with(
             field,
+            FieldCode::NotADate,
             "must be an RFC 3339 date-time such as 2025-03-14T06:00:00Z",
+            &[("format", "RFC 3339".into())],
         )
     })?;
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
-        .map_err(|_| AppError::field(field, "is out of range"))
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).map_err(|_| {
+        AppError::coded_with(
+            field,
+            FieldCode::NotADate,
+            "is out of range",
+            &[("format", "RFC 3339".into())],
+        )
+    })
 }
 
 /// Open alerts per severity, and how many of them nobody has acknowledged

@@ -83,10 +83,13 @@ pub async fn raise(
             post.country
         )));
     }
-    let corridor = post
-        .corridor
-        .clone()
-        .ok_or_else(|| AppError::field("post", format!("post {slug} belongs to no corridor")))?;
+    let corridor = post.corridor.clone().ok_or_else(|| {
+        AppError::coded(
+            "post",
+            FieldCode::NotAllowed,
+            format!("post {slug} belongs to no corridor"),
+        )
+    })?;
     let now = now_ms();
     let alert = Alert::raise(
         draft,
@@ -198,8 +201,9 @@ pub async fn update(
     ensure_open(&alert)?;
     let changes = alert.apply_patch(&patch);
     if changes.is_empty() {
-        return Err(AppError::field(
+        return Err(AppError::coded(
             "patch",
+            FieldCode::Unchanged,
             "every value given is already the alert's",
         ));
     }

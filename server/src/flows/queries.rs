@@ -8,6 +8,7 @@ use crate::access::Principal;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::{format_ms, now_ms, Directory};
+use mpaka_protocol::FieldCode;
 use mpaka_protocol::{
     FlowBucket, FlowChange, FlowFigures, FlowPoint, FlowQuery, FlowReport, FlowReportHistory,
     FlowSeries, FlowSharing, FlowSummary, FlowSurge, NamedCount, VulnerableGroups,
@@ -31,13 +32,21 @@ const FIRST_MONDAY_MS: i64 = 4 * DAY_MS;
 pub fn visible(who: &Principal, directory: &Directory, scope: &str) -> AppResult<Visible> {
     let posts: Vec<&crate::store::Post> = match scope.split_once(':') {
         None if scope == "all" => directory.posts.values().collect(),
-        Some(("post", slug)) => vec![directory
-            .post(slug)
-            .ok_or_else(|| AppError::field("scope", format!("there is no post {slug}")))?],
+        Some(("post", slug)) => vec![directory.post(slug).ok_or_else(|| {
+            AppError::coded(
+                "scope",
+                FieldCode::UnknownValue,
+                format!("there is no post {slug}"),
+            )
+        })?],
         Some(("corridor", slug)) => {
-            let corridor = directory
-                .corridor(slug)
-                .ok_or_else(|| AppError::field("scope", format!("there is no corridor {slug}")))?;
+            let corridor = directory.corridor(slug).ok_or_else(|| {
+                AppError::coded(
+                    "scope",
+                    FieldCode::UnknownValue,
+                    format!("there is no corridor {slug}"),
+                )
+            })?;
             corridor
                 .posts
                 .iter()
@@ -47,7 +56,7 @@ pub fn visible(who: &Principal, directory: &Directory, scope: &str) -> AppResult
         Some(("country", code)) => {
             let country: mpaka_protocol::Country = code
                 .parse()
-                .map_err(|e: String| AppError::field("scope", e))?;
+                .map_err(|e: String| AppError::coded("scope", FieldCode::UnknownValue, e))?;
             directory
                 .posts
                 .values()
@@ -55,8 +64,9 @@ pub fn visible(who: &Principal, directory: &Directory, scope: &str) -> AppResult
                 .collect()
         }
         _ => {
-            return Err(AppError::field(
+            return Err(AppError::coded(
                 "scope",
+                FieldCode::UnknownValue,
                 "must be all, post:{slug}, corridor:{slug} or country:{BI|TZ}",
             ))
         }
@@ -94,9 +104,11 @@ pub fn visible(who: &Principal, directory: &Directory, scope: &str) -> AppResult
 pub fn range(from: Option<&str>, to: Option<&str>) -> AppResult<(i64, i64)> {
     let parse = |field: &str, text: &str| {
         super::parse_time(text).ok_or_else(|| {
-            AppError::field(
+            AppError::coded_with(
                 field,
+                FieldCode::NotADate,
                 "must be an RFC 3339 time or a date such as 2026-11-30",
+                &[("format", "YYYY-MM-DD".into())],
             )
         })
     };
@@ -109,10 +121,20 @@ pub fn range(from: Option<&str>, to: Option<&str>) -> AppResult<(i64, i64)> {
         None => to_ms - DEFAULT_SPAN_MS,
     };
     if to_ms <= from_ms {
-        return Err(AppError::field("to", "must be after from"));
+        return Err(AppError::coded_with(
+            "to",
+            FieldCode::Mismatch,
+            "must be after from",
+            &[("other", "from".into())],
+        ));
     }
     if to_ms - from_ms > MAX_SPAN_MS {
-        return Err(AppError::field("from", "a series covers at most 400 days"));
+        return Err(AppError::coded_with(
+            "from",
+            FieldCode::TooLong,
+            "a series covers at most 400 days",
+            &[("max", 400.into()), ("unit", "days".into())],
+        ));
     }
     Ok((from_ms, to_ms))
 }
@@ -165,9 +187,11 @@ pub async fn series(state: &AppState, who: &Principal, query: FlowQuery) -> AppR
     let bucket = query.bucket.unwrap_or(FlowBucket::Day);
     let offset = query.utc_offset_minutes.unwrap_or(0);
     if !(-720..=840).contains(&offset) {
-        return Err(AppError::field(
+        return Err(AppError::coded_with(
             "utc_offset_minutes",
+            FieldCode::OutOfRange,
             "must be between -720 and 840",
+            &[("min", (-720).into()), ("max", 840.into())],
         ));
     }
     let offset_ms = i64::from(offset) * 60_000;
@@ -231,7 +255,14 @@ pub async fn series(state: &AppState, who: &Principal, query: FlowQuery) -> AppR
 /// # Errors
 /// `validation_failed` naming `month`.
 pub fn month_range(month: &str) -> AppResult<(i64, i64, i64)> {
-    let bad = || AppError::field("month", "must be a month such as 2026-11");
+    let bad = || {
+        AppError::coded_with(
+            "month",
+            FieldCode::NotADate,
+            "must be a month such as 2026-11",
+            &[("format", "YYYY-MM".into())],
+        )
+    };
     let (y, m) = month.split_once('-').ok_or_else(bad)?;
     let year: i32 = y.parse().map_err(|_| bad())?;
     let m: u8 = m.parse().map_err(|_| bad())?;
@@ -395,7 +426,7 @@ pub async fn surges(
 ) -> AppResult<Vec<FlowSurge>> {
     if let Some(s) = surge_state {
         s.parse::<mpaka_protocol::FlowSurgeState>()
-            .map_err(|e| AppError::field("state", e))?;
+            .map_err(|e| AppError::coded("state", FieldCode::UnknownValue, e))?;
     }
     let directory = state.hub.directory();
     let posts: Vec<String> = directory

@@ -17,6 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::once::{Once, Opened};
 use crate::state::AppState;
 use crate::store::{format_ms, now_ms, AuditEntry, WriteTx};
+use mpaka_protocol::FieldCode;
 use mpaka_protocol::{
     ChannelId, ErrorCode, EventData, FlowCorrection, FlowDraft, FlowReceipt, FlowReport, FlowStep,
     FlowStepBody, FlowSurge, FlowSurgeReceipt, FlowSurgeState, FlowVersion, Role,
@@ -61,20 +62,28 @@ pub async fn record(
         (Some(post), _) => post.clone(),
         (None, Role::Officer) => who.post.clone().unwrap_or_default(),
         (None, Role::Coordinator) => {
-            return Err(AppError::field(
+            return Err(AppError::coded(
                 "post",
+                FieldCode::Required,
                 "a coordinator must name the post the figures are for",
             ))
         }
         (None, _) => return Err(AppError::forbidden("your role may not record flow figures")),
     };
-    let post = directory
-        .post(&slug)
-        .ok_or_else(|| AppError::field("post", format!("there is no post {slug}")))?;
-    let corridor = post
-        .corridor
-        .clone()
-        .ok_or_else(|| AppError::field("post", format!("post {slug} belongs to no corridor")))?;
+    let post = directory.post(&slug).ok_or_else(|| {
+        AppError::coded(
+            "post",
+            FieldCode::UnknownValue,
+            format!("there is no post {slug}"),
+        )
+    })?;
+    let corridor = post.corridor.clone().ok_or_else(|| {
+        AppError::coded(
+            "post",
+            FieldCode::NotAllowed,
+            format!("post {slug} belongs to no corridor"),
+        )
+    })?;
     let place = Place {
         post: &post.slug,
         corridor: &corridor,
@@ -175,7 +184,11 @@ pub async fn correct(
         )));
     }
     if report.lines == correction.lines {
-        return Err(AppError::field("lines", "the correction changes nothing"));
+        return Err(AppError::coded(
+            "lines",
+            FieldCode::Unchanged,
+            "the correction changes nothing",
+        ));
     }
     let now = now_ms();
     let before = report.total;
@@ -444,28 +457,39 @@ pub async fn set_threshold(
     threshold: f64,
 ) -> AppResult<()> {
     if !(1.0..=10.0).contains(&threshold) {
-        return Err(AppError::field("threshold", "must be between 1 and 10"));
+        return Err(AppError::coded_with(
+            "threshold",
+            FieldCode::OutOfRange,
+            "must be between 1 and 10",
+            &[("min", 1.into()), ("max", 10.into())],
+        ));
     }
     let directory = state.hub.directory();
     let allowed = match scope.split_once(':') {
         Some(("post", slug)) => {
-            let post = directory
-                .post(slug)
-                .ok_or_else(|| AppError::field("scope", format!("there is no post {slug}")))?;
+            let post = directory.post(slug).ok_or_else(|| {
+                AppError::coded(
+                    "scope",
+                    FieldCode::UnknownValue,
+                    format!("there is no post {slug}"),
+                )
+            })?;
             policy::may_tune(who, Some(post.country), &[])
         }
         Some(("corridor", slug)) => {
             if directory.corridor(slug).is_none() {
-                return Err(AppError::field(
+                return Err(AppError::coded(
                     "scope",
+                    FieldCode::UnknownValue,
                     format!("there is no corridor {slug}"),
                 ));
             }
             policy::may_tune(who, None, &directory.corridor_countries(slug))
         }
         _ => {
-            return Err(AppError::field(
+            return Err(AppError::coded(
                 "scope",
+                FieldCode::UnknownValue,
                 "must be post:{slug} or corridor:{slug}",
             ))
         }

@@ -91,8 +91,9 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Params<
             .await
             .map(|axum::extract::Query(params)| Params(params))
             .map_err(|e| {
-                AppError::field(
+                AppError::coded(
                     "query",
+                    FieldCode::WrongType,
                     crate::error::elide_quoted(&e.body_text())
                         .replace("Failed to deserialize query string: ", ""),
                 )
@@ -119,7 +120,12 @@ impl IdempotencyKey {
             .filter(|k| (1..=128).contains(&k.len()))
             .map(|k| Some(IdempotencyKey(k.to_owned())))
             .ok_or_else(|| {
-                AppError::field("Idempotency-Key", "must be 1–128 visible ASCII characters")
+                AppError::coded_with(
+                    "Idempotency-Key",
+                    FieldCode::BadFormat,
+                    "must be 1–128 visible ASCII characters",
+                    &[("format", "ASCII (1–128)".into())],
+                )
             })
     }
 }
@@ -129,8 +135,9 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         IdempotencyKey::read(parts)?.ok_or_else(|| {
-            AppError::field(
+            AppError::coded(
                 "Idempotency-Key",
+                FieldCode::Required,
                 "send a unique Idempotency-Key header (1–128 characters)",
             )
         })

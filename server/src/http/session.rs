@@ -16,6 +16,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use mpaka_protocol::FieldCode;
 use mpaka_protocol::{
     ErrorCode, LoginRequest, RefreshRequest, SecondFactorChallenge, SecondFactorConfirm,
     SecondFactorEnrolment, SecondFactorLogin, TokenResponse, UserInfo,
@@ -88,7 +89,11 @@ pub async fn second_factor_confirm(
     Body(request): Body<SecondFactorConfirm>,
 ) -> AppResult<Response> {
     if request.challenge.is_empty() {
-        return Err(AppError::field("challenge", "required"));
+        return Err(AppError::coded(
+            "challenge",
+            FieldCode::Required,
+            "required",
+        ));
     }
     let mut enabled = state
         .auth

@@ -4,6 +4,7 @@
 use crate::access::{self, Principal};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use mpaka_protocol::FieldCode;
 use mpaka_protocol::{ChannelGrant, ChannelId, Event, PostStatus, PresenceUser};
 
 /// Events per history page when the client does not say.
@@ -32,9 +33,11 @@ pub async fn history(
     access::check_readable(who, channel, &directory)?;
     let limit = limit.unwrap_or(DEFAULT_HISTORY_LIMIT);
     if !(1..=MAX_HISTORY_LIMIT).contains(&limit) {
-        return Err(AppError::field(
+        return Err(AppError::coded_with(
             "limit",
+            FieldCode::OutOfRange,
             format!("must be between 1 and {MAX_HISTORY_LIMIT}"),
+            &[("min", 1.into()), ("max", MAX_HISTORY_LIMIT.into())],
         ));
     }
     let redact = who.sees_redacted();

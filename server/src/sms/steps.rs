@@ -10,6 +10,7 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::{now_ms, AuditEntry};
 use mpaka_protocol::ErrorCode;
+use mpaka_protocol::FieldCode;
 use rand::Rng;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -71,7 +72,14 @@ fn hhmm(minutes: i64) -> String {
 }
 
 fn parse_hhmm(field: &str, text: &str) -> AppResult<i64> {
-    let bad = || AppError::field(field, "must be HH:MM (UTC), e.g. 22:00");
+    let bad = || {
+        AppError::coded_with(
+            field,
+            FieldCode::NotADate,
+            "must be HH:MM (UTC), e.g. 22:00",
+            &[("format", "HH:MM".into())],
+        )
+    };
     let (h, m) = text.split_once(':').ok_or_else(bad)?;
     let h: i64 = h.parse().map_err(|_| bad())?;
     let m: i64 = m.parse().map_err(|_| bad())?;
@@ -126,9 +134,11 @@ pub async fn register_phone(
     ensure_enabled(state)?;
     let phone = policy::tidy_phone(&request.phone);
     if !policy::is_e164(&phone) {
-        return Err(AppError::field(
+        return Err(AppError::coded_with(
             "phone",
+            FieldCode::BadFormat,
             "must be an international number such as +25779000001",
+            &[("format", "+25779000001".into())],
         ));
     }
     let code = format!("{:06}", rand::rng().random_range(0..1_000_000));
@@ -200,15 +210,16 @@ pub async fn verify_phone(
         ));
     }
     if row.code_expires.is_some_and(|e| e < now) {
-        return Err(AppError::field(
+        return Err(AppError::coded(
             "code",
+            FieldCode::Expired,
             "the code has expired: register the number again",
         ));
     }
     if row.code_hash.as_deref() != Some(code_hash(who.user_id, request.code.trim()).as_str()) {
         sql::count_try(tx.conn(), who.user_id).await?;
         tx.commit().await?;
-        return Err(AppError::field("code", "wrong code"));
+        return Err(AppError::coded("code", FieldCode::WrongCode, "wrong code"));
     }
     sql::mark_verified(tx.conn(), who.user_id, now).await?;
     tx.audit(AuditEntry::new(
@@ -245,9 +256,11 @@ pub async fn set_preferences(
         }
         (None, None) => None,
         _ => {
-            return Err(AppError::field(
+            return Err(AppError::coded_with(
                 "quiet_to",
+                FieldCode::Mismatch,
                 "give both quiet_from and quiet_to, or neither",
+                &[("other", "quiet_from".into())],
             ))
         }
     };
@@ -278,7 +291,12 @@ pub async fn set_pin(
 ) -> AppResult<SmsProfile> {
     if let Some(pin) = &request.pin {
         if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(AppError::field("pin", "must be 4 to 8 digits"));
+            return Err(AppError::coded_with(
+                "pin",
+                FieldCode::BadFormat,
+                "must be 4 to 8 digits",
+                &[("format", "0–9 (4–8)".into())],
+            ));
         }
     }
     let hash = request

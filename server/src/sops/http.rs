@@ -13,6 +13,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use mpaka_protocol::FieldCode;
 use mpaka_protocol::{
     Sop, SopAckReceipt, SopCoverage, SopDraftInput, SopDraftSaved, SopFormat, SopHistory,
     SopPublishRequest, SopReading, SopReceipt, SopRemindReceipt, SopRemindRequest,
@@ -44,7 +45,13 @@ fn version_ref(raw: &str) -> AppResult<Option<u32>> {
         .ok()
         .filter(|n| *n >= 1)
         .map(Some)
-        .ok_or_else(|| AppError::field("version", "a version number (1, 2, …) or `current`"))
+        .ok_or_else(|| {
+            AppError::coded(
+                "version",
+                FieldCode::WrongType,
+                "a version number (1, 2, …) or `current`",
+            )
+        })
 }
 
 async fn list(State(state): State<AppState>, caller: Authenticated) -> AppResult<Json<Vec<Sop>>> {
@@ -87,7 +94,12 @@ async fn edit_draft(
     Body(input): Body<SopDraftInput>,
 ) -> AppResult<Json<SopDraftSaved>> {
     if input.slug != slug {
-        return Err(AppError::field("slug", "must match the SOP in the path"));
+        return Err(AppError::coded_with(
+            "slug",
+            FieldCode::Mismatch,
+            "must match the SOP in the path",
+            &[("other", "path".into())],
+        ));
     }
     state.write_limiter.check(caller.user.id)?;
     let saved = steps::save_draft(
@@ -175,7 +187,11 @@ async fn acknowledge(
     // Acknowledging "current" could acknowledge a version the reader never
     // saw if a new one was published meanwhile: the number is required.
     let version = version_ref(&version)?.ok_or_else(|| {
-        AppError::field("version", "acknowledge a version by its number, as read")
+        AppError::coded(
+            "version",
+            FieldCode::WrongType,
+            "acknowledge a version by its number, as read",
+        )
     })?;
     state.write_limiter.check(caller.user.id)?;
     let receipt = steps::acknowledge(
@@ -258,7 +274,11 @@ async fn diff(
             );
             Ok(([(header::CONTENT_TYPE, "text/x-diff; charset=utf-8")], text).into_response())
         }
-        Some(_) => Err(AppError::field("format", "json or unified")),
+        Some(_) => Err(AppError::coded(
+            "format",
+            FieldCode::UnknownValue,
+            "json or unified",
+        )),
     }
 }
 

@@ -9,6 +9,7 @@ use crate::access::Principal;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::{format_ms, Directory};
+use mpaka_protocol::FieldCode;
 use mpaka_protocol::{
     Lang, Sop, SopAudience, SopCoverage, SopDiff, SopFormat, SopHistory, SopOwner, SopReader,
     SopReading, SopState, SopVersion, SopVersionInfo,
@@ -165,8 +166,9 @@ fn check_lang_tag(lang: &str) -> AppResult<()> {
     if valid {
         Ok(())
     } else {
-        Err(AppError::field(
+        Err(AppError::coded(
             "lang",
+            FieldCode::NotALanguage,
             "must be a language tag such as fr, en, sw or rn",
         ))
     }

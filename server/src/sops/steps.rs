@@ -76,7 +76,13 @@ fn by_lang(map: &BTreeMap<String, String>) -> AppResult<BTreeMap<Lang, String>> 
         .map(|(code, text)| {
             code.parse::<Lang>()
                 .map(|lang| (lang, text.clone()))
-                .map_err(|e| AppError::field(&format!("bodies.{code}"), e.to_string()))
+                .map_err(|e| {
+                    AppError::coded(
+                        &format!("bodies.{code}"),
+                        FieldCode::NotALanguage,
+                        e.to_string(),
+                    )
+                })
         })
         .collect()
 }
@@ -134,8 +140,9 @@ pub async fn save_draft(
         (Some(row), _) => {
             policy::require_owner_coordinator(who, row.owner)?;
             if row.owner != input.owner {
-                return Err(AppError::field(
+                return Err(AppError::coded(
                     "owner",
+                    FieldCode::NotAllowed,
                     format!(
                         "SOP {slug} belongs to {}; its owner cannot change",
                         sql::owner_str(row.owner)

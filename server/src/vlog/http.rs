@@ -14,6 +14,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use mpaka_protocol::FieldCode;
 use mpaka_protocol::{ErrorCode, Role};
 use serde::{Deserialize, Serialize};
 
@@ -124,9 +125,11 @@ async fn inclusion(
             state.store.leaf_at(idx).await?
         }
         _ => {
-            return Err(AppError::field(
+            return Err(AppError::coded_with(
                 "event",
+                FieldCode::Mismatch,
                 "give exactly one of event, audit or leaf",
+                &[("other", "audit".into())],
             ))
         }
     };

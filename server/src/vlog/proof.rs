@@ -12,6 +12,7 @@ use super::Log;
 use crate::error::{AppError, AppResult};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
+use mpaka_protocol::FieldCode;
 use serde::{Deserialize, Serialize};
 
 /// An inclusion proof, self-contained: with the log's verifier key anyone
@@ -55,11 +56,13 @@ async fn checkpoint_for(
     at_least: u64,
 ) -> AppResult<super::store::StoredCheckpoint> {
     if let Some(size) = size {
-        return log
-            .store()
-            .checkpoint_of_size(size)
-            .await?
-            .ok_or_else(|| AppError::field("size", "must be the size of a signed checkpoint"));
+        return log.store().checkpoint_of_size(size).await?.ok_or_else(|| {
+            AppError::coded(
+                "size",
+                FieldCode::UnknownValue,
+                "must be the size of a signed checkpoint",
+            )
+        });
     }
     let mut latest = log.store().latest_checkpoint().await?;
     if latest.as_ref().is_none_or(|c| c.size < at_least) {
@@ -77,9 +80,11 @@ async fn checkpoint_for(
 pub async fn inclusion(log: &Log, leaf: &LeafRef, size: Option<u64>) -> AppResult<InclusionProof> {
     let cp = checkpoint_for(log, size, leaf.idx + 1).await?;
     if leaf.idx >= cp.size {
-        return Err(AppError::field(
+        return Err(AppError::coded_with(
             "size",
+            FieldCode::Mismatch,
             "the entry is not in that checkpoint",
+            &[("other", "leaf".into())],
         ));
     }
     let bytes = log
@@ -109,7 +114,12 @@ pub async fn consistency(log: &Log, from: u64, to: Option<u64>) -> AppResult<Con
     let old = checkpoint_for(log, Some(from), 0).await?;
     let new = checkpoint_for(log, to, 0).await?;
     if old.size > new.size {
-        return Err(AppError::field("from", "must not be larger than to"));
+        return Err(AppError::coded_with(
+            "from",
+            FieldCode::Mismatch,
+            "must not be larger than to",
+            &[("other", "to".into())],
+        ));
     }
     let proof = log.store().consistency_proof(old.size, new.size).await?;
     Ok(ConsistencyProof {

@@ -7,6 +7,7 @@ use super::session::Session;
 use crate::access;
 use crate::error::{AppError, AppResult};
 use crate::store::Directory;
+use mpaka_protocol::FieldCode;
 use mpaka_protocol::{
     ChannelId, ClientFrame, ConnectionRequest, ErrorBody, ErrorCode, Routed, ServerFrame,
 };
@@ -167,7 +168,11 @@ impl Session {
         epoch: Option<String>,
     ) -> AppResult<Option<ServerFrame>> {
         if channels.is_empty() {
-            return Err(AppError::field("channels", "name at least one channel"));
+            return Err(AppError::coded(
+                "channels",
+                FieldCode::Required,
+                "name at least one channel",
+            ));
         }
         let current = self.state.store.epoch().await?;
         if let (Some(_), Some(epoch)) = (since, &epoch) {
