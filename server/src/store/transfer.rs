@@ -90,6 +90,8 @@ pub const TABLES: &[Table] = &[
     Table::keyed("sms_alert_codes", "alert_id"),
     Table::generated("sms_outbox", "id"),
     Table::generated("sms_inbound", "id"),
+    Table::keyed("federation_peers", "name"),
+    Table::keyed("federation_links", "peer"),
 ];
 
 /// The identifier of the export format, in the header line.
