@@ -204,7 +204,10 @@ async fn a_corridor_message_reaches_the_other_hub_live_both_ways_and_national_on
     // marked with its origin; nothing national of Burundi is.
     let db = tz.db().await;
     let crossed: Vec<(String, Option<String>)> =
-        sqlx::query("SELECT channel, origin FROM events WHERE body LIKE '%400 people%'")
+        sqlx::query(
+            "SELECT e.channel, o.origin FROM events e LEFT JOIN event_origins o ON o.seq = e.seq \
+             WHERE e.body LIKE '%400 people%'",
+        )
             .fetch_all(&db)
             .await
             .unwrap()
@@ -223,8 +226,8 @@ async fn a_corridor_message_reaches_the_other_hub_live_both_ways_and_national_on
     .unwrap();
     assert_eq!(national, 0, "national content reached the other hub");
     let foreign_non_shared: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM events WHERE origin IS NOT NULL \
-         AND channel NOT IN ('joint', 'coord:joint', 'corridor:mugina-manyovu')",
+        "SELECT COUNT(*) FROM events e JOIN event_origins o ON o.seq = e.seq \
+         WHERE e.channel NOT IN ('joint', 'coord:joint', 'corridor:mugina-manyovu')",
     )
     .fetch_one(&db)
     .await
@@ -237,7 +240,7 @@ async fn a_corridor_message_reaches_the_other_hub_live_both_ways_and_national_on
 
 /// The origin seqs of events `hub` received from `origin`, in its log order.
 async fn received_from(hub: &Hub, origin: &str) -> Vec<i64> {
-    sqlx::query_scalar("SELECT origin_seq FROM events WHERE origin = $1 ORDER BY seq")
+    sqlx::query_scalar("SELECT origin_seq FROM event_origins WHERE origin = $1 ORDER BY seq")
         .bind(origin)
         .fetch_all(&hub.db().await)
         .await
@@ -247,7 +250,7 @@ async fn received_from(hub: &Hub, origin: &str) -> Vec<i64> {
 /// The seqs of `hub`'s own shared events (what a peer must end up with).
 async fn own_shared(hub: &Hub) -> Vec<i64> {
     sqlx::query_scalar(
-        "SELECT seq FROM events WHERE origin IS NULL \
+        "SELECT seq FROM events WHERE seq NOT IN (SELECT seq FROM event_origins) \
          AND channel IN ('joint', 'coord:joint', 'corridor:mugina-manyovu') ORDER BY seq",
     )
     .fetch_all(&hub.db().await)
@@ -264,7 +267,7 @@ async fn after_a_cut_each_hub_holds_every_shared_event_of_the_other_once_in_orde
     let mut manyovu = tz.accounts.connect(tz.node.addr, "manyovu.officer").await.unwrap();
     mugina.publish(&corridor, "before the cut").await.unwrap();
     assert_eq!(
-        wait_for_count(&tz, "SELECT COUNT(*) FROM events WHERE origin = 'bi.mpaka'", 1).await,
+        wait_for_count(&tz, "SELECT COUNT(*) FROM event_origins WHERE origin = 'bi.mpaka'", 1).await,
         1,
         "the link works before the cut"
     );
@@ -447,7 +450,7 @@ async fn a_peer_with_the_wrong_key_an_altered_event_and_a_national_one_are_refus
     let mut honest = FakePeer::start(pinned.clone(), script).await;
     tz.add_peer("bi.mpaka", &vkey(&pinned, "bi.mpaka"), honest.addr);
     assert_eq!(
-        wait_for_count(&tz, "SELECT COUNT(*) FROM events WHERE origin = 'bi.mpaka'", 2).await,
+        wait_for_count(&tz, "SELECT COUNT(*) FROM event_origins WHERE origin = 'bi.mpaka'", 2).await,
         2
     );
     // After the altered event the link is dropped; the next one resumes
@@ -462,7 +465,8 @@ async fn a_peer_with_the_wrong_key_an_altered_event_and_a_national_one_are_refus
     assert_eq!(froms, vec![0, 3], "resume points of the two links");
     let db = tz.db().await;
     let stored: Vec<(i64, String)> = sqlx::query(
-        "SELECT origin_seq, channel FROM events WHERE origin = 'bi.mpaka' ORDER BY seq",
+        "SELECT o.origin_seq, e.channel FROM event_origins o JOIN events e ON e.seq = o.seq \
+         WHERE o.origin = 'bi.mpaka' ORDER BY o.seq",
     )
     .fetch_all(&db)
     .await

@@ -1,16 +1,21 @@
 -- Federation, phase 1 (server/src/federation, docs/federation.md).
 --
--- Each event received from a peer hub keeps where it came from: `origin`
--- (the peer's hub name) and `origin_seq` (its seq in the peer's log). Both
--- are NULL for events created on this hub: their origin is this hub and
--- their origin seq is their own `seq`, so nothing is rewritten when a hub
--- is renamed and local inserts stay as they were. The unique index is what
--- makes "stored once" hold whatever the link does (NULLs never collide).
-ALTER TABLE events ADD COLUMN origin TEXT;
-ALTER TABLE events ADD COLUMN origin_seq BIGINT;
--- When the origin stored it (milliseconds); `at` is when this hub did.
-ALTER TABLE events ADD COLUMN origin_at BIGINT;
-CREATE UNIQUE INDEX events_by_origin ON events (origin, origin_seq);
+-- Where each event received from a peer hub comes from: the peer's hub
+-- name (`origin`), the event's seq in the peer's log (`origin_seq`) and
+-- when the peer stored it (`origin_at`, milliseconds). Events created on
+-- this hub have no row here: their origin is this hub and their origin
+-- seq is their own `seq`. A table beside `events` rather than columns on
+-- it: the row is written in the same transaction as its event, with no
+-- UPDATE of `events` (which the hub's least-privilege role may not do),
+-- and the local write path is unchanged. The unique key is what makes
+-- "stored once" hold whatever the link does.
+CREATE TABLE event_origins (
+    seq         BIGINT PRIMARY KEY REFERENCES events(seq),
+    origin      TEXT NOT NULL,
+    origin_seq  BIGINT NOT NULL,
+    origin_at   BIGINT NOT NULL,
+    UNIQUE (origin, origin_seq)
+);
 
 -- Peers added with `mpaka peer add` (peers in the configuration file are
 -- not copied here). `vkey` is the peer's pinned key (its log verifier key,

@@ -209,7 +209,7 @@ pub async fn note_error(store: &Store, peer: &str, error: &str) -> Result<()> {
 async fn foreign_seqs(store: &Store, first: u64, last: u64) -> Result<Vec<u64>> {
     let mut conn = store.reader().await?;
     let seqs: Vec<i64> = sqlx::query_scalar(
-        "SELECT seq FROM events WHERE seq >= $1 AND seq <= $2 AND origin IS NOT NULL ORDER BY seq",
+        "SELECT seq FROM event_origins WHERE seq >= $1 AND seq <= $2 ORDER BY seq",
     )
     .bind(seq(first))
     .bind(seq(last))
@@ -277,12 +277,15 @@ pub async fn local_head(store: &Store, channels: &[ChannelId], after: u64) -> Re
         let placeholders: Vec<String> = (0..channels.len())
             .map(|i| format!("${}", i + first))
             .collect();
-        format!("origin IS NULL AND channel IN ({})", placeholders.join(", "))
+        format!(
+            "channel IN ({}) AND NOT EXISTS (SELECT 1 FROM event_origins o WHERE o.seq = events.seq)",
+            placeholders.join(", ")
+        )
     };
     // Two statements: MAX walks the (channel, seq) index backwards, the
     // count reads only the range after `after`.
-    let mut head =
-        sqlx::query_scalar::<_, Option<i64>>(&format!("SELECT MAX(seq) FROM events WHERE {}", within(1)));
+    let head_sql = format!("SELECT MAX(seq) FROM events WHERE {}", within(1));
+    let mut head = sqlx::query_scalar::<_, Option<i64>>(&head_sql);
     let count_sql = format!("SELECT COUNT(*) FROM events WHERE seq > $1 AND {}", within(2));
     let mut pending = sqlx::query_scalar::<_, i64>(&count_sql).bind(seq(after));
     for channel in channels {
@@ -318,7 +321,7 @@ pub enum Item {
 /// Stores a batch from `peer` in one transaction: each accepted event
 /// appended to this hub's log (with its log leaf, and handed to the
 /// dispatcher at commit, so local sockets get it live under local access
-/// rules) and marked with its origin; each refusal audited; and the resume
+/// rules) with its origin row in `event_origins`; each refusal audited; and the resume
 /// point moved past all of them. Items at or below the resume point are
 /// repeats and skipped.
 ///
@@ -362,12 +365,13 @@ pub async fn store_batch(store: &Store, peer: &str, items: Vec<Item>) -> Result<
                     .pop()
                     .ok_or_else(|| StoreError::corrupt("an appended event has no seq"))?;
                 sqlx::query(
-                    "UPDATE events SET origin = $1, origin_seq = $2, origin_at = $3 WHERE seq = $4",
+                    "INSERT INTO event_origins (seq, origin, origin_seq, origin_at) \
+                     VALUES ($1, $2, $3, $4)",
                 )
+                .bind(seq(local))
                 .bind(peer)
                 .bind(seq(event.origin_seq))
                 .bind(event.at_ms)
-                .bind(seq(local))
                 .execute(tx.conn())
                 .await?;
                 outcome.appended += 1;

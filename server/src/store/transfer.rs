@@ -57,6 +57,7 @@ pub const TABLES: &[Table] = &[
     Table::keyed("posts", "slug"),
     Table::generated("users", "id"),
     Table::generated("events", "seq"),
+    Table::keyed("event_origins", "seq"),
     Table::keyed("idempotency", "user_id, key"),
     Table::keyed("refresh_tokens", "token_hash"),
     Table::keyed("sessions", "id"),
