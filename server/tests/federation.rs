@@ -184,7 +184,7 @@ async fn a_corridor_message_reaches_the_other_hub_live_both_ways_and_national_on
     .await
     .expect("the Mugina message reaches Manyovu on the other hub");
     let author = seen.author.expect("an author");
-    assert_eq!(author.display_name.is_some(), true);
+    assert!(author.display_name.is_some());
     assert_eq!(author.username, None, "account names stay home");
     assert_eq!(author.post.as_deref(), Some("mugina"));
 
@@ -501,12 +501,15 @@ async fn a_peer_with_the_wrong_key_an_altered_event_and_a_national_one_are_refus
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_caller_that_is_no_peer_or_fails_the_pinned_key_gets_nothing() {
+async fn a_caller_that_is_no_peer_or_fails_the_pinned_key_gets_nothing_and_a_peer_down_leaves_readyz_alone() {
     let tz = Hub::start("tz.mpaka").await;
     let pinned = SigningKey::from_bytes(&[21; 32]);
     tz.add_peer("bi.mpaka", &vkey(&pinned, "bi.mpaka"), "127.0.0.1:9".parse().unwrap());
-    // Wait until the running hub has read the new peer.
+    // Wait until the running hub has read the new peer (and failed to
+    // reach it): a peer down leaves the hub ready for its own users.
     tokio::time::sleep(Duration::from_millis(2500)).await;
+    let ready = reqwest::get(format!("{}/readyz", tz.node.url())).await.unwrap();
+    assert_eq!(ready.status().as_u16(), 200);
     let link = format!("ws://{}/api/v1/federation/link", tz.node.addr);
     for (name, key) in [
         ("ke.mpaka", SigningKey::from_bytes(&[22; 32])),
