@@ -11,9 +11,9 @@ use ed25519_dalek::SigningKey;
 use futures_util::{SinkExt as _, StreamExt as _};
 use mpaka_server::federation::wire::{self, Frame, Role, SharedEvent};
 use mpaka_server::vlog::note::NoteSigner;
+use mpaka_tests::ch;
 use mpaka_tests::nodes::{Accounts, ClusterSpec, Node};
 use mpaka_tests::proxy::{LinkMode, LinkProxy};
-use mpaka_tests::ch;
 use sqlx::Row;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
@@ -111,7 +111,9 @@ impl Hub {
     }
 
     async fn db(&self) -> sqlx::SqlitePool {
-        sqlx::SqlitePool::connect(&self.url).await.expect("database opens")
+        sqlx::SqlitePool::connect(&self.url)
+            .await
+            .expect("database opens")
     }
 
     async fn metric(&self, series: &str) -> f64 {
@@ -150,7 +152,10 @@ async fn wait_for_count(hub: &Hub, query: &str, want: i64) -> i64 {
     let db = hub.db().await;
     let deadline = Instant::now() + PATIENCE;
     loop {
-        let n: i64 = sqlx::query_scalar(query).fetch_one(&db).await.expect("query");
+        let n: i64 = sqlx::query_scalar(query)
+            .fetch_one(&db)
+            .await
+            .expect("query");
         if n >= want || Instant::now() > deadline {
             return n;
         }
@@ -162,17 +167,41 @@ async fn wait_for_count(hub: &Hub, query: &str, want: i64) -> i64 {
 async fn a_corridor_message_reaches_the_other_hub_live_both_ways_and_national_ones_never_do() {
     let (bi, tz, _to_tz, _to_bi) = pair().await;
     let corridor = ch(CORRIDOR);
-    let mut manyovu = tz.accounts.connect(tz.node.addr, "manyovu.officer").await.unwrap();
-    manyovu.subscribe(std::slice::from_ref(&corridor), None).await.unwrap();
-    let mut mugina = bi.accounts.connect(bi.node.addr, "mugina.officer").await.unwrap();
-    mugina.subscribe(std::slice::from_ref(&corridor), None).await.unwrap();
-    let mut bi_coordinator = bi.accounts.connect(bi.node.addr, "bi.coordinator").await.unwrap();
+    let mut manyovu = tz
+        .accounts
+        .connect(tz.node.addr, "manyovu.officer")
+        .await
+        .unwrap();
+    manyovu
+        .subscribe(std::slice::from_ref(&corridor), None)
+        .await
+        .unwrap();
+    let mut mugina = bi
+        .accounts
+        .connect(bi.node.addr, "mugina.officer")
+        .await
+        .unwrap();
+    mugina
+        .subscribe(std::slice::from_ref(&corridor), None)
+        .await
+        .unwrap();
+    let mut bi_coordinator = bi
+        .accounts
+        .connect(bi.node.addr, "bi.coordinator")
+        .await
+        .unwrap();
     bi_coordinator
-        .publish(&ch("national:BI"), "national only: plan for the Makamba camps")
+        .publish(
+            &ch("national:BI"),
+            "national only: plan for the Makamba camps",
+        )
         .await
         .unwrap();
 
-    mugina.publish(&corridor, "400 people arriving on foot").await.unwrap();
+    mugina
+        .publish(&corridor, "400 people arriving on foot")
+        .await
+        .unwrap();
     let seen = tokio::time::timeout(PATIENCE, async {
         loop {
             let event = manyovu.next_event().await.unwrap();
@@ -188,7 +217,10 @@ async fn a_corridor_message_reaches_the_other_hub_live_both_ways_and_national_on
     assert_eq!(author.username, None, "account names stay home");
     assert_eq!(author.post.as_deref(), Some("mugina"));
 
-    manyovu.publish(&corridor, "received, sending a team").await.unwrap();
+    manyovu
+        .publish(&corridor, "received, sending a team")
+        .await
+        .unwrap();
     tokio::time::timeout(PATIENCE, async {
         loop {
             let event = mugina.next_event().await.unwrap();
@@ -203,17 +235,16 @@ async fn a_corridor_message_reaches_the_other_hub_live_both_ways_and_national_on
     // TZ's database, read directly: the corridor message is there once,
     // marked with its origin; nothing national of Burundi is.
     let db = tz.db().await;
-    let crossed: Vec<(String, Option<String>)> =
-        sqlx::query(
-            "SELECT e.channel, o.origin FROM events e LEFT JOIN event_origins o ON o.seq = e.seq \
+    let crossed: Vec<(String, Option<String>)> = sqlx::query(
+        "SELECT e.channel, o.origin FROM events e LEFT JOIN event_origins o ON o.seq = e.seq \
              WHERE e.body LIKE '%400 people%'",
-        )
-            .fetch_all(&db)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect();
     assert_eq!(
         crossed,
         vec![(CORRIDOR.to_owned(), Some("bi.mpaka".to_owned()))]
@@ -233,7 +264,11 @@ async fn a_corridor_message_reaches_the_other_hub_live_both_ways_and_national_on
     .await
     .unwrap();
     assert_eq!(foreign_non_shared, 0);
-    assert!(bi.metric("mpaka_federation_link_up{peer=\"tz.mpaka\"}").await >= 1.0);
+    assert!(
+        bi.metric("mpaka_federation_link_up{peer=\"tz.mpaka\"}")
+            .await
+            >= 1.0
+    );
     let status = peer_cli("tz.mpaka", tz.dir.path(), &["status"]);
     assert!(status.contains("bi.mpaka"), "{status}");
 }
@@ -263,11 +298,24 @@ async fn after_a_cut_each_hub_holds_every_shared_event_of_the_other_once_in_orde
 ) {
     let (bi, tz, to_tz, to_bi) = pair().await;
     let corridor = ch(CORRIDOR);
-    let mut mugina = bi.accounts.connect(bi.node.addr, "mugina.officer").await.unwrap();
-    let mut manyovu = tz.accounts.connect(tz.node.addr, "manyovu.officer").await.unwrap();
+    let mut mugina = bi
+        .accounts
+        .connect(bi.node.addr, "mugina.officer")
+        .await
+        .unwrap();
+    let mut manyovu = tz
+        .accounts
+        .connect(tz.node.addr, "manyovu.officer")
+        .await
+        .unwrap();
     mugina.publish(&corridor, "before the cut").await.unwrap();
     assert_eq!(
-        wait_for_count(&tz, "SELECT COUNT(*) FROM event_origins WHERE origin = 'bi.mpaka'", 1).await,
+        wait_for_count(
+            &tz,
+            "SELECT COUNT(*) FROM event_origins WHERE origin = 'bi.mpaka'",
+            1
+        )
+        .await,
         1,
         "the link works before the cut"
     );
@@ -278,12 +326,28 @@ async fn after_a_cut_each_hub_holds_every_shared_event_of_the_other_once_in_orde
         proxy.reset();
     }
     for i in 0..25 {
-        mugina.publish(&corridor, &format!("bi during the cut {i}")).await.unwrap();
-        manyovu.publish(&corridor, &format!("tz during the cut {i}")).await.unwrap();
+        mugina
+            .publish(&corridor, &format!("bi during the cut {i}"))
+            .await
+            .unwrap();
+        manyovu
+            .publish(&corridor, &format!("tz during the cut {i}"))
+            .await
+            .unwrap();
     }
-    let mut coordinator = tz.accounts.connect(tz.node.addr, "tz.coordinator").await.unwrap();
-    coordinator.publish(&ch("coord:joint"), "joint coordination during the cut").await.unwrap();
-    coordinator.publish(&ch("coord:TZ"), "Tanzanian coordinators only").await.unwrap();
+    let mut coordinator = tz
+        .accounts
+        .connect(tz.node.addr, "tz.coordinator")
+        .await
+        .unwrap();
+    coordinator
+        .publish(&ch("coord:joint"), "joint coordination during the cut")
+        .await
+        .unwrap();
+    coordinator
+        .publish(&ch("coord:TZ"), "Tanzanian coordinators only")
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(
         received_from(&tz, "bi.mpaka").await.len() < 26,
@@ -365,7 +429,9 @@ impl FakePeer {
                     let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
                         return;
                     };
-                    let Some(Ok(Message::Text(hello))) = ws.next().await else { return };
+                    let Some(Ok(Message::Text(hello))) = ws.next().await else {
+                        return;
+                    };
                     let Ok(Frame::Hello { hub, nonce, .. }) = serde_json::from_str(hello.as_str())
                     else {
                         return;
@@ -381,7 +447,9 @@ impl FakePeer {
                     if ws.send(Message::text(text)).await.is_err() {
                         return;
                     }
-                    let Some(Ok(Message::Text(proof))) = ws.next().await else { return };
+                    let Some(Ok(Message::Text(proof))) = ws.next().await else {
+                        return;
+                    };
                     let Ok(Frame::Proof { from, .. }) = serde_json::from_str(proof.as_str()) else {
                         return;
                     };
@@ -415,7 +483,10 @@ async fn a_peer_with_the_wrong_key_an_altered_event_and_a_national_one_are_refus
     while tz.metric(refused).await < 1.0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(tz.metric(refused).await >= 1.0, "the impostor was not refused");
+    assert!(
+        tz.metric(refused).await >= 1.0,
+        "the impostor was not refused"
+    );
     assert!(
         fake.proofs.try_recv().is_err(),
         "tz.mpaka proved itself to a hub that failed the pinned key"
@@ -450,7 +521,12 @@ async fn a_peer_with_the_wrong_key_an_altered_event_and_a_national_one_are_refus
     let mut honest = FakePeer::start(pinned.clone(), script).await;
     tz.add_peer("bi.mpaka", &vkey(&pinned, "bi.mpaka"), honest.addr);
     assert_eq!(
-        wait_for_count(&tz, "SELECT COUNT(*) FROM event_origins WHERE origin = 'bi.mpaka'", 2).await,
+        wait_for_count(
+            &tz,
+            "SELECT COUNT(*) FROM event_origins WHERE origin = 'bi.mpaka'",
+            2
+        )
+        .await,
         2
     );
     // After the altered event the link is dropped; the next one resumes
@@ -458,7 +534,9 @@ async fn a_peer_with_the_wrong_key_an_altered_event_and_a_national_one_are_refus
     let mut froms = Vec::new();
     let deadline = Instant::now() + PATIENCE;
     while froms.len() < 2 && Instant::now() < deadline {
-        if let Ok(Some(from)) = tokio::time::timeout(Duration::from_secs(1), honest.proofs.recv()).await {
+        if let Ok(Some(from)) =
+            tokio::time::timeout(Duration::from_secs(1), honest.proofs.recv()).await
+        {
             froms.push(from);
         }
     }
@@ -486,7 +564,9 @@ async fn a_peer_with_the_wrong_key_an_altered_event_and_a_national_one_are_refus
     .unwrap();
     assert_eq!(leaked, 0);
     for reason in ["not_shared", "bad_signature"] {
-        let series = format!("mpaka_federation_refused_items_total{{peer=\"bi.mpaka\",reason=\"{reason}\"}}");
+        let series = format!(
+            "mpaka_federation_refused_items_total{{peer=\"bi.mpaka\",reason=\"{reason}\"}}"
+        );
         assert!(tz.metric(&series).await >= 1.0, "{series} not counted");
     }
     let audited: Vec<String> =
@@ -495,34 +575,48 @@ async fn a_peer_with_the_wrong_key_an_altered_event_and_a_national_one_are_refus
             .await
             .unwrap();
     for action in ["federation.refused", "federation.event_refused"] {
-        assert!(audited.iter().any(|a| a == action), "{action} not audited: {audited:?}");
+        assert!(
+            audited.iter().any(|a| a == action),
+            "{action} not audited: {audited:?}"
+        );
     }
     drop(fake);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_caller_that_is_no_peer_or_fails_the_pinned_key_gets_nothing_and_a_peer_down_leaves_readyz_alone() {
+async fn a_caller_that_is_no_peer_or_fails_the_pinned_key_gets_nothing_and_a_peer_down_leaves_readyz_alone(
+) {
     let tz = Hub::start("tz.mpaka").await;
     let pinned = SigningKey::from_bytes(&[21; 32]);
-    tz.add_peer("bi.mpaka", &vkey(&pinned, "bi.mpaka"), "127.0.0.1:9".parse().unwrap());
+    tz.add_peer(
+        "bi.mpaka",
+        &vkey(&pinned, "bi.mpaka"),
+        "127.0.0.1:9".parse().unwrap(),
+    );
     // Wait until the running hub has read the new peer (and failed to
     // reach it): a peer down leaves the hub ready for its own users.
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let ready = reqwest::get(format!("{}/readyz", tz.node.url())).await.unwrap();
+    let ready = reqwest::get(format!("{}/readyz", tz.node.url()))
+        .await
+        .unwrap();
     assert_eq!(ready.status().as_u16(), 200);
     let link = format!("ws://{}/api/v1/federation/link", tz.node.addr);
     for (name, key) in [
         ("ke.mpaka", SigningKey::from_bytes(&[22; 32])),
         ("bi.mpaka", SigningKey::from_bytes(&[23; 32])),
     ] {
-        let (mut ws, _) = tokio_tungstenite::connect_async(link.as_str()).await.unwrap();
+        let (mut ws, _) = tokio_tungstenite::connect_async(link.as_str())
+            .await
+            .unwrap();
         let nonce = wire::nonce();
         let hello = Frame::Hello {
             version: wire::VERSION,
             hub: name.into(),
             nonce: nonce.clone(),
         };
-        ws.send(Message::text(serde_json::to_string(&hello).unwrap())).await.unwrap();
+        ws.send(Message::text(serde_json::to_string(&hello).unwrap()))
+            .await
+            .unwrap();
         let Some(Ok(Message::Text(answer))) = ws.next().await else {
             panic!("{name}: no answer")
         };
@@ -537,15 +631,28 @@ async fn a_caller_that_is_no_peer_or_fails_the_pinned_key_gets_nothing_and_a_pee
             sig: wire::sign(&key, &says),
             from: 0,
         };
-        ws.send(Message::text(serde_json::to_string(&proof).unwrap())).await.unwrap();
+        ws.send(Message::text(serde_json::to_string(&proof).unwrap()))
+            .await
+            .unwrap();
         let Some(Ok(Message::Text(answer))) = ws.next().await else {
             panic!("{name}: no answer to the proof")
         };
         assert!(
-            matches!(serde_json::from_str(answer.as_str()).unwrap(), Frame::Refused { .. }),
+            matches!(
+                serde_json::from_str(answer.as_str()).unwrap(),
+                Frame::Refused { .. }
+            ),
             "{name}: {answer}"
         );
     }
-    assert!(tz.metric("mpaka_federation_refused_items_total{peer=\"unknown\",reason=\"handshake\"}").await >= 1.0);
-    assert!(tz.metric("mpaka_federation_refused_items_total{peer=\"bi.mpaka\",reason=\"handshake\"}").await >= 1.0);
+    assert!(
+        tz.metric("mpaka_federation_refused_items_total{peer=\"unknown\",reason=\"handshake\"}")
+            .await
+            >= 1.0
+    );
+    assert!(
+        tz.metric("mpaka_federation_refused_items_total{peer=\"bi.mpaka\",reason=\"handshake\"}")
+            .await
+            >= 1.0
+    );
 }

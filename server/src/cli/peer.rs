@@ -64,8 +64,15 @@ pub async fn run(args: StoreArgs, command: PeerCommand) -> anyhow::Result<()> {
         anyhow::Ok(
             rows.into_iter()
                 .filter_map(|p| {
-                    Peer::new(&p.name, &p.url, &p.vkey, &p.corridors, fed.allow_plain_links, "database")
-                        .ok()
+                    Peer::new(
+                        &p.name,
+                        &p.url,
+                        &p.vkey,
+                        &p.corridors,
+                        fed.allow_plain_links,
+                        "database",
+                    )
+                    .ok()
                 })
                 .collect::<Vec<_>>(),
         )
@@ -78,8 +85,15 @@ pub async fn run(args: StoreArgs, command: PeerCommand) -> anyhow::Result<()> {
             key,
             corridors,
         } => {
-            let peer = Peer::new(&name, &url, &key, &corridors, fed.allow_plain_links, "database")
-                .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+            let peer = Peer::new(
+                &name,
+                &url,
+                &key,
+                &corridors,
+                fed.allow_plain_links,
+                "database",
+            )
+            .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
             anyhow::ensure!(
                 !configured.iter().any(|p| p.name == name),
                 "{name} is a peer of the configuration file: change it there"
@@ -115,7 +129,10 @@ pub async fn run(args: StoreArgs, command: PeerCommand) -> anyhow::Result<()> {
             let all = peers::merge(&configured, stored().await?).map_err(anyhow::Error::msg)?;
             let now = crate::store::now_ms();
             let ago = |at: Option<i64>| {
-                at.map_or_else(|| "never".to_owned(), |at| format!("{}s ago", (now - at).max(0) / 1000))
+                at.map_or_else(
+                    || "never".to_owned(),
+                    |at| format!("{}s ago", (now - at).max(0) / 1000),
+                )
             };
             out!("peer\treceived_through\tpeer_head\tlag_events\tlast_contact\tcaught_up\trefused\tlast_error");
             for peer in all {

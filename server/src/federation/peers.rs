@@ -144,12 +144,34 @@ mod tests {
     #[test]
     fn a_plain_url_needs_the_explicit_setting() {
         let corridors = vec!["mugina-manyovu".to_owned()];
-        assert!(Peer::new("tz.mpaka", "ws://127.0.0.1:1", &vkey(), &corridors, false, "t").is_err());
-        let peer =
-            Peer::new("tz.mpaka", "ws://127.0.0.1:1", &vkey(), &corridors, true, "t").unwrap();
+        assert!(Peer::new(
+            "tz.mpaka",
+            "ws://127.0.0.1:1",
+            &vkey(),
+            &corridors,
+            false,
+            "t"
+        )
+        .is_err());
+        let peer = Peer::new(
+            "tz.mpaka",
+            "ws://127.0.0.1:1",
+            &vkey(),
+            &corridors,
+            true,
+            "t",
+        )
+        .unwrap();
         assert_eq!(peer.link_url(), "ws://127.0.0.1:1/api/v1/federation/link");
-        let peer =
-            Peer::new("tz.mpaka", "https://tz.example/", &vkey(), &corridors, false, "t").unwrap();
+        let peer = Peer::new(
+            "tz.mpaka",
+            "https://tz.example/",
+            &vkey(),
+            &corridors,
+            false,
+            "t",
+        )
+        .unwrap();
         assert_eq!(peer.link_url(), "wss://tz.example/api/v1/federation/link");
     }
 

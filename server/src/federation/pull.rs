@@ -107,7 +107,11 @@ async fn pull(federation: Federation, peer: Peer, stop: CancellationToken) {
             let _ = fed_store::note_error(&store, &peer.name, &error.to_string()).await;
         }
         // The peer answered: it is back, so the next try comes soon.
-        wait = if answered { least } else { (wait * 2).min(most) };
+        wait = if answered {
+            least
+        } else {
+            (wait * 2).min(most)
+        };
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(wait) => {}
@@ -115,9 +119,8 @@ async fn pull(federation: Federation, peer: Peer, stop: CancellationToken) {
     }
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn send(socket: &mut Socket, frame: &Frame) -> Result<(), LinkError> {
     let text = serde_json::to_string(frame).map_err(|e| LinkError::Protocol(e.to_string()))?;
@@ -150,7 +153,11 @@ async fn receive(socket: &mut Socket, within: Duration) -> Result<Frame, LinkErr
 
 /// One session: dial, handshake, then store what comes until the link
 /// ends. Sets `answered` once the peer has proved who it is.
-async fn session(federation: &Federation, peer: &Peer, answered: &mut bool) -> Result<(), LinkError> {
+async fn session(
+    federation: &Federation,
+    peer: &Peer,
+    answered: &mut bool,
+) -> Result<(), LinkError> {
     let (Some(identity), Some(store), Some(metrics)) = (
         federation.identity(),
         federation.store(),
@@ -182,7 +189,11 @@ async fn session(federation: &Federation, peer: &Peer, answered: &mut bool) -> R
     let (hub, theirs, sig) = match receive(&mut socket, super::serve::HANDSHAKE_TIMEOUT).await? {
         Frame::Challenge { hub, nonce, sig } => (hub, nonce, sig),
         Frame::Refused { reason } => return Err(LinkError::RefusedByPeer(reason)),
-        other => return Err(LinkError::Protocol(format!("expected a challenge, got {other:?}"))),
+        other => {
+            return Err(LinkError::Protocol(format!(
+                "expected a challenge, got {other:?}"
+            )))
+        }
     };
     let origin_says = wire::transcript(Role::Origin, &identity.name, &peer.name, &ours, &theirs);
     if hub != peer.name || !wire::verify(&peer.verifier.key, &origin_says, &sig) {
@@ -289,7 +300,8 @@ fn check(
     if event.origin_seq <= previous {
         return Err((None, EventRefusal::OutOfOrder(event.origin_seq)));
     }
-    if !policy::is_shared(&event.channel, &peer.corridors) || !policy::is_shareable_kind(&event.data)
+    if !policy::is_shared(&event.channel, &peer.corridors)
+        || !policy::is_shareable_kind(&event.data)
     {
         return Err((
             Some(event.origin_seq),

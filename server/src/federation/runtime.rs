@@ -78,9 +78,7 @@ impl Federation {
 
     /// The settings (defaults when disabled).
     pub fn settings(&self) -> FederationSettings {
-        self.inner()
-            .map(|i| i.settings.clone())
-            .unwrap_or_default()
+        self.inner().map(|i| i.settings.clone()).unwrap_or_default()
     }
 
     /// Every peer in force.

@@ -104,7 +104,14 @@ async fn serve(federation: Federation, mut socket: WebSocket) {
         // A stranger: counted under one label, whatever name it gave.
         tracing::warn!(caller = %hub.chars().take(64).collect::<String>(), "link refused: not a peer");
         metrics.federation.refused("unknown", "handshake");
-        let _ = fed_store::note_refusal(store, &hub.chars().take(64).collect::<String>(), false, "handshake", "not a peer").await;
+        let _ = fed_store::note_refusal(
+            store,
+            &hub.chars().take(64).collect::<String>(),
+            false,
+            "handshake",
+            "not a peer",
+        )
+        .await;
         refuse(&mut socket, "not a peer of this hub").await;
         return;
     };
@@ -121,11 +128,19 @@ async fn serve(federation: Federation, mut socket: WebSocket) {
     let Some(Frame::Proof { sig, from }) = receive(&mut socket, HANDSHAKE_TIMEOUT).await else {
         return;
     };
-    let receiver_says = wire::transcript(Role::Receiver, &peer.name, &identity.name, &theirs, &ours);
+    let receiver_says =
+        wire::transcript(Role::Receiver, &peer.name, &identity.name, &theirs, &ours);
     if !wire::verify(&peer.verifier.key, &receiver_says, &sig) {
         tracing::warn!(peer = %peer.name, "link refused: the caller's proof does not verify with the pinned key");
         metrics.federation.refused(&peer.name, "handshake");
-        let _ = fed_store::note_refusal(store, &peer.name, true, "handshake", "the caller's proof does not verify with the pinned key").await;
+        let _ = fed_store::note_refusal(
+            store,
+            &peer.name,
+            true,
+            "handshake",
+            "the caller's proof does not verify with the pinned key",
+        )
+        .await;
         refuse(&mut socket, "the proof does not verify").await;
         return;
     }

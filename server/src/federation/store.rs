@@ -2,7 +2,9 @@
 //! local events to stream, and received events marked with their origin.
 
 use super::wire::SharedEvent;
-use crate::store::{now_ms, AuditActor, AuditEntry, NewEvent, Result, Store, StoreError, StoredEvent, WriteTx};
+use crate::store::{
+    now_ms, AuditActor, AuditEntry, NewEvent, Result, Store, StoreError, StoredEvent, WriteTx,
+};
 use mpaka_protocol::ChannelId;
 use sqlx::Row;
 
@@ -286,7 +288,10 @@ pub async fn local_head(store: &Store, channels: &[ChannelId], after: u64) -> Re
     // count reads only the range after `after`.
     let head_sql = format!("SELECT MAX(seq) FROM events WHERE {}", within(1));
     let mut head = sqlx::query_scalar::<_, Option<i64>>(&head_sql);
-    let count_sql = format!("SELECT COUNT(*) FROM events WHERE seq > $1 AND {}", within(2));
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM events WHERE seq > $1 AND {}",
+        within(2)
+    );
     let mut pending = sqlx::query_scalar::<_, i64>(&count_sql).bind(seq(after));
     for channel in channels {
         head = head.bind(channel.to_string());
@@ -332,12 +337,11 @@ pub async fn store_batch(store: &Store, peer: &str, items: Vec<Item>) -> Result<
     ensure_link(&mut tx, peer).await?;
     // Read inside the write transaction: writers are serialised, so two
     // nodes pulling the same peer cannot both store an event.
-    let through: i64 = sqlx::query_scalar(
-        "SELECT received_through FROM federation_links WHERE peer = $1",
-    )
-    .bind(peer)
-    .fetch_one(tx.conn())
-    .await?;
+    let through: i64 =
+        sqlx::query_scalar("SELECT received_through FROM federation_links WHERE peer = $1")
+            .bind(peer)
+            .fetch_one(tx.conn())
+            .await?;
     let mut through = through as u64;
     let mut outcome = Stored::default();
     let mut refused = 0_i64;
@@ -376,9 +380,7 @@ pub async fn store_batch(store: &Store, peer: &str, items: Vec<Item>) -> Result<
                 .await?;
                 outcome.appended += 1;
             }
-            Item::Refuse {
-                reason, detail, ..
-            } => {
+            Item::Refuse { reason, detail, .. } => {
                 refused += 1;
                 tx.audit(AuditEntry::new(
                     AuditActor::default(),

@@ -192,8 +192,15 @@ impl EventRefusal {
 ///
 /// # Errors
 /// [`EventRefusal::BadSignature`] or [`EventRefusal::Malformed`].
-pub fn open_event(origin_key: &VerifyingKey, item: &SignedEvent) -> Result<SharedEvent, EventRefusal> {
-    if !verify(origin_key, &format!("{EVENT_CONTEXT}{}", item.event), &item.sig) {
+pub fn open_event(
+    origin_key: &VerifyingKey,
+    item: &SignedEvent,
+) -> Result<SharedEvent, EventRefusal> {
+    if !verify(
+        origin_key,
+        &format!("{EVENT_CONTEXT}{}", item.event),
+        &item.sig,
+    ) {
         return Err(EventRefusal::BadSignature);
     }
     serde_json::from_str(&item.event).map_err(|e| EventRefusal::Malformed(e.to_string()))
