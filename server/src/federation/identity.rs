@@ -32,7 +32,7 @@ impl Identity {
     ///
     /// # Errors
     /// An unusable key file.
-    pub fn load(settings: &Settings) -> Result<Identity, crate::vlog::LogError> {
+    pub fn load(settings: &Settings) -> Result<Identity, crate::vlog::log::LogError> {
         let path = settings
             .log
             .key_file
