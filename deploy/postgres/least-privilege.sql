@@ -21,7 +21,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO mpaka_hub
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO mpaka_hub;
 -- The record: append only.
 REVOKE UPDATE, DELETE, TRUNCATE ON
-  events, audit, log_leaves, log_nodes, log_redactions, log_checkpoints, log_cosignatures
+  events, event_origins, audit, log_leaves, log_nodes, log_redactions, log_checkpoints, log_cosignatures
   FROM mpaka_hub;
 -- Retention (docs/operations.md, "Retention") replaces the body of old
 -- events: only that column, and the verifier accepts a changed body only

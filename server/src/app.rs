@@ -76,6 +76,19 @@ impl App {
         let log =
             crate::vlog::Log::open(store.clone(), settings.log.clone(), &settings.data_dir).await?;
         log.start(&tracker, shutdown.clone());
+        let federation = if settings.federation.enabled() {
+            let identity = crate::federation::identity::Identity::load(&settings)?;
+            crate::federation::Federation::start(
+                identity,
+                settings.federation.clone(),
+                store.clone(),
+                metrics.clone(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("federation: {e}"))?
+        } else {
+            crate::federation::Federation::disabled()
+        };
         let settings_rate = (
             settings.limits.publish_per_sec,
             settings.limits.publish_burst,
@@ -93,6 +106,7 @@ impl App {
             committer,
             metrics,
             log,
+            federation,
             write_limiter: WriteLimiter::new(settings_rate.0, settings_rate.1),
             shutdown,
             tracker,
@@ -106,6 +120,7 @@ impl App {
         crate::logins::start(&state);
         crate::retention::start(&state);
         crate::sms::start(&state)?;
+        crate::federation::pull::start(&state);
         Ok(App {
             listener,
             state,

@@ -52,6 +52,7 @@ pub struct Settings {
     pub storage: StorageSettings,
     pub retention: crate::retention::settings::RetentionSettings,
     pub sms: crate::sms::settings::SmsSettings,
+    pub federation: crate::federation::settings::FederationSettings,
 }
 
 /// Storage safety margins (`[storage]`).
@@ -260,6 +261,7 @@ impl Default for Settings {
             log: crate::vlog::settings::LogSettings::default(),
             retention: crate::retention::settings::RetentionSettings::default(),
             sms: crate::sms::settings::SmsSettings::default(),
+            federation: crate::federation::settings::FederationSettings::default(),
         }
     }
 }
@@ -325,6 +327,9 @@ impl Settings {
             problems.push(e);
         }
         if let Err(e) = self.sms.check() {
+            problems.push(e);
+        }
+        if let Err(e) = self.federation.check() {
             problems.push(e);
         }
         if self

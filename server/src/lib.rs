@@ -13,6 +13,7 @@ pub mod client_addr;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod federation;
 pub mod files;
 pub mod flows;
 pub mod http;

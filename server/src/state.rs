@@ -24,6 +24,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The verifiable log's signer and witness.
     pub log: crate::vlog::log::Log,
+    /// This hub's federation with peer hubs (disabled unless configured).
+    pub federation: crate::federation::runtime::Federation,
     /// Writes per user (publishes, alert and SOP steps).
     pub write_limiter: WriteLimiter,
     /// Sessions end when this is cancelled.

@@ -15,6 +15,7 @@ mod binary;
 mod connection_limits_nodes;
 mod data_cli;
 mod faults;
+mod federation;
 mod install;
 mod io_errors;
 mod least_privilege;

@@ -148,7 +148,23 @@ fn rule_exprs() -> Vec<String> {
 
 #[tokio::test]
 async fn the_dashboard_and_rules_name_only_metrics_a_real_hub_exposes_and_cover_them_all() {
-    let hub = TestHub::start().await;
+    // Federating, with one (unreachable) peer, so that the per-peer series exist.
+    let hub = TestHub::start_with(|s| {
+        s.federation.name = "bi.mpaka".into();
+        s.federation.allow_plain_links = true;
+        s.federation.peers = vec![mpaka_server::federation::settings::PeerSettings {
+            name: "tz.mpaka".into(),
+            url: "ws://127.0.0.1:9".into(),
+            key: mpaka_server::vlog::note::NoteSigner::new(
+                "tz.mpaka/log",
+                ed25519_dalek::SigningKey::from_bytes(&[9; 32]),
+            )
+            .verifier()
+            .vkey(),
+            corridors: vec!["mugina-manyovu".into()],
+        }];
+    })
+    .await;
     // Traffic, so that the per-route HTTP series exist.
     let _ = hub.login("mugina.officer").await;
     let _ = scrape(&hub).await;

@@ -24,6 +24,7 @@ mod data;
 mod log;
 mod manage;
 mod ops;
+mod peer;
 mod sms;
 
 use crate::config::{DatabaseSummary, Settings};
@@ -222,6 +223,13 @@ pub enum Command {
         #[command(subcommand)]
         command: ops::KeyCommand,
     },
+    /// Federation peers: this hub's identity, add, list, status, remove.
+    Peer {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: peer::PeerCommand,
+    },
     /// The SMS gateway: send a test SMS (`mpaka sms test +25779000001`).
     Sms {
         #[command(flatten)]
@@ -273,6 +281,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config { command } => ops::config(command),
         Command::Key { command } => ops::key(command),
         Command::Sms { store, command } => sms::run(store, command).await,
+        Command::Peer { store, command } => peer::run(store, command).await,
         Command::Client(args) => client::run(args).await,
         Command::Log(args) => log::run(args).await,
         Command::Schema { openapi } => {

@@ -50,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::logins::http::routes())
         .merge(crate::vlog::http::routes())
         .merge(crate::sms::http::routes())
+        .merge(crate::federation::http::routes())
         .nest("/sops", crate::sops::http::routes())
         .nest("/flows", crate::flows::http::routes())
         .layer(axum::middleware::from_fn(errors::json_errors))

@@ -9,7 +9,10 @@
 //! last seen) and in the process are brought up to date at each scrape
 //! ([`Metrics::set_alerts`], [`Metrics::set_posts`], [`Metrics::refresh`]).
 
+mod federation;
 mod process;
+
+pub use federation::FederationMetrics;
 
 pub use process::Reading as ProcessReading;
 
@@ -52,6 +55,8 @@ pub struct Metrics {
     sms_replies: Family<Vec<(String, String)>, Counter>,
     pub http_requests: Family<Vec<(String, String)>, Counter>,
     pub http_request_duration: Family<Vec<(String, String)>, Histogram>,
+    /// Per-peer series of federation.
+    pub federation: FederationMetrics,
     /// The post label sets last exported, to drop posts that went.
     posts_known: std::sync::Mutex<Vec<Vec<(String, String)>>>,
     /// The process series, in their own unprefixed registry.
@@ -343,9 +348,11 @@ impl Metrics {
             let _ = db_pool_max.get_or_create(&label("pool", pool));
             let _ = db_acquire_errors.get_or_create(&label("pool", pool));
         }
+        let federation = FederationMetrics::register(&mut registry);
         let mut process_registry = Registry::default();
         let process = process::ProcessMetrics::register(&mut process_registry);
         Metrics {
+            federation,
             db_pool_connections,
             db_pool_idle,
             db_pool_max,

@@ -57,6 +57,7 @@ pub const TABLES: &[Table] = &[
     Table::keyed("posts", "slug"),
     Table::generated("users", "id"),
     Table::generated("events", "seq"),
+    Table::keyed("event_origins", "seq"),
     Table::keyed("idempotency", "user_id, key"),
     Table::keyed("refresh_tokens", "token_hash"),
     Table::keyed("sessions", "id"),
@@ -90,6 +91,8 @@ pub const TABLES: &[Table] = &[
     Table::keyed("sms_alert_codes", "alert_id"),
     Table::generated("sms_outbox", "id"),
     Table::generated("sms_inbound", "id"),
+    Table::keyed("federation_peers", "name"),
+    Table::keyed("federation_links", "peer"),
 ];
 
 /// The identifier of the export format, in the header line.
