@@ -136,6 +136,12 @@ struct RunArgs {
     /// during the run (see `flood.rs`).
     #[arg(long, default_value_t = 0)]
     login_flood: usize,
+    /// mpaka: the event encoding the sockets ask for (`json` or `compact`).
+    #[arg(long, default_value = "json")]
+    mpaka_encoding: String,
+    /// mpaka: ask for several events per WebSocket message when ready together.
+    #[arg(long)]
+    mpaka_batch: bool,
 }
 
 impl Scenario {
@@ -245,7 +251,12 @@ async fn run(args: RunArgs) -> Result<()> {
                 .credentials
                 .clone()
                 .context("--credentials is required for mpaka")?;
-            let driver = MpakaDriver::prepare(&args.url, &credentials, plan.spread).await?;
+            let wire = driver::mpaka::Wire {
+                encoding: mpaka_protocol::wire::Encoding::parse(&args.mpaka_encoding)
+                    .context("--mpaka-encoding is json or compact")?,
+                batch: args.mpaka_batch,
+            };
+            let driver = MpakaDriver::prepare(&args.url, &credentials, plan.spread, wire).await?;
             let flood =
                 (args.login_flood > 0).then(|| flood::Flood::start(&args.url, args.login_flood));
             let result = run_with(driver, &args, plan).await;

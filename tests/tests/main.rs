@@ -62,3 +62,4 @@ fn every_test_file_in_the_folder_is_a_module_of_this_binary() {
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests"),
     );
 }
+mod wire;
