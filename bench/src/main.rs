@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod chart;
+mod codecs;
 mod driver;
 mod flood;
 mod payload;
@@ -48,6 +49,19 @@ enum Command {
         /// connections or publishes, or reported errors (for CI's smoke run).
         #[arg(long)]
         check: bool,
+    },
+    /// Bytes per event and decode time of the event encodings (json,
+    /// compact JSON, MessagePack, CBOR) for one benchmark message.
+    Codecs {
+        /// Payload bytes.
+        #[arg(long, default_value_t = 512)]
+        size: usize,
+        /// Decodes timed per encoding.
+        #[arg(long, default_value_t = 200_000)]
+        rounds: u32,
+        /// Write the sample encodings here (for the browser measurement).
+        #[arg(long)]
+        samples: Option<PathBuf>,
     },
     /// Draw latency percentiles per target and scenario, and deliveries/s,
     /// as an SVG chart (medians when several runs of a scenario are given).
@@ -311,5 +325,10 @@ async fn main() -> Result<()> {
             println!("chart: {}", out.display());
             Ok(())
         }
+        Command::Codecs {
+            size,
+            rounds,
+            samples,
+        } => codecs::run(size, rounds, samples.as_deref()),
     }
 }

@@ -52,6 +52,7 @@ mod storage;
 mod verifiable_log;
 mod verifiable_log_console;
 mod verifiable_log_hub;
+mod wire;
 
 /// With `autotests = false` Cargo no longer builds every file in this
 /// folder on its own, so a file nobody declared above would silently never
@@ -62,4 +63,3 @@ fn every_test_file_in_the_folder_is_a_module_of_this_binary() {
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests"),
     );
 }
-mod wire;

@@ -226,7 +226,7 @@ async fn an_unknown_encoding_is_refused_with_its_own_code() {
 #[tokio::test]
 async fn a_changed_author_reaches_compact_clients_as_a_new_reference() {
     let hub = TestHub::start().await;
-    let compact = reader(&hub, "tz.coordinator", Encoding::Compact, true).await;
+    let mut compact = reader(&hub, "tz.coordinator", Encoding::Compact, true).await;
     let mut json_reader = reader(&hub, "bi.coordinator", Encoding::Json, false).await;
 
     let mut officer = hub.connect("mugina.officer").await;

@@ -283,6 +283,7 @@ impl Dispatcher {
             frames.push(frame);
         }
         self.recent_bytes += grown;
+        self.evict();
         Some(frames)
     }
 
