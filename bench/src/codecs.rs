@@ -93,7 +93,10 @@ pub fn run(size: usize, rounds: u32, samples: Option<&Path>) -> Result<()> {
     });
 
     println!("payload {size} B; bytes on the wire per event (WebSocket header included); decode ns/event in Rust");
-    println!("{:<28} {:>8} {:>8} {:>12}", "encoding", "frame", "wire", "decode ns");
+    println!(
+        "{:<28} {:>8} {:>8} {:>12}",
+        "encoding", "frame", "wire", "decode ns"
+    );
     for (name, len, ns) in [
         ("json (today's event)", json.len(), Some(json_ns)),
         ("compact JSON", compact.len(), Some(compact_ns)),

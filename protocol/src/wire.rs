@@ -26,9 +26,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// How events are written on a connection.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Encoding {
     /// One `event` object per event (the default).
@@ -188,11 +186,10 @@ impl Decoder {
         }
         use serde::de::Error as _;
         let CompactEvent(seq, channel, at_ms, author, kind, body) = serde_json::from_str(line)?;
-        let channel = self
-            .channels
-            .get(&channel)
-            .cloned()
-            .ok_or_else(|| serde_json::Error::custom(format!("unknown channel ref {channel}")))?;
+        let channel =
+            self.channels.get(&channel).cloned().ok_or_else(|| {
+                serde_json::Error::custom(format!("unknown channel ref {channel}"))
+            })?;
         let author = author
             .map(|key| {
                 self.authors

@@ -44,7 +44,10 @@ async fn collect(reader: &mut Reader, count: usize) {
         let event = reader.client.next_event().await.expect("event");
         reader.events.push(event);
     }
-    let extra = reader.client.events_within(Duration::from_millis(200)).await;
+    let extra = reader
+        .client
+        .events_within(Duration::from_millis(200))
+        .await;
     assert!(extra.is_empty(), "events after the last: {extra:?}");
 }
 
@@ -102,10 +105,9 @@ async fn compact_matches_json(cache_bytes: usize) {
     assert_eq!(readers[2].events, full, "compact, live");
     let redacted = readers[3].events.clone();
     assert_ne!(redacted, full);
-    assert!(redacted.iter().all(|e| e
-        .author
-        .as_ref()
-        .is_some_and(|a| a.username.is_none())));
+    assert!(redacted
+        .iter()
+        .all(|e| e.author.as_ref().is_some_and(|a| a.username.is_none())));
     assert_eq!(readers[4].events, redacted, "an observer's compact events");
 
     // Resume from the fifth event, each way: from memory with a large
@@ -150,7 +152,9 @@ async fn compact_and_batched_clients_get_what_json_clients_get_when_resuming_fro
 async fn a_client_that_asks_for_nothing_gets_one_json_event_per_message() {
     let hub = TestHub::start().await;
     let mut old = hub.connect("bi.coordinator").await;
-    old.subscribe(&[ch(CORRIDOR)], None).await.expect("subscribe");
+    old.subscribe(&[ch(CORRIDOR)], None)
+        .await
+        .expect("subscribe");
     let seqs = publish_burst(&hub, 5).await;
     let mut seen = Vec::new();
     while seen.len() < seqs.len() {
@@ -193,7 +197,10 @@ async fn a_batched_resume_packs_its_events_into_few_messages() {
         }
     }
     assert_eq!(events, seqs.len());
-    assert!(messages < events / 2, "{messages} messages for {events} events");
+    assert!(
+        messages < events / 2,
+        "{messages} messages for {events} events"
+    );
 }
 
 #[tokio::test]
@@ -258,10 +265,7 @@ async fn a_changed_author_reaches_compact_clients_as_a_new_reference() {
     assert!(second_refs.channels.is_empty(), "channel told once");
     assert_eq!(second_refs.authors.len(), 1, "{second_refs:?}");
     assert_ne!(second_refs.authors[0].key, first_refs.authors[0].key);
-    assert_eq!(
-        second_refs.authors[0].author.role.as_str(),
-        "coordinator"
-    );
+    assert_eq!(second_refs.authors[0].author.role.as_str(), "coordinator");
     collect(&mut json_reader, 2).await;
     assert_eq!(Some(&second), json_reader.events.last());
     assert_eq!(second.author.as_ref(), Some(&second_refs.authors[0].author));

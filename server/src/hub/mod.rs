@@ -154,11 +154,11 @@ impl Hub {
         });
         let announced = store.watch_commits(tracker, shutdown.clone());
         tracker.spawn(dispatcher.run(command_rx, commit_rx, announced, shutdown.clone()));
-        tracker.spawn(
-            presence
-                .clone()
-                .run(store.clone(), settings.presence_flush, shutdown.clone()),
-        );
+        tracker.spawn(presence.clone().run(
+            store.clone(),
+            settings.presence_flush,
+            shutdown.clone(),
+        ));
         tracker.spawn(prune_periodically(store, shutdown));
         Ok(Hub {
             commands,

@@ -115,10 +115,11 @@ async fn over_cap_elsewhere(state: &AppState, user_id: i64) -> bool {
 
 async fn serve(state: AppState, socket: Socket, id: SessionId, client: IpAddr, opener: Opener) {
     let (mut sink, mut stream) = socket.split();
-    let (Authenticated { id: auth_id, token }, outbox) = match authenticate(&state, &mut sink, &mut stream).await {
-        Some(authenticated) => authenticated,
-        None => return,
-    };
+    let (Authenticated { id: auth_id, token }, outbox) =
+        match authenticate(&state, &mut sink, &mut stream).await {
+            Some(authenticated) => authenticated,
+            None => return,
+        };
     let user = token.user;
     // Counted after authentication: a refused socket never reaches the hub.
     // On PostgreSQL the other nodes' sockets count too (from their presence
@@ -406,7 +407,8 @@ async fn authenticate(
             }
             _ => return None,
         };
-        let (id, token, version, encoding, batch) = match serde_json::from_str::<ClientFrame>(&text) {
+        let (id, token, version, encoding, batch) = match serde_json::from_str::<ClientFrame>(&text)
+        {
             Ok(ClientFrame::Auth {
                 id,
                 v,
@@ -452,7 +454,9 @@ async fn authenticate(
             close_with(sink, CloseCode::AuthFailed).await;
             return None;
         }
-        let Some(encoding) = encoding.as_deref().map_or(Some(Encoding::Json), Encoding::parse)
+        let Some(encoding) = encoding
+            .as_deref()
+            .map_or(Some(Encoding::Json), Encoding::parse)
         else {
             let error = ErrorBody::new(
                 ErrorCode::UnsupportedEncoding,
