@@ -63,6 +63,6 @@ if (sink === 42) console.log(sink);
 </script>
 EOF
 echo
-"$CHROMIUM" --headless --no-sandbox --disable-gpu --virtual-time-budget=600000 \
+"$CHROMIUM" --headless --no-sandbox --disable-gpu \
   --dump-dom "file://$WORK/page.html" 2>/dev/null |
   sed -n '/<pre id="out">/,/<\/pre>/p' | sed -e 's/<[^>]*>//g' -e '/^$/d'
