@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod chart;
+mod codecs;
 mod driver;
 mod flood;
 mod payload;
@@ -33,6 +34,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start: the size of `Run` costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run one scenario against one target.
@@ -48,6 +51,19 @@ enum Command {
         /// connections or publishes, or reported errors (for CI's smoke run).
         #[arg(long)]
         check: bool,
+    },
+    /// Bytes per event and decode time of the event encodings (json,
+    /// compact JSON, MessagePack, CBOR) for one benchmark message.
+    Codecs {
+        /// Payload bytes.
+        #[arg(long, default_value_t = 512)]
+        size: usize,
+        /// Decodes timed per encoding.
+        #[arg(long, default_value_t = 200_000)]
+        rounds: u32,
+        /// Write the sample encodings here (for the browser measurement).
+        #[arg(long)]
+        samples: Option<PathBuf>,
     },
     /// Draw latency percentiles per target and scenario, and deliveries/s,
     /// as an SVG chart (medians when several runs of a scenario are given).
@@ -136,6 +152,12 @@ struct RunArgs {
     /// during the run (see `flood.rs`).
     #[arg(long, default_value_t = 0)]
     login_flood: usize,
+    /// mpaka: the event encoding the sockets ask for (`json` or `compact`).
+    #[arg(long, default_value = "json")]
+    mpaka_encoding: String,
+    /// mpaka: ask for several events per WebSocket message when ready together.
+    #[arg(long)]
+    mpaka_batch: bool,
 }
 
 impl Scenario {
@@ -245,7 +267,12 @@ async fn run(args: RunArgs) -> Result<()> {
                 .credentials
                 .clone()
                 .context("--credentials is required for mpaka")?;
-            let driver = MpakaDriver::prepare(&args.url, &credentials, plan.spread).await?;
+            let wire = driver::mpaka::Wire {
+                encoding: mpaka_protocol::wire::Encoding::parse(&args.mpaka_encoding)
+                    .context("--mpaka-encoding is json or compact")?,
+                batch: args.mpaka_batch,
+            };
+            let driver = MpakaDriver::prepare(&args.url, &credentials, plan.spread, wire).await?;
             let flood =
                 (args.login_flood > 0).then(|| flood::Flood::start(&args.url, args.login_flood));
             let result = run_with(driver, &args, plan).await;
@@ -300,5 +327,10 @@ async fn main() -> Result<()> {
             println!("chart: {}", out.display());
             Ok(())
         }
+        Command::Codecs {
+            size,
+            rounds,
+            samples,
+        } => codecs::run(size, rounds, samples.as_deref()),
     }
 }

@@ -8,6 +8,7 @@
 
 use crate::Error;
 use futures_util::{SinkExt, StreamExt};
+use mpaka_protocol::wire::{Decoder, Encoding};
 use mpaka_protocol::{ClientFrame, ServerFrame, Welcome, PROTOCOL_VERSION};
 use std::collections::VecDeque;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -22,6 +23,10 @@ pub type WebSocket =
 pub struct Socket {
     ws: WebSocket,
     inbox: VecDeque<ServerFrame>,
+    /// Turns compact events and batched messages into frames.
+    decoder: Decoder,
+    /// Frames of a batched message not yet read.
+    unread: VecDeque<ServerFrame>,
 }
 
 impl Socket {
@@ -71,6 +76,8 @@ impl Socket {
         Socket {
             ws,
             inbox: VecDeque::new(),
+            decoder: Decoder::default(),
+            unread: VecDeque::new(),
         }
     }
 
@@ -81,10 +88,28 @@ impl Socket {
     /// with 4001), [`Error::Closed`] or [`Error::Socket`] when the
     /// connection ends, [`Error::Unexpected`] for any other frame.
     pub async fn auth(&mut self, access_token: &str) -> Result<Welcome, Error> {
+        self.auth_with(access_token, Encoding::Json, false).await
+    }
+
+    /// Like [`Socket::auth`], asking for an event `encoding` and, with
+    /// `batch`, several frames per message. Frames are read the same way
+    /// whatever was asked: compact events come out as
+    /// [`ServerFrame::Event`], after the [`ServerFrame::Refs`] they need.
+    ///
+    /// # Errors
+    /// As for [`Socket::auth`].
+    pub async fn auth_with(
+        &mut self,
+        access_token: &str,
+        encoding: Encoding,
+        batch: bool,
+    ) -> Result<Welcome, Error> {
         self.send(&ClientFrame::Auth {
             id: "auth".into(),
             v: PROTOCOL_VERSION,
             token: access_token.to_owned(),
+            encoding: (encoding != Encoding::Json).then(|| encoding.as_str().to_owned()),
+            batch,
         })
         .await?;
         match self.recv().await? {
@@ -132,12 +157,13 @@ impl Socket {
     /// that is not a [`ServerFrame`].
     pub async fn read(&mut self) -> Result<ServerFrame, Error> {
         loop {
+            if let Some(frame) = self.unread.pop_front() {
+                return Ok(frame);
+            }
             match self.next_message().await {
                 Some(Ok(Message::Text(text))) => {
-                    return serde_json::from_str(&text).map_err(|source| Error::Decode {
-                        text: text.to_string(),
-                        source,
-                    })
+                    let frames = self.decode(&text)?;
+                    self.unread.extend(frames);
                 }
                 Some(Ok(Message::Close(frame))) => {
                     return Err(Error::Closed {
@@ -157,7 +183,20 @@ impl Socket {
         }
     }
 
-    /// The next raw WebSocket message, bypassing the inbox; `None` once
+    /// The frames of one text message read with [`Socket::next_message`]
+    /// (several when batched; compact events resolved).
+    ///
+    /// # Errors
+    /// [`Error::Decode`] for text that is not frames of this connection.
+    pub fn decode(&mut self, text: &str) -> Result<Vec<ServerFrame>, Error> {
+        self.decoder.decode(text).map_err(|source| Error::Decode {
+            text: text.to_owned(),
+            source,
+        })
+    }
+
+    /// The next raw WebSocket message, bypassing the inbox and any frames
+    /// of a batched message not yet read; `None` once
     /// the connection has ended.
     pub async fn next_message(&mut self) -> Option<Result<Message, Error>> {
         self.ws.next().await.map(|m| m.map_err(Error::from))

@@ -15,6 +15,9 @@ pub enum ErrorCode {
     BadFrame,
     /// The `auth` frame names a protocol version the server does not speak.
     UnsupportedVersion,
+    /// The `auth` frame asks for an event `encoding` the server does not
+    /// write (it writes `json` and `compact`).
+    UnsupportedEncoding,
     /// The frame is larger than the server's `max_frame_bytes`.
     FrameTooLarge,
     /// A request other than `auth` arrived before authentication.
@@ -95,6 +98,7 @@ impl ErrorCode {
         match self {
             ErrorCode::BadFrame => "bad_frame",
             ErrorCode::UnsupportedVersion => "unsupported_version",
+            ErrorCode::UnsupportedEncoding => "unsupported_encoding",
             ErrorCode::FrameTooLarge => "frame_too_large",
             ErrorCode::AuthRequired => "auth_required",
             ErrorCode::AuthTimeout => "auth_timeout",
@@ -128,7 +132,9 @@ impl ErrorCode {
     /// The HTTP status the REST API answers with for this code.
     pub fn http_status(self) -> u16 {
         match self {
-            ErrorCode::BadFrame | ErrorCode::UnsupportedVersion => 400,
+            ErrorCode::BadFrame
+            | ErrorCode::UnsupportedVersion
+            | ErrorCode::UnsupportedEncoding => 400,
             ErrorCode::ValidationFailed | ErrorCode::WeakPassword => 422,
             ErrorCode::FrameTooLarge => 413,
             ErrorCode::AuthRequired

@@ -29,7 +29,7 @@ pub struct Event {
 }
 
 /// Who caused an event. For observers the personal fields are removed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct Author {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,

@@ -24,6 +24,16 @@ pub enum ClientFrame {
         v: u32,
         /// An access token from `POST /api/v1/auth/login` or `/refresh`.
         token: String,
+        /// How events are written on this connection: `json` (the default,
+        /// one `event` object per frame) or `compact` (arrays with short
+        /// references; see [`crate::wire`]). Another value is refused with
+        /// `unsupported_encoding`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        encoding: Option<String>,
+        /// When true, frames ready together are sent in one WebSocket
+        /// message, one frame per line (`\n`-separated). Never delays a frame.
+        #[serde(default, skip_serializing_if = "crate::wire::is_false")]
+        batch: bool,
     },
     /// Replace the connection's access token with a fresh one of the same
     /// login session, before the current one expires (a socket whose token
@@ -287,6 +297,10 @@ pub enum ServerFrame {
     Welcome(Welcome),
     /// A stored event, live or replayed.
     Event(Event),
+    /// Short references used by `compact` events on this connection: sent
+    /// before the first event that uses a reference the connection has not
+    /// been told yet. A reference keeps its meaning for the connection's life.
+    Refs(crate::wire::Refs),
     /// The reply to `subscribe`, sent after any replay it asked for. Every
     /// event on these channels with `seq <= through_seq` has been sent;
     /// later ones follow live.
@@ -452,7 +466,7 @@ impl ServerFrame {
             | ServerFrame::FlowSeries { id, .. }
             | ServerFrame::FlowSurgeSaved { id, .. } => Some(id),
             ServerFrame::Error { id, .. } => id.as_deref(),
-            ServerFrame::Welcome(_) | ServerFrame::Event(_) => None,
+            ServerFrame::Welcome(_) | ServerFrame::Event(_) | ServerFrame::Refs(_) => None,
         }
     }
 }
@@ -476,6 +490,12 @@ pub struct Welcome {
     #[serde(default)]
     pub epoch: String,
     pub limits: Limits,
+    /// The event encoding of this connection, as asked in `auth`.
+    #[serde(default)]
+    pub encoding: crate::wire::Encoding,
+    /// Whether frames may come several to a message, one per line.
+    #[serde(default)]
+    pub batch: bool,
 }
 
 /// A channel a user may read.

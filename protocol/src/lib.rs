@@ -22,6 +22,7 @@ mod principal;
 mod rest;
 mod route;
 mod sop;
+pub mod wire;
 
 pub use alert::*;
 pub use channel::{ChannelId, ParseChannelError};

@@ -207,7 +207,7 @@ impl ClientFrame {
     pub fn route(self) -> Routed {
         use ClientFrame as F;
         match self {
-            F::Auth { id, v, token } => {
+            F::Auth { id, v, token, .. } => {
                 Routed::Connection(ConnectionRequest::Auth { id, v, token })
             }
             F::Subscribe {

@@ -65,8 +65,11 @@ impl App {
             store.clone(),
             metrics.clone(),
             node_id,
-            settings.limits.poll_ms.duration(),
-            settings.limits.presence_flush_ms.duration(),
+            crate::hub::HubSettings {
+                poll: settings.limits.poll_ms.duration(),
+                presence_flush: settings.limits.presence_flush_ms.duration(),
+                replay_cache_bytes: settings.ws.replay_cache_bytes.get(),
+            },
             &tracker,
             shutdown.clone(),
         )

@@ -114,6 +114,10 @@ pub struct WsSettings {
     pub max_frame_bytes: NonZeroUsize,
     /// Events queued for one connection before it is cut off as a slow consumer.
     pub outbound_queue: NonZeroUsize,
+    /// Bytes of recent encoded events kept in memory, so that clients
+    /// resuming after a short outage are served without reading the log;
+    /// a resume from before the oldest kept event reads the log.
+    pub replay_cache_bytes: NonZeroUsize,
     /// Connections accepted at once; further upgrades get 503.
     pub max_connections: NonZeroUsize,
     /// Sockets one account may have open at once (its tabs, phone,
@@ -232,6 +236,7 @@ impl Default for Settings {
                 heartbeat_timeout_secs: Seconds::of(60),
                 max_frame_bytes: nonzero(64 * 1024),
                 outbound_queue: nonzero(4096),
+                replay_cache_bytes: nonzero(16 * 1024 * 1024),
                 max_connections: nonzero(20_000),
                 max_connections_per_user: nonzero(20),
                 max_connections_per_address: nonzero(500),

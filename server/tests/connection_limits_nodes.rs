@@ -69,6 +69,8 @@ async fn an_account_cannot_exceed_its_socket_cap_by_spreading_over_nodes() {
                 id: "a3".into(),
                 v: PROTOCOL_VERSION,
                 token: tokens.access_token.clone(),
+                encoding: None,
+                batch: false,
             })
             .await;
         let reply = third.recv().await.expect("an error frame");

@@ -87,6 +87,8 @@ async fn connect(hub: &Hub, dir: &Path, user: &str) -> Socket {
         id: "a".into(),
         v: PROTOCOL_VERSION,
         token: tokens.access_token,
+        encoding: None,
+        batch: false,
     };
     socket
         .send(Message::Text(serde_json::to_string(&auth).unwrap().into()))

@@ -336,6 +336,16 @@ impl Client {
         patiently(self.socket.auth(token)).await
     }
 
+    /// Authenticates asking for an event encoding and batching.
+    pub async fn auth_with(
+        &mut self,
+        token: &str,
+        encoding: mpaka_protocol::wire::Encoding,
+        batch: bool,
+    ) -> anyhow::Result<Welcome> {
+        patiently(self.socket.auth_with(token, encoding, batch)).await
+    }
+
     pub async fn send(&mut self, frame: &ClientFrame) {
         self.socket.send(frame).await.expect("send");
     }
@@ -495,12 +505,27 @@ impl Client {
             tokio::time::timeout_at(deadline, self.socket.next_message()).await
         {
             if let Message::Text(text) = message {
-                if let Ok(ServerFrame::Event(event)) = serde_json::from_str(&text) {
-                    events.push(event);
+                for frame in self.socket.decode(&text).unwrap_or_default() {
+                    if let ServerFrame::Event(event) = frame {
+                        events.push(event);
+                    }
                 }
             }
         }
         events
+    }
+
+    /// The next raw WebSocket text message (frames not yet decoded), for
+    /// tests of how frames are packed into messages.
+    pub async fn next_text(&mut self) -> anyhow::Result<String> {
+        loop {
+            match patiently(async { Ok(self.socket.next_message().await) }).await? {
+                Some(Ok(Message::Text(text))) => return Ok(text.to_string()),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e.into()),
+                None => bail!("connection ended"),
+            }
+        }
     }
 
     /// Reads until the connection ends and reports how.
@@ -512,9 +537,8 @@ impl Client {
                     return Ending::Closed(frame.map(|f: CloseFrame| u16::from(f.code)))
                 }
                 Ok(Some(Ok(Message::Text(text)))) => {
-                    if let Ok(frame) = serde_json::from_str(&text) {
-                        self.socket.inbox_mut().push_back(frame);
-                    }
+                    let frames = self.socket.decode(&text).unwrap_or_default();
+                    self.socket.inbox_mut().extend(frames);
                 }
                 Ok(Some(Ok(_))) => continue,
                 Ok(Some(Err(_)) | None) => return Ending::Dropped,

@@ -104,6 +104,8 @@ async fn one_account_cannot_open_more_sockets_than_its_cap() {
             id: "a3".into(),
             v: PROTOCOL_VERSION,
             token: tokens.access_token.clone(),
+            encoding: None,
+            batch: false,
         })
         .await;
     let reply = third.recv().await.expect("an error frame");
@@ -166,6 +168,8 @@ async fn anonymous_sockets_from_one_address_cannot_take_the_whole_pool() {
         id: "a1".into(),
         v: PROTOCOL_VERSION,
         token: tokens.access_token,
+        encoding: None,
+        batch: false,
     };
     socket
         .send(Message::Text(serde_json::to_string(&auth).unwrap().into()))

@@ -53,6 +53,7 @@ mod storage;
 mod verifiable_log;
 mod verifiable_log_console;
 mod verifiable_log_hub;
+mod wire;
 
 /// With `autotests = false` Cargo no longer builds every file in this
 /// folder on its own, so a file nobody declared above would silently never

@@ -1,6 +1,8 @@
 //! The mpaka driver: logs in and opens sockets with `mpaka_client`, then
 //! reads the hub's JSON frames itself (borrowing from each frame instead of
-//! decoding a whole `ServerFrame`, so the load generator stays cheap).
+//! decoding a whole `ServerFrame`, so the load generator stays cheap). It
+//! asks for the event encoding and batching it is given ([`Wire`]), so the
+//! benchmark can compare them.
 //!
 //! Subscribers are spread over the users who may read the benchmark
 //! corridor without redaction (both posts' officers and both coordinators);
@@ -12,10 +14,11 @@ use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use mpaka_client::{DemoCredentials, HubClient, Socket};
+use mpaka_protocol::wire::Encoding;
 use mpaka_protocol::{ChannelId, ClientFrame};
 use serde::Deserialize;
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
@@ -46,7 +49,15 @@ struct Writer {
     channel: ChannelId,
 }
 
+/// How the driver's sockets ask for events.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Wire {
+    pub encoding: Encoding,
+    pub batch: bool,
+}
+
 pub struct MpakaDriver {
+    wire: Wire,
     ws_url: String,
     channel: ChannelId,
     reader_tokens: Vec<String>,
@@ -96,7 +107,12 @@ impl MpakaDriver {
     ///
     /// # Errors
     /// When the file cannot be read or a login fails.
-    pub async fn prepare(http_base: &str, credentials: &Path, spread: bool) -> Result<Self> {
+    pub async fn prepare(
+        http_base: &str,
+        credentials: &Path,
+        spread: bool,
+        wire: Wire,
+    ) -> Result<Self> {
         let passwords = DemoCredentials::read(credentials)?;
         let hub = HubClient::new(http_base);
         let mut tokens: HashMap<String, String> = HashMap::new();
@@ -166,6 +182,7 @@ impl MpakaDriver {
             std::process::id() ^ (crate::payload::now_ns() as u32)
         );
         Ok(Self {
+            wire,
             ws_url,
             channel: ChannelId::Corridor(format!("{bi_post}-{tz_post}")),
             reader_tokens,
@@ -181,7 +198,10 @@ impl MpakaDriver {
         let mut socket = Socket::connect_with_config(&self.ws_url, config)
             .await
             .with_context(|| format!("connecting to {}", self.ws_url))?;
-        socket.auth(token).await.context("auth refused")?;
+        socket
+            .auth_with(token, self.wire.encoding, self.wire.batch)
+            .await
+            .context("auth refused")?;
         // From here the benchmark reads frames its own, cheaper way.
         Ok(socket.into_inner())
     }
@@ -207,13 +227,17 @@ impl Driver for MpakaDriver {
         };
         ws.send(Message::text(serde_json::to_string(&subscribe)?))
             .await?;
-        Ok(MpakaSub { ws })
+        Ok(MpakaSub {
+            ws,
+            ready: VecDeque::new(),
+        })
     }
 
     async fn idle(&self, idx: usize) -> Result<MpakaSub> {
         let token = &self.reader_tokens[idx % self.reader_tokens.len()];
         Ok(MpakaSub {
             ws: self.open(token).await?,
+            ready: VecDeque::new(),
         })
     }
 
@@ -234,6 +258,8 @@ impl Driver for MpakaDriver {
 
 pub struct MpakaSub {
     ws: Ws,
+    /// What a batched message held beyond the one already returned.
+    ready: VecDeque<Incoming>,
 }
 
 /// Where `part`, a slice borrowed from `whole`, starts inside it.
@@ -241,9 +267,63 @@ fn offset_in(whole: &str, part: &str) -> usize {
     part.as_ptr() as usize - whole.as_ptr() as usize
 }
 
+/// A compact event, `[seq, channel, at, author, kind, body]`, with only
+/// the body's text looked at.
+#[derive(Deserialize)]
+struct PeekCompact<'a>(
+    serde::de::IgnoredAny,
+    serde::de::IgnoredAny,
+    serde::de::IgnoredAny,
+    serde::de::IgnoredAny,
+    serde::de::IgnoredAny,
+    #[serde(borrow)] PeekBody<'a>,
+);
+
+/// The payload of an event's text, sharing the message's bytes instead of
+/// copying when the text needed no unescaping.
+fn payload_of(whole: &Bytes, text: &str, body: Cow<'_, str>) -> Bytes {
+    match body {
+        Cow::Borrowed(s) => {
+            let start = offset_in(text, s);
+            whole.slice(start..start + s.len())
+        }
+        Cow::Owned(s) => Bytes::from(s),
+    }
+}
+
+impl MpakaSub {
+    /// Reads one frame (one line of a batched message) into `ready`.
+    fn take_line(&mut self, whole: &Bytes, text: &str, line: &str) -> Result<()> {
+        if line.starts_with('[') {
+            let PeekCompact(.., body) = serde_json::from_str(line)?;
+            if let Some(body) = body.text {
+                let payload = payload_of(whole, text, body);
+                self.ready.push_back(Incoming::Payload(payload));
+            }
+            return Ok(());
+        }
+        let peek: Peek = serde_json::from_str(line)?;
+        match &*peek.kind {
+            "event" => {
+                if let Some(body) = peek.body.and_then(|b| b.text) {
+                    let payload = payload_of(whole, text, body);
+                    self.ready.push_back(Incoming::Payload(payload));
+                }
+            }
+            "subscribed" => self.ready.push_back(Incoming::Subscribed),
+            "error" => bail!("server error: {}", peek.describe_error()),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
 impl SubConn for MpakaSub {
     async fn recv(&mut self) -> Result<Incoming> {
         loop {
+            if let Some(incoming) = self.ready.pop_front() {
+                return Ok(incoming);
+            }
             let msg = self
                 .ws
                 .next()
@@ -254,27 +334,11 @@ impl SubConn for MpakaSub {
                 Message::Close(frame) => bail!("closed by server: {frame:?}"),
                 _ => continue,
             };
-            let peek: Peek = serde_json::from_str(text.as_str())?;
-            match &*peek.kind {
-                "event" => {
-                    let Some(body) = peek.body.and_then(|b| b.text) else {
-                        continue;
-                    };
-                    // Share the frame's bytes instead of copying the text
-                    // when it needed no unescaping.
-                    let payload = match body {
-                        Cow::Borrowed(s) => {
-                            let start = offset_in(text.as_str(), s);
-                            let end = start + s.len();
-                            Bytes::from(text).slice(start..end)
-                        }
-                        Cow::Owned(s) => Bytes::from(s),
-                    };
-                    return Ok(Incoming::Payload(payload));
-                }
-                "subscribed" => return Ok(Incoming::Subscribed),
-                "error" => bail!("server error: {}", peek.describe_error()),
-                _ => {}
+            let whole = Bytes::from(text);
+            // The bytes are the text's: valid UTF-8 by construction.
+            let text = std::str::from_utf8(&whole)?;
+            for line in text.split('\n') {
+                self.take_line(&whole, text, line)?;
             }
         }
     }

@@ -29,6 +29,31 @@ const FIRST_REPLAY = 400;
 /** sessionStorage key of the "held offline" switch (survives a reload). */
 const HELD = 'mpaka.link.held';
 
+/**
+ * The short references of the hub's `compact` events on one socket
+ * (docs/protocol.md): an event is `[seq, channel, at, author, kind, body]`,
+ * with channel and author numbers announced by `refs` frames before use and
+ * `at` in Unix milliseconds. Turned back into the `event` object the rest
+ * of the console reads.
+ */
+class Refs {
+  constructor() {
+    this.channels = new Map();
+    this.authors = new Map();
+  }
+
+  take(frame) {
+    for (const c of frame.channels || []) this.channels.set(c.ref, c.channel);
+    for (const a of frame.authors || []) this.authors.set(a.ref, a.author);
+  }
+
+  event([seq, channel, at, author, kind, body]) {
+    const frame = { type: 'event', seq, channel: this.channels.get(channel), at: new Date(at).toISOString(), kind, body };
+    if (author !== null) frame.author = this.authors.get(author);
+    return frame;
+  }
+}
+
 export class Link {
   /**
    * @param store  the Store receiving events
@@ -237,9 +262,11 @@ export class Link {
     this.ws = ws;
     this.ready = false;
     this.token = token;
+    this.refs = new Refs();
     ws.onopen = () => {
       this.lastHeard = Date.now();
-      ws.send(JSON.stringify({ type: 'auth', id: newId('auth'), v: 1, token }));
+      // Compact events and batching: fewer bytes on a thin, paid link.
+      ws.send(JSON.stringify({ type: 'auth', id: newId('auth'), v: 1, token, encoding: 'compact', batch: true }));
     };
     ws.onmessage = (m) => this.receive(ws, m.data);
     ws.onclose = (e) => this.closed(ws, e.code);
@@ -249,9 +276,16 @@ export class Link {
   receive(ws, data) {
     if (ws !== this.ws) return;
     this.lastHeard = Date.now();
+    // Frames ready together come in one message, one per line.
+    for (const line of data.split('\n')) this.frame(line);
+  }
+
+  frame(line) {
     let frame;
-    try { frame = JSON.parse(data); } catch { return; }
+    try { frame = JSON.parse(line); } catch { return; }
+    if (Array.isArray(frame)) frame = this.refs.event(frame);
     switch (frame.type) {
+      case 'refs': return this.refs.take(frame);
       case 'welcome': return this.welcomed(frame);
       case 'event':
         this.store.add(frame);

@@ -2,51 +2,94 @@
 //! committed event exactly once per subscribed session, in `seq` order, and
 //! never waits for a session: a full queue cuts that session off.
 
+use super::encoded::{self, Encoded, SharedRefs, FORMS};
 use super::{Command, SessionId, SessionLink, Subscription};
 use crate::access;
 use crate::metrics::Metrics;
 use crate::store::{Directory, Store, StoredEvent};
+use mpaka_protocol::wire::Encoding;
+use mpaka_protocol::SopAudience as Audience;
 use mpaka_protocol::{ChannelId, CloseCode, EventData, ServerFrame};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::sync::watch;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
 /// Events read from the log per query when catching up.
 const CATCH_UP_PAGE: u32 = 1000;
-/// Recent events kept encoded in memory, so that clients resuming after a
-/// short outage (or a thousand posts at once after a link comes back) are
-/// served without reading, decoding and encoding the log again.
-const RECENT_EVENTS: usize = 16_384;
+/// Memory an entry of the replay cache takes besides its frames (routing
+/// fields, the deque slot, the `Arc`s).
+const CACHED_OVERHEAD: usize = 160;
 
-/// An event as dispatched: encoded once and shared by live delivery and
-/// replay to every recipient.
-struct Dispatched {
-    event: StoredEvent,
-    full: Utf8Bytes,
-    redacted: OnceLock<Utf8Bytes>,
+/// A dispatched event as the replay cache keeps it: the fields routing
+/// needs and its encoded frames, never the decoded event. Each form
+/// (encoding × redaction class) is encoded once, when first needed, and
+/// shared by live delivery and replay to every recipient.
+struct Cached {
+    seq: u64,
+    channel: ChannelId,
+    audience: Option<Audience>,
+    at_ms: i64,
+    forms: [OnceLock<Arc<Encoded>>; FORMS],
 }
 
-impl Dispatched {
-    fn new(event: StoredEvent) -> Dispatched {
-        Dispatched {
-            full: encode(&event, false),
-            event,
-            redacted: OnceLock::new(),
+impl Cached {
+    fn new(event: &StoredEvent) -> Cached {
+        Cached {
+            seq: event.seq,
+            channel: event.channel.clone(),
+            audience: event.audience.clone(),
+            at_ms: event.at_ms,
+            forms: Default::default(),
         }
     }
 
-    fn frame(&self, redact: bool) -> Utf8Bytes {
-        if redact {
-            self.redacted
-                .get_or_init(|| encode(&self.event, true))
-                .clone()
-        } else {
-            self.full.clone()
-        }
+    /// The frame of `event` (this entry's) in one form.
+    fn frame(
+        &self,
+        event: &StoredEvent,
+        encoding: Encoding,
+        redact: bool,
+        refs: &SharedRefs,
+    ) -> Arc<Encoded> {
+        self.forms[encoded::form(encoding, redact)]
+            .get_or_init(|| Arc::new(encoded::encode(event, encoding, redact, refs)))
+            .clone()
+    }
+
+    /// The frame in one form if it was made already.
+    fn made(&self, encoding: Encoding, redact: bool) -> Option<Arc<Encoded>> {
+        self.forms[encoded::form(encoding, redact)].get().cloned()
+    }
+
+    /// The event back from its full `json` frame, which every cached entry
+    /// holds, to make another form on demand.
+    fn source(&self) -> Option<StoredEvent> {
+        let json = self.forms[encoded::form(Encoding::Json, false)].get()?;
+        let ServerFrame::Event(event) = serde_json::from_str(json.bytes.as_str()).ok()? else {
+            return None;
+        };
+        Some(StoredEvent {
+            seq: self.seq,
+            channel: self.channel.clone(),
+            at_ms: self.at_ms,
+            author_id: event.author.as_ref().and_then(|a| a.id),
+            author: event.author,
+            audience: self.audience.clone(),
+            data: event.data,
+        })
+    }
+
+    fn weight(&self) -> usize {
+        CACHED_OVERHEAD
+            + self
+                .forms
+                .iter()
+                .filter_map(OnceLock::get)
+                .map(|f| f.weight())
+                .sum::<usize>()
     }
 }
 
@@ -64,30 +107,42 @@ pub(super) struct Dispatcher {
     /// Every event with `seq <= dispatched` has been fanned out.
     dispatched: u64,
     /// The most recent dispatched events, oldest first.
-    recent: VecDeque<Arc<Dispatched>>,
+    recent: VecDeque<Cached>,
+    /// What `recent` weighs ([`Cached::weight`]), kept under `recent_budget`.
+    recent_bytes: usize,
+    recent_budget: usize,
     /// `recent` holds every deliverable event with `seq > recent_floor`.
     recent_floor: u64,
+    refs: SharedRefs,
     poll: Duration,
 }
 
+/// What the dispatcher is started with besides its channels.
+pub(super) struct Setup {
+    pub(super) store: Store,
+    pub(super) metrics: Arc<Metrics>,
+    pub(super) directory: Arc<RwLock<Arc<Directory>>>,
+    pub(super) refs: SharedRefs,
+    pub(super) head: u64,
+    pub(super) poll: Duration,
+    pub(super) replay_cache_bytes: usize,
+}
+
 impl Dispatcher {
-    pub(super) fn new(
-        store: Store,
-        metrics: Arc<Metrics>,
-        directory: Arc<RwLock<Arc<Directory>>>,
-        head: u64,
-        poll: Duration,
-    ) -> Dispatcher {
+    pub(super) fn new(setup: Setup) -> Dispatcher {
         Dispatcher {
-            store,
-            metrics,
-            directory,
+            store: setup.store,
+            metrics: setup.metrics,
+            directory: setup.directory,
             sessions: HashMap::new(),
             by_channel: HashMap::new(),
-            dispatched: head,
-            recent: VecDeque::with_capacity(RECENT_EVENTS),
-            recent_floor: head,
-            poll,
+            dispatched: setup.head,
+            recent: VecDeque::new(),
+            recent_bytes: 0,
+            recent_budget: setup.replay_cache_bytes,
+            recent_floor: setup.head,
+            refs: setup.refs,
+            poll: setup.poll,
         }
     }
 
@@ -180,9 +235,11 @@ impl Dispatcher {
         while self
             .recent
             .front()
-            .is_some_and(|oldest| oldest.event.seq <= through)
+            .is_some_and(|oldest| oldest.seq <= through)
         {
-            self.recent.pop_front();
+            if let Some(oldest) = self.recent.pop_front() {
+                self.recent_bytes = self.recent_bytes.saturating_sub(oldest.weight());
+            }
         }
         self.recent_floor = self.recent_floor.max(through);
     }
@@ -190,41 +247,64 @@ impl Dispatcher {
     /// The encoded events after `since` on `channels` that the session may
     /// receive, if the recent events still cover `since`.
     fn replay_from_memory(
-        &self,
+        &mut self,
         session: SessionId,
         channels: &[ChannelId],
         since: u64,
-    ) -> Option<Vec<Utf8Bytes>> {
+    ) -> Option<Vec<Arc<Encoded>>> {
         if since < self.recent_floor {
             return None;
         }
-        let who = &self.sessions.get(&session)?.link.principal;
+        let link = &self.sessions.get(&session)?.link;
+        let (who, encoding) = (&link.principal, link.encoding);
+        let redact = who.sees_redacted();
         let directory = crate::sync::read(&self.directory).clone();
-        let start = self.recent.partition_point(|d| d.event.seq <= since);
-        Some(
-            self.recent
-                .range(start..)
-                .filter(|d| channels.contains(&d.event.channel))
-                .filter(|d| {
-                    access::may_receive(
-                        who,
-                        &d.event.channel,
-                        d.event.audience.as_ref(),
-                        &directory,
-                    )
-                })
-                .map(|d| d.frame(who.sees_redacted()))
-                .collect(),
-        )
+        let start = self.recent.partition_point(|d| d.seq <= since);
+        let mut grown = 0;
+        let mut frames = Vec::new();
+        for cached in self.recent.range(start..) {
+            if !channels.contains(&cached.channel)
+                || !access::may_receive(who, &cached.channel, cached.audience.as_ref(), &directory)
+            {
+                continue;
+            }
+            let frame = match cached.made(encoding, redact) {
+                Some(frame) => frame,
+                // A form no live recipient needed: made now from the full
+                // frame, and kept for the next resume.
+                None => {
+                    let event = cached.source()?;
+                    let before = cached.weight();
+                    let frame = cached.frame(&event, encoding, redact, &self.refs);
+                    grown += cached.weight() - before;
+                    frame
+                }
+            };
+            frames.push(frame);
+        }
+        self.recent_bytes += grown;
+        self.evict();
+        Some(frames)
     }
 
-    fn remember(&mut self, dispatched: Arc<Dispatched>) {
-        if self.recent.len() == RECENT_EVENTS {
-            if let Some(oldest) = self.recent.pop_front() {
-                self.recent_floor = oldest.event.seq;
-            }
+    /// Keeps a dispatched event for replays, evicting the oldest over the
+    /// byte budget. Its full `json` frame is made if no one needed it, so
+    /// that any other form can be made from it later.
+    fn remember(&mut self, cached: Cached, event: &StoredEvent) {
+        cached.frame(event, Encoding::Json, false, &self.refs);
+        self.recent_bytes += cached.weight();
+        self.recent.push_back(cached);
+        self.evict();
+    }
+
+    fn evict(&mut self) {
+        while self.recent_bytes > self.recent_budget {
+            let Some(oldest) = self.recent.pop_front() else {
+                break;
+            };
+            self.recent_bytes = self.recent_bytes.saturating_sub(oldest.weight());
+            self.recent_floor = self.recent_floor.max(oldest.seq);
         }
-        self.recent.push_back(dispatched);
     }
 
     /// Removes a session; with a close code, tells it why.
@@ -305,8 +385,7 @@ impl Dispatcher {
             self.on_system_event(&event).await;
             return;
         }
-        let dispatched = Arc::new(Dispatched::new(event));
-        let event = &dispatched.event;
+        let cached = Cached::new(&event);
         if let Some(subscribers) = self.by_channel.get(&event.channel) {
             let directory = crate::sync::read(&self.directory).clone();
             let mut slow = Vec::new();
@@ -326,11 +405,13 @@ impl Dispatcher {
                 {
                     continue;
                 }
-                match session
-                    .link
-                    .outbound
-                    .try_send(dispatched.frame(who.sees_redacted()))
-                {
+                let frame = cached.frame(
+                    &event,
+                    session.link.encoding,
+                    who.sees_redacted(),
+                    &self.refs,
+                );
+                match session.link.outbound.try_send(frame) {
                     Ok(()) => delivered += 1,
                     Err(TrySendError::Full(_)) => slow.push(*id),
                     // The session is ending; its unregister is on the way.
@@ -347,7 +428,7 @@ impl Dispatcher {
                 self.drop_session(id, Some(CloseCode::SlowConsumer));
             }
         }
-        self.remember(dispatched);
+        self.remember(cached, &event);
     }
 
     async fn on_system_event(&mut self, event: &StoredEvent) {
@@ -417,16 +498,4 @@ fn remove_from_index(
             index.remove(channel);
         }
     }
-}
-
-/// Encodes an event frame.
-fn encode(event: &StoredEvent, redact: bool) -> Utf8Bytes {
-    let frame = ServerFrame::Event(event.to_wire(redact));
-    serde_json::to_string(&frame)
-        .unwrap_or_else(|_| {
-            String::from(
-                "{\"type\":\"error\",\"code\":\"internal\",\"message\":\"unencodable event\"}",
-            )
-        })
-        .into()
 }

@@ -12,9 +12,11 @@
 
 mod committer;
 mod dispatcher;
+pub mod encoded;
 mod presence;
 
 pub use committer::{Committer, PublishJob, Published};
+pub use encoded::{Encoded, SharedRefs};
 pub use presence::{Presence, FRESH_MS as PRESENCE_FRESH_MS};
 
 use crate::access::Principal;
@@ -24,7 +26,6 @@ use mpaka_protocol::{ChannelId, CloseCode};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -41,7 +42,7 @@ pub struct Subscription {
     /// The encoded events in `(since, through]` this session may receive,
     /// in order, when the recent events cover `since`; `None` means the
     /// replay must be read from storage.
-    pub replay: Option<Vec<Utf8Bytes>>,
+    pub replay: Option<Vec<Arc<Encoded>>>,
 }
 
 /// A connection's identity within this node.
@@ -53,8 +54,10 @@ pub struct SessionLink {
     pub principal: Arc<Principal>,
     /// The login session (token `sid`) the connection authenticated with.
     pub login_session: Arc<str>,
+    /// How the connection's events are encoded.
+    pub encoding: mpaka_protocol::wire::Encoding,
     /// Encoded event frames; bounded: a full queue means a slow consumer.
-    pub outbound: mpsc::Sender<Utf8Bytes>,
+    pub outbound: mpsc::Sender<Arc<Encoded>>,
     /// Fired once, with the close code, when the hub drops the session.
     pub kick: oneshot::Sender<CloseCode>,
 }
@@ -103,8 +106,20 @@ async fn prune_periodically(store: Store, shutdown: CancellationToken) {
 pub struct Hub {
     commands: mpsc::Sender<Command>,
     directory: Arc<RwLock<Arc<Directory>>>,
+    refs: SharedRefs,
     next_session: Arc<std::sync::atomic::AtomicU64>,
     pub presence: Presence,
+}
+
+/// How the hub is tuned.
+#[derive(Debug, Clone, Copy)]
+pub struct HubSettings {
+    /// How often the log's head is polled for commits of other processes.
+    pub poll: Duration,
+    /// How often presence is written for the other nodes.
+    pub presence_flush: Duration,
+    /// Bytes of encoded recent events kept for replays.
+    pub replay_cache_bytes: usize,
 }
 
 impl Hub {
@@ -117,8 +132,7 @@ impl Hub {
         store: Store,
         metrics: Arc<Metrics>,
         node_id: String,
-        poll: Duration,
-        presence_flush: Duration,
+        settings: HubSettings,
         tracker: &TaskTracker,
         shutdown: CancellationToken,
     ) -> crate::store::Result<Hub> {
@@ -128,19 +142,28 @@ impl Hub {
         let directory = Arc::new(RwLock::new(Arc::new(store.directory().await?)));
         let head = store.head_seq().await?;
         let presence = Presence::new(node_id);
-        let dispatcher =
-            dispatcher::Dispatcher::new(store.clone(), metrics, directory.clone(), head, poll);
+        let refs = SharedRefs::default();
+        let dispatcher = dispatcher::Dispatcher::new(dispatcher::Setup {
+            store: store.clone(),
+            metrics,
+            directory: directory.clone(),
+            refs: refs.clone(),
+            head,
+            poll: settings.poll,
+            replay_cache_bytes: settings.replay_cache_bytes,
+        });
         let announced = store.watch_commits(tracker, shutdown.clone());
         tracker.spawn(dispatcher.run(command_rx, commit_rx, announced, shutdown.clone()));
-        tracker.spawn(
-            presence
-                .clone()
-                .run(store.clone(), presence_flush, shutdown.clone()),
-        );
+        tracker.spawn(presence.clone().run(
+            store.clone(),
+            settings.presence_flush,
+            shutdown.clone(),
+        ));
         tracker.spawn(prune_periodically(store, shutdown));
         Ok(Hub {
             commands,
             directory,
+            refs,
             next_session: Arc::new(std::sync::atomic::AtomicU64::new(1)),
             presence,
         })
@@ -149,6 +172,11 @@ impl Hub {
     /// The current directory of posts and corridors.
     pub fn directory(&self) -> Arc<Directory> {
         crate::sync::read(&self.directory).clone()
+    }
+
+    /// The node's short references for `compact` frames.
+    pub fn refs(&self) -> &SharedRefs {
+        &self.refs
     }
 
     pub fn new_session_id(&self) -> SessionId {

@@ -799,11 +799,6 @@ pub fn now_ms() -> i64 {
 
 /// Formats stored milliseconds as RFC 3339 UTC with millisecond precision.
 pub fn format_ms(ms: i64) -> String {
-    const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(FORMAT).ok())
-        .unwrap_or_else(|| "1970-01-01T00:00:00.000Z".into())
+    // One formatter for stored and compact-decoded times, so both read alike.
+    mpaka_protocol::wire::format_time_ms(ms)
 }

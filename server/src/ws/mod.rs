@@ -5,6 +5,7 @@
 //! outbound queue; features answer the frames routed to them.
 
 mod auth_gate;
+mod outbox;
 mod read_gate;
 mod reauth;
 mod requests;

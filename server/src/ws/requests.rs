@@ -6,12 +6,14 @@
 use super::session::Session;
 use crate::access;
 use crate::error::{AppError, AppResult};
+use crate::hub::Encoded;
 use crate::store::Directory;
 use mpaka_protocol::FieldCode;
 use mpaka_protocol::{
     ChannelId, ClientFrame, ConnectionRequest, ErrorBody, ErrorCode, Routed, ServerFrame,
 };
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// Longest request id accepted.
 const MAX_ID_CHARS: usize = 128;
@@ -220,19 +222,8 @@ impl Session {
     }
 
     /// Sends a replay the hub had in memory, already encoded and filtered.
-    async fn send_replay(
-        &mut self,
-        frames: Vec<tokio_tungstenite::tungstenite::Utf8Bytes>,
-    ) -> AppResult<()> {
-        use futures_util::SinkExt;
-        for frame in frames {
-            self.sink
-                .feed(tokio_tungstenite::tungstenite::Message::Text(frame))
-                .await
-                .map_err(|e| anyhow::anyhow!("socket closed during replay: {e}"))?;
-        }
-        self.sink
-            .flush()
+    async fn send_replay(&mut self, frames: Vec<Arc<Encoded>>) -> AppResult<()> {
+        self.write_events(&frames)
             .await
             .map_err(|e| anyhow::anyhow!("socket closed during replay: {e}"))?;
         Ok(())
@@ -248,7 +239,6 @@ impl Session {
         through: u64,
         directory: &Directory,
     ) -> AppResult<()> {
-        use futures_util::SinkExt;
         let redact = self.principal.sees_redacted();
         while since < through {
             let page = self
@@ -258,22 +248,26 @@ impl Session {
                 .await?;
             let Some(last) = page.last() else { break };
             since = last.seq;
-            for event in &page {
-                if access::may_receive(
-                    &self.principal,
-                    &event.channel,
-                    event.audience.as_ref(),
-                    directory,
-                ) {
-                    let frame = ServerFrame::Event(event.to_wire(redact));
-                    self.sink
-                        .feed(super::session::encode(&frame))
-                        .await
-                        .map_err(|e| anyhow::anyhow!("socket closed during replay: {e}"))?;
-                }
-            }
-            self.sink
-                .flush()
+            let frames: Vec<Arc<Encoded>> = page
+                .iter()
+                .filter(|event| {
+                    access::may_receive(
+                        &self.principal,
+                        &event.channel,
+                        event.audience.as_ref(),
+                        directory,
+                    )
+                })
+                .map(|event| {
+                    Arc::new(crate::hub::encoded::encode(
+                        event,
+                        self.outbox.encoding,
+                        redact,
+                        self.state.hub.refs(),
+                    ))
+                })
+                .collect();
+            self.write_events(&frames)
                 .await
                 .map_err(|e| anyhow::anyhow!("socket closed during replay: {e}"))?;
         }

@@ -3,14 +3,16 @@
 //! replies, the heartbeat timer, a kick from the hub and shutdown.
 
 use super::auth_gate::{self, Opener};
+use super::outbox::Outbox;
 use super::read_gate::ReadGate;
 use super::Socket;
 use crate::access::Principal;
 use crate::error::AppError;
-use crate::hub::{SessionId, SessionLink};
+use crate::hub::{Encoded, SessionId, SessionLink};
 use crate::state::AppState;
 use futures_util::stream::{FuturesUnordered, SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use mpaka_protocol::wire::Encoding;
 use mpaka_protocol::{
     ClientFrame, CloseCode, ErrorBody, ErrorCode, Limits, ServerFrame, Welcome, PROTOCOL_VERSION,
 };
@@ -49,6 +51,8 @@ pub(super) struct Session {
     /// Fires when the connection's access token expires, unless a `reauth`
     /// has moved it on.
     pub(super) token_expiry: Pin<Box<tokio::time::Sleep>>,
+    /// How events reach this connection (encoding, batching, refs told).
+    pub(super) outbox: Outbox,
 }
 
 /// The monotonic instant at which a token expiring at `expires_at_ms`
@@ -111,10 +115,11 @@ async fn over_cap_elsewhere(state: &AppState, user_id: i64) -> bool {
 
 async fn serve(state: AppState, socket: Socket, id: SessionId, client: IpAddr, opener: Opener) {
     let (mut sink, mut stream) = socket.split();
-    let (auth_id, token) = match authenticate(&state, &mut sink, &mut stream).await {
-        Some(authenticated) => authenticated,
-        None => return,
-    };
+    let (Authenticated { id: auth_id, token }, outbox) =
+        match authenticate(&state, &mut sink, &mut stream).await {
+            Some(authenticated) => authenticated,
+            None => return,
+        };
     let user = token.user;
     // Counted after authentication: a refused socket never reaches the hub.
     // On PostgreSQL the other nodes' sockets count too (from their presence
@@ -146,7 +151,7 @@ async fn serve(state: AppState, socket: Socket, id: SessionId, client: IpAddr, o
     tracing::Span::current().record("user", user.username.as_str());
     let principal = Arc::new(Principal::new(&user, &state.hub.directory()).from_client(client));
     let (outbound_tx, mut outbound) =
-        mpsc::channel::<Utf8Bytes>(state.settings.ws.outbound_queue.get());
+        mpsc::channel::<Arc<Encoded>>(state.settings.ws.outbound_queue.get());
     let (kick_tx, mut kick) = oneshot::channel::<CloseCode>();
     state
         .hub
@@ -154,6 +159,7 @@ async fn serve(state: AppState, socket: Socket, id: SessionId, client: IpAddr, o
             id,
             principal: principal.clone(),
             login_session: login_session.clone(),
+            encoding: outbox.encoding,
             outbound: outbound_tx,
             kick: kick_tx,
         })
@@ -193,6 +199,7 @@ async fn serve(state: AppState, socket: Socket, id: SessionId, client: IpAddr, o
         pending: FuturesUnordered::new(),
         login_session,
         token_expiry: Box::pin(tokio::time::sleep_until(deadline(token.expires_at_ms))),
+        outbox,
     };
     let welcome = ServerFrame::Welcome(Welcome {
         v: PROTOCOL_VERSION,
@@ -209,6 +216,8 @@ async fn serve(state: AppState, socket: Socket, id: SessionId, client: IpAddr, o
             heartbeat_secs: u32::try_from(state.settings.ws.heartbeat_secs.get())
                 .unwrap_or(u32::MAX),
         },
+        encoding: session.outbox.encoding,
+        batch: session.outbox.batch,
     });
     if session.send(&welcome).await.is_err() {
         return;
@@ -339,13 +348,20 @@ pub(super) fn encode(frame: &ServerFrame) -> Message {
     }
 }
 
+/// A socket's accepted `auth` frame.
+struct Authenticated {
+    id: String,
+    token: crate::auth::SessionToken,
+}
+
 /// Waits for a valid `auth` frame; on failure tells the client and closes.
-/// The frame's id and the checked token on success.
+/// The frame's id, the checked token and the connection's way of receiving
+/// events on success.
 async fn authenticate(
     state: &AppState,
     sink: &mut Sink,
     stream: &mut SplitStream<Socket>,
-) -> Option<(String, crate::auth::SessionToken)> {
+) -> Option<(Authenticated, Outbox)> {
     let deadline = tokio::time::sleep(state.settings.ws.auth_timeout_secs.duration());
     tokio::pin!(deadline);
     loop {
@@ -391,8 +407,15 @@ async fn authenticate(
             }
             _ => return None,
         };
-        let (id, token, version) = match serde_json::from_str::<ClientFrame>(&text) {
-            Ok(ClientFrame::Auth { id, v, token }) => (id, token, v),
+        let (id, token, version, encoding, batch) = match serde_json::from_str::<ClientFrame>(&text)
+        {
+            Ok(ClientFrame::Auth {
+                id,
+                v,
+                token,
+                encoding,
+                batch,
+            }) => (id, token, v, encoding, batch),
             Ok(other) => {
                 let error = ErrorBody::new(
                     ErrorCode::AuthRequired,
@@ -431,8 +454,25 @@ async fn authenticate(
             close_with(sink, CloseCode::AuthFailed).await;
             return None;
         }
+        let Some(encoding) = encoding
+            .as_deref()
+            .map_or(Some(Encoding::Json), Encoding::parse)
+        else {
+            let error = ErrorBody::new(
+                ErrorCode::UnsupportedEncoding,
+                "this server writes events as `json` or `compact`",
+            );
+            let _ = sink
+                .send(encode(&ServerFrame::Error {
+                    id: Some(id),
+                    error,
+                }))
+                .await;
+            close_with(sink, CloseCode::AuthFailed).await;
+            return None;
+        };
         return match state.auth.authenticate_session(&token).await {
-            Ok(token) => Some((id, token)),
+            Ok(token) => Some((Authenticated { id, token }, Outbox::new(encoding, batch))),
             Err(error) => {
                 let body = error.body();
                 state.metrics.auth_failed(body.code);
@@ -475,18 +515,27 @@ impl Session {
         self.send_error(Some(id.to_owned()), body).await
     }
 
-    /// Writes `first` and whatever else is queued, then flushes once.
+    /// Writes `first` and whatever else is already queued (never waiting
+    /// for more), then flushes once.
     async fn write_batch(
         &mut self,
-        first: Utf8Bytes,
-        outbound: &mut mpsc::Receiver<Utf8Bytes>,
+        first: Arc<Encoded>,
+        outbound: &mut mpsc::Receiver<Arc<Encoded>>,
     ) -> Result<(), WsError> {
-        self.sink.feed(Message::Text(first)).await?;
-        for _ in 1..WRITE_BATCH {
+        let mut frames = vec![first];
+        while frames.len() < WRITE_BATCH {
             match outbound.try_recv() {
-                Ok(frame) => self.sink.feed(Message::Text(frame)).await?,
+                Ok(frame) => frames.push(frame),
                 Err(_) => break,
             }
+        }
+        self.write_events(&frames).await
+    }
+
+    /// Writes event frames as this connection asked for them, then flushes.
+    pub(super) async fn write_events(&mut self, frames: &[Arc<Encoded>]) -> Result<(), WsError> {
+        for message in self.outbox.messages(frames.iter().map(|f| &**f)) {
+            self.sink.feed(message).await?;
         }
         self.sink.flush().await
     }
