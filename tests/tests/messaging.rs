@@ -470,10 +470,7 @@ async fn retries_of_stored_ids_among_new_publishes_leave_no_trace(backend: Backe
     for _ in 0..NEW {
         let event = watcher.next_event().await.unwrap();
         let text = serde_json::to_value(&event.data).unwrap()["body"]["text"].clone();
-        assert!(
-            text.as_str().is_some_and(|t| t.starts_with('n')),
-            "{text}"
-        );
+        assert!(text.as_str().is_some_and(|t| t.starts_with('n')), "{text}");
         delivered.insert(event.seq);
     }
     assert_eq!(delivered, new_seqs);
@@ -492,7 +489,9 @@ async fn retries_of_stored_ids_among_new_publishes_leave_no_trace(backend: Backe
         .map(|e| e["body"]["text"].as_str().unwrap_or(""))
         .collect();
     assert_eq!(texts.len(), EARLIER + NEW + 1, "{texts:?}");
-    assert!(!texts.iter().any(|t| t.starts_with("not") || t.starts_with("other")));
+    assert!(!texts
+        .iter()
+        .any(|t| t.starts_with("not") || t.starts_with("other")));
     let auditor = hub.login("auditor").await;
     let (_, report) = hub
         .get_json(&auditor.access_token, "/api/v1/log/verify")

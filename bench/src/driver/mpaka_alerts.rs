@@ -152,7 +152,11 @@ where
     S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {
     loop {
-        match ws.next().await.ok_or_else(|| anyhow!("connection closed"))?? {
+        match ws
+            .next()
+            .await
+            .ok_or_else(|| anyhow!("connection closed"))??
+        {
             Message::Text(text) => return Ok(text.as_str().to_owned()),
             Message::Close(frame) => bail!("closed by server: {frame:?}"),
             _ => {}

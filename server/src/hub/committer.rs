@@ -267,7 +267,10 @@ async fn store_batch(
         .filter(|&i| {
             repeat_of[i].is_some_and(|first| {
                 pending[first].fingerprint != pending[i].fingerprint
-                    && matches!(claims[firsts.binary_search(&first).unwrap_or(0)], Claim::Taken(_))
+                    && matches!(
+                        claims[firsts.binary_search(&first).unwrap_or(0)],
+                        Claim::Taken(_)
+                    )
             })
         })
         .collect();
@@ -323,7 +326,8 @@ async fn store_batch(
 fn replayed(recalled: Recalled) -> Result<AppResult<Published>, StoreError> {
     Ok(match recalled {
         Recalled::Replay(reply) => {
-            let published: Published = serde_json::from_value(reply).map_err(StoreError::corrupt)?;
+            let published: Published =
+                serde_json::from_value(reply).map_err(StoreError::corrupt)?;
             Ok(Published {
                 duplicate: true,
                 ..published

@@ -137,7 +137,10 @@ pub(super) async fn claim_many(
         }
         let mut written = std::collections::HashSet::with_capacity(rows.len());
         for row in rows {
-            written.insert((row.try_get::<i64, _>("user_id")?, row.try_get::<String, _>("key")?));
+            written.insert((
+                row.try_get::<i64, _>("user_id")?,
+                row.try_get::<String, _>("key")?,
+            ));
         }
         claimed.extend(
             chunk

@@ -13,9 +13,7 @@
 //! (deploy/postgres/least-privilege.sql), and a rolled-back row leaves no
 //! gap in SQLite's sequence.
 
-use super::{
-    events, idempotency, PreparedEvent, Recalled, Request, Result, StoreError, WriteTx,
-};
+use super::{events, idempotency, PreparedEvent, Recalled, Request, Result, StoreError, WriteTx};
 use sqlx::Executor;
 
 /// The savepoint taken before a batch's events, and the way back to it.
@@ -45,10 +43,7 @@ impl WriteTx {
     ) -> Result<Vec<Claim>> {
         let (requests, prepared): (Vec<Request<'_>>, Vec<PreparedEvent>) =
             publishes.into_iter().unzip();
-        let result = self
-            .conn()
-            .execute(SAVEPOINT)
-            .await;
+        let result = self.conn().execute(SAVEPOINT).await;
         self.watch(result.map_err(StoreError::from))?;
         let result = events::insert_many(self.conn(), prepared).await;
         let written = self.watch(result)?;
@@ -63,10 +58,7 @@ impl WriteTx {
 
         // Some keys were taken: undo this call's rows and claims, then
         // append only the publishes whose keys are new.
-        let result = self
-            .conn()
-            .execute(BACK_TO_SAVEPOINT)
-            .await;
+        let result = self.conn().execute(BACK_TO_SAVEPOINT).await;
         self.watch(result.map_err(StoreError::from))?;
         let result = idempotency::recall_many(self.conn(), &requests).await;
         let recalled = self.watch(result)?;
