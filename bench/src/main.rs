@@ -17,6 +17,7 @@ mod stats;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use driver::mpaka::MpakaDriver;
+use driver::mpaka_alerts::AlertsDriver;
 use driver::mqtt::MqttDriver;
 use driver::nats::NatsDriver;
 use driver::Driver;
@@ -97,6 +98,9 @@ enum Scenario {
     D,
     /// Durable publish: 200 publishers, 50 messages each, 4 unanswered at most.
     E,
+    /// Alerts (mpaka only): 10 publishers each raise 50 alerts that the facing
+    /// post acknowledges, 1,000 subscribers of which a fifth are observers.
+    F,
 }
 
 #[derive(Parser)]
@@ -169,6 +173,7 @@ impl Scenario {
             Scenario::C2 => "c2",
             Scenario::D => "d",
             Scenario::E => "e",
+            Scenario::F => "f",
         }
     }
 
@@ -217,6 +222,12 @@ impl Scenario {
                 spread: true,
                 ..base
             },
+            Scenario::F => Plan {
+                publishers: 10,
+                messages: 50,
+                window: 4,
+                ..base
+            },
         }
     }
 }
@@ -260,6 +271,10 @@ async fn run(args: RunArgs) -> Result<()> {
     if plan.resume && !matches!(args.target, Target::Mpaka) {
         bail!("scenario d (resume storm) is for mpaka only");
     }
+    let alerts = args.scenario == Scenario::F;
+    if alerts && !matches!(args.target, Target::Mpaka) {
+        bail!("scenario f (alerts) is for mpaka only: NATS and MQTT have no alerts");
+    }
     eprintln!("plan: {}", serde_json::to_string(&plan)?);
     match args.target {
         Target::Mpaka => {
@@ -275,7 +290,11 @@ async fn run(args: RunArgs) -> Result<()> {
             let driver = MpakaDriver::prepare(&args.url, &credentials, plan.spread, wire).await?;
             let flood =
                 (args.login_flood > 0).then(|| flood::Flood::start(&args.url, args.login_flood));
-            let result = run_with(driver, &args, plan).await;
+            let result = if alerts {
+                run_with(AlertsDriver::new(driver)?, &args, plan).await
+            } else {
+                run_with(driver, &args, plan).await
+            };
             if let Some(flood) = flood {
                 flood.stop().await;
             }

@@ -31,7 +31,7 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 /// What to run: sizes for one scenario, after defaults and flags.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
-    /// `a`, `b`, `c`, `c2`, `d` or `e`.
+    /// `a`, `b`, `c`, `c2`, `d`, `e` or `f`.
     pub scenario: String,
     /// Connections subscribed to the benchmark channel, measuring deliveries.
     pub subscribers: usize,
@@ -232,6 +232,8 @@ fn spawn_subscribers<D: Driver>(
             };
             Counters::add(&shared.counters.connected, 1);
             let mut seen = SeqTracker::new(publishers, per_publisher);
+            // Redacted deliveries (observers) are counted, not tracked.
+            let mut redacted = 0;
             let mut subscribed = false;
             let mut complete = false;
             loop {
@@ -267,6 +269,14 @@ fn spawn_subscribers<D: Driver>(
                                 .fetch_max(now, Ordering::Relaxed);
                         }
                     }
+                    Ok(Incoming::Redacted) => {
+                        redacted += 1;
+                        Counters::add(&shared.counters.delivered, 1);
+                        shared
+                            .counters
+                            .last_delivery_ns
+                            .fetch_max(payload::now_ns(), Ordering::Relaxed);
+                    }
                     Err(e) => {
                         shared.dropped.fetch_add(1, Ordering::Relaxed);
                         if !subscribed {
@@ -276,7 +286,7 @@ fn spawn_subscribers<D: Driver>(
                         break;
                     }
                 }
-                if !complete && subscribed && seen.unique >= expected {
+                if !complete && subscribed && seen.unique + redacted >= expected {
                     complete = true;
                     let storm = shared.storm_start_ns.load(Ordering::Relaxed);
                     shared.completion.record(idx, micros_since(storm));
@@ -286,10 +296,11 @@ fn spawn_subscribers<D: Driver>(
                     Counters::add(&shared.counters.subscribers_done, 1);
                 }
             }
+            let received = seen.unique + redacted;
             shared
                 .lost
-                .fetch_add(expected.saturating_sub(seen.unique), Ordering::Relaxed);
-            shared.unique.fetch_add(seen.unique, Ordering::Relaxed);
+                .fetch_add(expected.saturating_sub(received), Ordering::Relaxed);
+            shared.unique.fetch_add(received, Ordering::Relaxed);
             shared
                 .duplicated
                 .fetch_add(seen.duplicates, Ordering::Relaxed);

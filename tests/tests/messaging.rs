@@ -348,3 +348,158 @@ async fn publishes_sent_at_once_are_stored_once_each_in_order(backend: Backend) 
 }
 
 on_both_backends!(publishes_sent_at_once_are_stored_once_each_in_order);
+
+/// A durable publish claims its id with one insert, after its event row is
+/// written, so a batch that mixes new publishes with retries of ids stored
+/// in earlier batches (and with ids reused for other text) must withdraw
+/// the rows of the latter before committing. Checked: each retry gets the
+/// first commit's seq as a duplicate, each reuse is refused, a repeat in
+/// the batch whose text matches the stored one (after one that does not)
+/// is still a duplicate, subscribers receive only the new events, the
+/// history holds each text once, and every log leaf matches its row.
+async fn retries_of_stored_ids_among_new_publishes_leave_no_trace(backend: Backend) {
+    let Some(hub) = TestHub::start_on(backend, |s| {
+        s.limits.publish_per_sec = std::num::NonZeroU32::new(10_000).expect("non-zero");
+        s.limits.publish_burst = std::num::NonZeroU32::new(10_000).expect("non-zero");
+    })
+    .await
+    else {
+        return;
+    };
+    let post = ch("post:kabanga");
+    let mut watcher = hub.connect("kabanga.officer").await;
+    watcher
+        .subscribe(std::slice::from_ref(&post), None)
+        .await
+        .unwrap();
+    let mut sender = hub.connect("kabanga.officer").await;
+    const EARLIER: usize = 20;
+    let mut earlier = Vec::new();
+    for i in 0..EARLIER {
+        let (seq, duplicate) = sender
+            .publish_with_id(&format!("early-{i}"), &post, &format!("e{i}"))
+            .await
+            .unwrap();
+        assert!(!duplicate);
+        earlier.push(seq);
+    }
+    for _ in 0..EARLIER {
+        watcher.next_event().await.unwrap();
+    }
+
+    let publish = |id: String, text: String| ClientFrame::Publish {
+        id,
+        channel: post.clone(),
+        text,
+        lang: None,
+        written_at: None,
+    };
+    // Sent back to back, nothing read in between, so that they share
+    // commits: new ids interleaved with retries (even i) and reuses (odd i)
+    // of the earlier ones; early-0 also comes once with other text first
+    // and then again with its own.
+    const NEW: usize = 100;
+    sender
+        .send(&publish("early-0".into(), "not e0".into()))
+        .await;
+    sender.send(&publish("early-0".into(), "e0".into())).await;
+    for i in 0..NEW {
+        sender
+            .send(&publish(format!("new-{i}"), format!("n{i}")))
+            .await;
+        let old = 1 + i % (EARLIER - 1);
+        let text = if old % 2 == 0 {
+            format!("e{old}")
+        } else {
+            format!("other {old}")
+        };
+        sender.send(&publish(format!("early-{old}"), text)).await;
+    }
+
+    // Replies to one id come in the order sent; read them all.
+    let mut answers: std::collections::HashMap<String, Vec<ServerFrame>> = Default::default();
+    let expected = 2 + 2 * NEW;
+    for _ in 0..expected {
+        let frame = sender.recv().await.unwrap();
+        let id = match &frame {
+            ServerFrame::Published { id, .. } => id.clone(),
+            ServerFrame::Error { id: Some(id), .. } => id.clone(),
+            other => panic!("{other:?}"),
+        };
+        answers.entry(id).or_default().push(frame);
+    }
+    let refused = |frame: &ServerFrame| {
+        matches!(frame, ServerFrame::Error { error, .. }
+            if error.code == ErrorCode::IdempotencyConflict)
+    };
+    let early0 = &answers["early-0"];
+    assert!(refused(&early0[0]), "{early0:?}");
+    assert!(
+        matches!(early0[1], ServerFrame::Published { seq, duplicate: true, .. } if seq == earlier[0]),
+        "{early0:?}"
+    );
+    let mut new_seqs = BTreeSet::new();
+    for (id, frames) in &answers {
+        if let Some(i) = id.strip_prefix("new-") {
+            let ServerFrame::Published { seq, duplicate, .. } = frames[0] else {
+                panic!("{id}: {frames:?}")
+            };
+            assert!(!duplicate, "{id}");
+            assert!(seq > earlier[EARLIER - 1], "{id}");
+            new_seqs.insert(seq);
+            assert!(i.parse::<usize>().is_ok());
+        } else if id != "early-0" {
+            let old: usize = id["early-".len()..].parse().unwrap();
+            for frame in frames {
+                if old % 2 == 0 {
+                    assert!(
+                        matches!(frame, ServerFrame::Published { seq, duplicate: true, .. } if *seq == earlier[old]),
+                        "{id}: {frame:?}"
+                    );
+                } else {
+                    assert!(refused(frame), "{id}: {frame:?}");
+                }
+            }
+        }
+    }
+    assert_eq!(new_seqs.len(), NEW);
+
+    // The watcher gets exactly the new events, then nothing: a marker
+    // published last arrives next.
+    let mut delivered = BTreeSet::new();
+    for _ in 0..NEW {
+        let event = watcher.next_event().await.unwrap();
+        let text = serde_json::to_value(&event.data).unwrap()["body"]["text"].clone();
+        assert!(text.as_str().is_some_and(|t| t.starts_with('n')), "{text}");
+        delivered.insert(event.seq);
+    }
+    assert_eq!(delivered, new_seqs);
+    let marker = sender.publish(&post, "marker").await.unwrap();
+    assert_eq!(watcher.next_event().await.unwrap().seq, marker);
+
+    let token = hub.login("kabanga.officer").await.access_token;
+    let (status, page) = hub
+        .get_json(&token, "/api/v1/channels/post:kabanga/messages?limit=500")
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let texts: Vec<&str> = page
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|e| e["body"]["text"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(texts.len(), EARLIER + NEW + 1, "{texts:?}");
+    assert!(!texts
+        .iter()
+        .any(|t| t.starts_with("not") || t.starts_with("other")));
+    let auditor = hub.login("auditor").await;
+    let (_, report) = hub
+        .get_json(&auditor.access_token, "/api/v1/log/verify")
+        .await;
+    assert_eq!(report["intact"], true, "{report}");
+    let batches = hub.metric("mpaka_commit_batch_size_count").await;
+    let publishes = hub.metric("mpaka_commit_batch_size_sum").await;
+    println!("{backend:?}: {publishes} publishes in {batches} commits");
+}
+
+on_both_backends!(retries_of_stored_ids_among_new_publishes_leave_no_trace);

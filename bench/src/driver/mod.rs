@@ -3,6 +3,7 @@
 //! measures lives outside the drivers, so all targets are measured alike.
 
 pub mod mpaka;
+pub mod mpaka_alerts;
 pub mod mqtt;
 pub mod nats;
 
@@ -17,6 +18,9 @@ pub enum Incoming {
     Payload(Bytes),
     /// The server confirmed the subscription (for mpaka: after any replay).
     Subscribed,
+    /// A delivery whose payload the server redacted for this subscriber
+    /// (an observer): counted, but it cannot be told apart from others.
+    Redacted,
 }
 
 /// A publish the server has answered.

@@ -63,7 +63,10 @@ pub struct MpakaDriver {
     reader_tokens: Vec<String>,
     writers: Vec<Writer>,
     /// Makes publish ids unique across runs against the same data directory.
-    run_tag: String,
+    pub(super) run_tag: String,
+    /// Every token logged in, by user name (the alerts driver picks its
+    /// raising, acknowledging and observing users from them).
+    pub(super) tokens: HashMap<String, String>,
 }
 
 /// The parts of a server frame the benchmark looks at, borrowed from the
@@ -133,6 +136,10 @@ impl MpakaDriver {
         };
 
         let (bi_post, tz_post) = BENCH_CORRIDOR;
+        // The observer is logged in only for the alerts scenario, which
+        // subscribes it to measure redaction; messages scenarios do not
+        // use it (it sees redacted text).
+        token_of("unhcr.observer").await?;
         let readers = [
             format!("{bi_post}.officer"),
             format!("{tz_post}.officer"),
@@ -188,10 +195,23 @@ impl MpakaDriver {
             reader_tokens,
             writers,
             run_tag,
+            tokens,
         })
     }
 
-    async fn open(&self, token: &str) -> Result<Ws> {
+    /// The benchmark corridor's channel.
+    pub(super) fn channel(&self) -> &ChannelId {
+        &self.channel
+    }
+
+    /// A token for connection `idx` of a user who reads the benchmark
+    /// corridor without redaction.
+    pub(super) fn reader_token(&self, idx: usize) -> &str {
+        &self.reader_tokens[idx % self.reader_tokens.len()]
+    }
+
+    /// Opens a socket and authenticates it with `token`.
+    pub(super) async fn open(&self, token: &str) -> Result<Ws> {
         let config = WebSocketConfig::default()
             .read_buffer_size(READ_BUFFER_BYTES)
             .write_buffer_size(WRITE_BUFFER_BYTES);

@@ -5,7 +5,7 @@
 use crate::access::Principal;
 use crate::error::{AppError, AppResult};
 use crate::metrics::Metrics;
-use crate::store::{NewEvent, Recalled, Request, Store, StoreError};
+use crate::store::{Claim, NewEvent, PreparedEvent, Recalled, Request, Store, StoreError};
 use mpaka_protocol::{ChannelId, EventData};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -122,57 +122,71 @@ async fn run(
     }
 }
 
-/// Fingerprint of a publish, to tell a retry from a reused key.
-fn fingerprint(channel: &ChannelId, data: &EventData) -> String {
+/// Fingerprint of a publish, to tell a retry from a reused key: a hash of
+/// the channel and of the body's JSON exactly as it is stored (the same
+/// bytes the event row holds, so the body is encoded only once).
+fn fingerprint(prepared: &PreparedEvent) -> String {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
-    hasher.update(channel.to_string());
+    hasher.update(prepared.channel());
     hasher.update([0]);
-    hasher.update(serde_json::to_vec(data).unwrap_or_default());
+    hasher.update(prepared.body());
     hex::encode(hasher.finalize())
-}
-
-/// What becomes of one publish of a batch.
-enum Fate {
-    /// Stored now, as the batch's `n`th new event.
-    Appended(usize),
-    /// A repeat, within this batch, of the publish at position `first`,
-    /// stored as new event `event`.
-    RepeatOf { first: usize, event: usize },
-    /// Stored by an earlier batch: its reply again.
-    Replay(Published),
-    /// Its key was used for another publish.
-    Conflict,
 }
 
 /// One publish's part of the batch, apart from where its reply goes.
 struct Pending {
-    principal: Arc<Principal>,
+    user_id: i64,
     key: String,
     fingerprint: String,
-    event: Option<NewEvent>,
+    event: Option<PreparedEvent>,
 }
+
+impl Pending {
+    fn new(job: PublishJob) -> (Result<Pending, StoreError>, Instant, Reply) {
+        let event = NewEvent {
+            channel: job.channel,
+            author_id: Some(job.principal.user_id),
+            author: Some(job.principal.author()),
+            audience: None,
+            data: job.data,
+        };
+        let pending = PreparedEvent::new(event).map(|prepared| Pending {
+            user_id: job.principal.user_id,
+            key: job.key,
+            fingerprint: fingerprint(&prepared),
+            event: Some(prepared),
+        });
+        (pending, job.received, job.reply)
+    }
+
+    fn request(&self) -> Request<'_> {
+        Request {
+            user_id: self.user_id,
+            key: &self.key,
+            fingerprint: &self.fingerprint,
+        }
+    }
+}
+
+type Reply = oneshot::Sender<AppResult<Published>>;
 
 async fn commit_batch(store: &Store, metrics: &Metrics, jobs: Vec<PublishJob>) {
     let mut waiting = Vec::with_capacity(jobs.len());
-    let pending: Vec<Pending> = jobs
-        .into_iter()
-        .map(|job| {
-            waiting.push((job.received, job.reply));
-            Pending {
-                fingerprint: fingerprint(&job.channel, &job.data),
-                key: job.key,
-                event: Some(NewEvent {
-                    channel: job.channel,
-                    author_id: Some(job.principal.user_id),
-                    author: Some(job.principal.author()),
-                    audience: None,
-                    data: job.data,
-                }),
-                principal: job.principal,
+    let mut pending = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let (prepared, received, reply) = Pending::new(job);
+        match prepared {
+            Ok(p) => {
+                pending.push(p);
+                waiting.push((received, reply));
             }
-        })
-        .collect();
+            // Not expected (every body is valid JSON): refuse only this one.
+            Err(error) => {
+                let _ = reply.send(Err(AppError::from(error)));
+            }
+        }
+    }
     let outcome = tokio::time::timeout(COMMIT_DEADLINE, store_batch(store, pending))
         .await
         .unwrap_or_else(|_| {
@@ -202,89 +216,128 @@ async fn commit_batch(store: &Store, metrics: &Metrics, jobs: Vec<PublishJob>) {
     }
 }
 
-/// Stores a batch in one transaction and a few statements: the idempotency
-/// records of every publish looked up at once, the new events and their
-/// leaves inserted at once, their replies recorded at once. Returns each
-/// publish's answer, in order.
+/// Stores a batch in one transaction and a few statements (see
+/// [`crate::store::WriteTx::append_once`]): the first publish of each key
+/// in the batch is appended under its key; a repeat of a key within the
+/// batch gets its first's answer. Returns each publish's answer, in order.
 async fn store_batch(
     store: &Store,
     mut pending: Vec<Pending>,
 ) -> Result<Vec<AppResult<Published>>, StoreError> {
     use std::collections::hash_map::{Entry, HashMap};
+    // Each key's first publish in this batch, and its place among the
+    // appended ones; `None` for the first, the first's index for a repeat.
+    let mut first_of: HashMap<(i64, &str), usize> = HashMap::with_capacity(pending.len());
+    let mut repeat_of = Vec::with_capacity(pending.len());
+    let mut firsts = Vec::with_capacity(pending.len());
+    for (i, publish) in pending.iter().enumerate() {
+        match first_of.entry((publish.user_id, publish.key.as_str())) {
+            Entry::Occupied(first) => repeat_of.push(Some(*first.get())),
+            Entry::Vacant(slot) => {
+                slot.insert(i);
+                repeat_of.push(None);
+                firsts.push(i);
+            }
+        }
+    }
+    drop(first_of);
+    let events: Vec<PreparedEvent> = firsts
+        .iter()
+        .map(|&i| pending[i].event.take().expect("each publish is taken once"))
+        .collect();
+    let publishes: Vec<(Request<'_>, PreparedEvent)> = firsts
+        .iter()
+        .map(|&i| pending[i].request())
+        .zip(events)
+        .collect();
     let mut tx = store.write().await?;
-    let requests: Vec<Request<'_>> = pending.iter().map(Pending::request).collect();
-    let recalled = tx.recall_many(&requests).await?;
-    drop(requests);
-    // Each key's first publish in this batch, and its new event.
-    let mut first_of: HashMap<(i64, String), (usize, usize)> = HashMap::new();
-    let mut fates = Vec::with_capacity(pending.len());
-    let mut events = Vec::new();
-    for (i, (publish, recalled)) in pending.iter_mut().zip(recalled).enumerate() {
-        let fate = match recalled {
-            Recalled::Replay(reply) => {
-                Fate::Replay(serde_json::from_value(reply).map_err(StoreError::corrupt)?)
-            }
-            Recalled::Conflict => Fate::Conflict,
-            Recalled::New => match first_of.entry((publish.principal.user_id, publish.key.clone()))
-            {
-                Entry::Occupied(first) => {
-                    let (first, event) = *first.get();
-                    Fate::RepeatOf { first, event }
-                }
-                Entry::Vacant(slot) => {
-                    slot.insert((i, events.len()));
-                    events.push(publish.event.take().expect("each publish is taken once"));
-                    Fate::Appended(events.len() - 1)
-                }
-            },
-        };
-        fates.push(fate);
+    let claims = tx
+        .append_once(publishes, |seq, at_ms| {
+            serde_json::to_string(&Published {
+                seq,
+                at: crate::store::format_ms(at_ms),
+                duplicate: false,
+            })
+            .map_err(StoreError::corrupt)
+        })
+        .await?;
+    // A repeat whose key was taken before this batch and whose content
+    // differs from its first's may still match the stored record: ask.
+    let unsure: Vec<usize> = (0..pending.len())
+        .filter(|&i| {
+            repeat_of[i].is_some_and(|first| {
+                pending[first].fingerprint != pending[i].fingerprint
+                    && matches!(
+                        claims[firsts.binary_search(&first).unwrap_or(0)],
+                        Claim::Taken(_)
+                    )
+            })
+        })
+        .collect();
+    let mut recalled_repeats = if unsure.is_empty() {
+        Vec::new()
+    } else {
+        let asked: Vec<Request<'_>> = unsure.iter().map(|&i| pending[i].request()).collect();
+        tx.recall_many(&asked).await?
     }
-    let positions = tx.append_many(events).await?;
-    let mut results: Vec<AppResult<Published>> = Vec::with_capacity(fates.len());
-    let mut replies = Vec::with_capacity(positions.len());
-    for (i, fate) in fates.into_iter().enumerate() {
-        let result = match fate {
-            Fate::Appended(n) => {
-                let (seq, at_ms) = positions[n];
-                let published = Published {
-                    seq,
-                    at: crate::store::format_ms(at_ms),
-                    duplicate: false,
-                };
-                let reply = serde_json::to_value(&published).map_err(StoreError::corrupt)?;
-                replies.push((pending[i].request(), reply));
-                Ok(published)
-            }
-            Fate::RepeatOf { first, event }
-                if pending[first].fingerprint == pending[i].fingerprint =>
-            {
-                let (seq, at_ms) = positions[event];
-                Ok(Published {
-                    seq,
-                    at: crate::store::format_ms(at_ms),
-                    duplicate: true,
-                })
-            }
-            Fate::RepeatOf { .. } | Fate::Conflict => Err(StoreError::IdempotencyConflict.into()),
-            Fate::Replay(published) => Ok(Published {
-                duplicate: true,
-                ..published
-            }),
-        };
-        results.push(result);
-    }
-    tx.remember_many(&replies).await?;
+    .into_iter();
     tx.commit().await?;
+
+    let mut answers: Vec<Option<AppResult<Published>>> = Vec::with_capacity(pending.len());
+    answers.resize_with(pending.len(), || None);
+    for (&i, claim) in firsts.iter().zip(claims) {
+        answers[i] = Some(match claim {
+            Claim::Stored { seq, at_ms } => Ok(Published {
+                seq,
+                at: crate::store::format_ms(at_ms),
+                duplicate: false,
+            }),
+            Claim::Taken(recalled) => replayed(recalled)?,
+        });
+    }
+    // The repeats first, from their first's answer, while it is still there.
+    for i in 0..pending.len() {
+        let Some(first) = repeat_of[i] else { continue };
+        answers[i] = Some(if unsure.contains(&i) {
+            let recalled = recalled_repeats
+                .next()
+                .expect("one recall for each unsure repeat");
+            replayed(recalled)?
+        } else if pending[first].fingerprint != pending[i].fingerprint {
+            Err(StoreError::IdempotencyConflict.into())
+        } else {
+            match &answers[first] {
+                Some(Ok(published)) => Ok(Published {
+                    duplicate: true,
+                    ..published.clone()
+                }),
+                Some(Err(_)) | None => Err(StoreError::IdempotencyConflict.into()),
+            }
+        });
+    }
+    let results = answers
+        .into_iter()
+        .map(|answer| answer.expect("every publish has an answer"))
+        .collect();
     Ok(results)
 }
 
-impl Pending {
-    fn request(&self) -> Request<'_> {
-        Request {
-            user_id: self.principal.user_id,
-            key: &self.key,
-            fingerprint: &self.fingerprint,
+/// The answer to a publish whose key was taken before its batch.
+fn replayed(recalled: Recalled) -> Result<AppResult<Published>, StoreError> {
+    Ok(match recalled {
+        Recalled::Replay(reply) => {
+            let published: Published =
+                serde_json::from_value(reply).map_err(StoreError::corrupt)?;
+            Ok(Published {
+                duplicate: true,
+                ..published
+            })
         }
-    }
+        Recalled::Conflict => Err(StoreError::IdempotencyConflict.into()),
+        Recalled::New => {
+            return Err(StoreError::corrupt(
+                "an idempotency key was taken but its record is missing",
+            ))
+        }
+    })
 }

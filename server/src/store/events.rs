@@ -67,8 +67,10 @@ impl StoredEvent {
 const COLUMNS: &str = "seq, channel, at, author_id, author, audience, body";
 
 /// An event ready to write: its column values, serialised once, so that the
-/// leaf hash commits to exactly the bytes stored.
-struct Prepared {
+/// leaf hash commits to exactly the bytes stored, and so that a publish's
+/// idempotency fingerprint can hash those same bytes instead of encoding
+/// the body a second time.
+pub struct PreparedEvent {
     event: NewEvent,
     channel: String,
     kind: &'static str,
@@ -77,9 +79,13 @@ struct Prepared {
     body: String,
 }
 
-impl Prepared {
-    fn new(event: NewEvent) -> Result<Prepared> {
-        Ok(Prepared {
+impl PreparedEvent {
+    /// Serialises the event's columns.
+    ///
+    /// # Errors
+    /// A part of the event that cannot be encoded (reported as corrupt).
+    pub fn new(event: NewEvent) -> Result<PreparedEvent> {
+        Ok(PreparedEvent {
             channel: event.channel.to_string(),
             kind: event.data.kind(),
             author: event
@@ -96,6 +102,27 @@ impl Prepared {
                 .map_err(StoreError::corrupt)?,
             body: serde_json::to_string(&event.data).map_err(StoreError::corrupt)?,
             event,
+        })
+    }
+
+    /// The channel column, as stored.
+    pub fn channel(&self) -> &str {
+        &self.channel
+    }
+
+    /// The body column: the event data's JSON, as stored.
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
+    /// The event to prepare again, for a row that was rolled back.
+    pub(super) fn from_stored(stored: StoredEvent) -> Result<PreparedEvent> {
+        PreparedEvent::new(NewEvent {
+            channel: stored.channel,
+            author_id: stored.author_id,
+            author: stored.author,
+            audience: stored.audience,
+            data: stored.data,
         })
     }
 
@@ -131,17 +158,13 @@ impl Prepared {
 /// written).
 pub(super) async fn insert_many(
     conn: &mut AnyConnection,
-    events: Vec<NewEvent>,
+    prepared: Vec<PreparedEvent>,
 ) -> Result<Vec<(StoredEvent, Hash)>> {
     let at_ms = now_ms();
-    let mut prepared = events
-        .into_iter()
-        .map(Prepared::new)
-        .collect::<Result<Vec<_>>>()?
-        .into_iter();
+    let mut prepared = prepared.into_iter();
     let mut written = Vec::with_capacity(prepared.len());
     for len in super::rows::chunk_lengths(prepared.len()) {
-        let chunk: Vec<Prepared> = prepared.by_ref().take(len).collect();
+        let chunk: Vec<PreparedEvent> = prepared.by_ref().take(len).collect();
         let sql = format!(
             "INSERT INTO events (channel, kind, at, author_id, author, audience, body) \
              VALUES {} RETURNING seq",

@@ -96,3 +96,57 @@ pub(super) async fn remember_many(
     }
     Ok(())
 }
+
+/// Records the replies of requests applied in this transaction unless their
+/// key is already taken, one statement per chunk; returns, in order,
+/// whether each request's record was written (false: the key was used
+/// before, and its earlier record stands). Keys must be distinct.
+///
+/// This is what lets a publish cost one statement for its idempotency
+/// record instead of a lookup before and an insert after: the common case
+/// (a new key) needs nothing else, and only the taken keys are read again.
+pub(super) async fn claim_many(
+    conn: &mut AnyConnection,
+    replies: &[(Request<'_>, String)],
+) -> Result<Vec<bool>> {
+    let at = now_ms();
+    let mut claimed = Vec::with_capacity(replies.len());
+    let mut rest = replies;
+    for len in super::rows::chunk_lengths(replies.len()) {
+        let (chunk, tail) = rest.split_at(len);
+        rest = tail;
+        let sql = format!(
+            "INSERT INTO idempotency (user_id, key, fingerprint, reply, at) VALUES {} \
+             ON CONFLICT (user_id, key) DO NOTHING RETURNING user_id, key",
+            super::rows::placeholders(len, 5)
+        );
+        let mut query = sqlx::query(&sql);
+        for (request, reply) in chunk {
+            query = query
+                .bind(request.user_id)
+                .bind(request.key)
+                .bind(request.fingerprint)
+                .bind(reply.as_str())
+                .bind(at);
+        }
+        let rows = query.fetch_all(&mut *conn).await?;
+        if rows.len() == len {
+            // Every key was new: no need to tell them apart.
+            claimed.extend(std::iter::repeat_n(true, len));
+            continue;
+        }
+        let mut written = std::collections::HashSet::with_capacity(rows.len());
+        for row in rows {
+            written.insert((
+                row.try_get::<i64, _>("user_id")?,
+                row.try_get::<String, _>("key")?,
+            ));
+        }
+        claimed.extend(
+            chunk
+                .iter()
+                .map(|(request, _)| written.contains(&(request.user_id, request.key.to_owned()))),
+        );
+    }
+    Ok(claimed)
+}

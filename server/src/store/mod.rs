@@ -37,6 +37,7 @@ pub mod log;
 mod notify;
 mod pools;
 mod presence;
+mod publishes;
 mod retention;
 mod rows;
 mod tokens;
@@ -45,11 +46,12 @@ mod users;
 
 pub use audit::{AuditActor, AuditEntry, AuditVerification};
 pub use directory::{Corridor, Directory, Post};
-pub use events::{NewEvent, StoredEvent};
+pub use events::{NewEvent, PreparedEvent, StoredEvent};
 pub use health::unavailable_reason;
 pub use idempotency::{Recalled, Request};
 pub use pools::{PoolState, PoolsState};
 pub use presence::{PostSeen, PresenceRow};
+pub use publishes::Claim;
 pub use retention::IDEMPOTENCY_RETENTION_MS;
 pub use tokens::RefreshOutcome;
 pub use transfer::{ExportHeader, Progress, Table, TableCount, TABLES};
@@ -615,8 +617,21 @@ impl WriteTx {
     /// # Errors
     /// A database failure.
     pub async fn append_many(&mut self, events: Vec<NewEvent>) -> Result<Vec<(u64, i64)>> {
-        let result = events::insert_many(self.conn(), events).await;
+        let prepared = events
+            .into_iter()
+            .map(PreparedEvent::new)
+            .collect::<Result<Vec<_>>>()?;
+        let result = events::insert_many(self.conn(), prepared).await;
         let written = self.watch(result)?;
+        self.keep_written(written).await
+    }
+
+    /// Appends the leaves of events just inserted and keeps the events for
+    /// the hub; returns each one's `seq` and time.
+    async fn keep_written(
+        &mut self,
+        written: Vec<(StoredEvent, crate::vlog::merkle::Hash)>,
+    ) -> Result<Vec<(u64, i64)>> {
         let leaves: Vec<log::NewLeaf> = written
             .iter()
             .map(|(event, hash)| log::NewLeaf {
