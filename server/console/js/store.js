@@ -144,7 +144,15 @@ export class Store {
 
   setSops(list) {
     const seen = new Set();
-    for (const s of list) { this.sops.set(s.slug, s); seen.add(s.slug); }
+    for (const s of list) {
+      // The list does not say who a version is addressed to; keep what an
+      // event or the reader told us about the same version, or a reader
+      // outside the audience would be asked to acknowledge it again.
+      const prev = this.sops.get(s.slug);
+      const same = prev && prev.current_version === s.current_version;
+      this.sops.set(s.slug, same ? { ...s, audience: prev.audience, in_audience: prev.in_audience, in_audience_v: prev.in_audience_v } : s);
+      seen.add(s.slug);
+    }
     for (const slug of [...this.sops.keys()]) if (!seen.has(slug)) this.sops.delete(slug);
     this.emit('sops');
   }
