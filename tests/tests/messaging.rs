@@ -406,7 +406,7 @@ async fn retries_of_stored_ids_among_new_publishes_leave_no_trace(backend: Backe
             .send(&publish(format!("new-{i}"), format!("n{i}")))
             .await;
         let old = 1 + i % (EARLIER - 1);
-        let text = if old % 2 == 0 {
+        let text = if old.is_multiple_of(2) {
             format!("e{old}")
         } else {
             format!("other {old}")
@@ -449,7 +449,7 @@ async fn retries_of_stored_ids_among_new_publishes_leave_no_trace(backend: Backe
         } else if id != "early-0" {
             let old: usize = id["early-".len()..].parse().unwrap();
             for frame in frames {
-                if old % 2 == 0 {
+                if old.is_multiple_of(2) {
                     assert!(
                         matches!(frame, ServerFrame::Published { seq, duplicate: true, .. } if *seq == earlier[old]),
                         "{id}: {frame:?}"

@@ -241,7 +241,7 @@ async fn session(
                 Ok(event) => {
                     previous = event.origin_seq;
                     newest_at = Some(event.at_ms);
-                    batch.push(Item::Accept(event));
+                    batch.push(Item::Accept(Box::new(event)));
                 }
                 Err((Some(origin_seq), refusal)) => {
                     previous = origin_seq;

@@ -299,8 +299,8 @@ pub async fn local_head(store: &Store, channels: &[ChannelId], after: u64) -> Re
     }
     let mut conn = store.reader().await?;
     let head = head.fetch_one(&mut *conn).await?;
-    let pending = Some(pending.fetch_one(&mut *conn).await?);
-    Ok((head.unwrap_or(0) as u64, pending.unwrap_or(0) as u64))
+    let pending = pending.fetch_one(&mut *conn).await?;
+    Ok((head.unwrap_or(0) as u64, pending as u64))
 }
 
 /// What a batch from a peer comes to.
@@ -314,7 +314,8 @@ pub struct Stored {
 
 /// An item of a batch, checked by the caller.
 pub enum Item {
-    Accept(SharedEvent),
+    /// Boxed: an event is far larger than a refusal.
+    Accept(Box<SharedEvent>),
     /// Refused by policy: skipped for good, audited, counted.
     Refuse {
         origin_seq: u64,
@@ -357,6 +358,7 @@ pub async fn store_batch(store: &Store, peer: &str, items: Vec<Item>) -> Result<
         through = origin_seq;
         match item {
             Item::Accept(event) => {
+                let event = *event;
                 let (local, _) = tx
                     .append_many(vec![NewEvent {
                         channel: event.channel,

@@ -147,9 +147,7 @@ fn without_comment_lines(source: &[u8]) -> Vec<u8> {
     let mut in_block = false;
     for line in text.split_inclusive('\n') {
         let code = line.trim();
-        let comment = if in_block {
-            true
-        } else if code.starts_with("//") {
+        let comment = if in_block || code.starts_with("//") {
             true
         } else if code.starts_with("/*") {
             in_block = true;
