@@ -69,31 +69,24 @@ pub(super) async fn recall_many(
         .collect()
 }
 
-/// Records the replies of requests just applied, one statement per chunk.
-pub(super) async fn remember_many(
+/// Records the reply of one request just applied (REST steps and socket
+/// requests other than publishes, which the committer claims in batches
+/// with [`claim_many`]).
+pub(super) async fn remember(
     conn: &mut AnyConnection,
-    replies: &[(Request<'_>, serde_json::Value)],
+    request: Request<'_>,
+    reply: &serde_json::Value,
 ) -> Result<()> {
-    let at = now_ms();
-    let mut rest = replies;
-    for len in super::rows::chunk_lengths(replies.len()) {
-        let (chunk, tail) = rest.split_at(len);
-        rest = tail;
-        let sql = format!(
-            "INSERT INTO idempotency (user_id, key, fingerprint, reply, at) VALUES {}",
-            super::rows::placeholders(len, 5)
-        );
-        let mut query = sqlx::query(&sql);
-        for (request, reply) in chunk {
-            query = query
-                .bind(request.user_id)
-                .bind(request.key)
-                .bind(request.fingerprint)
-                .bind(reply.to_string())
-                .bind(at);
-        }
-        query.execute(&mut *conn).await?;
-    }
+    sqlx::query(
+        "INSERT INTO idempotency (user_id, key, fingerprint, reply, at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(request.user_id)
+    .bind(request.key)
+    .bind(request.fingerprint)
+    .bind(reply.to_string())
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

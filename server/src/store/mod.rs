@@ -711,18 +711,7 @@ impl WriteTx {
             key,
             fingerprint,
         };
-        self.remember_many(&[(request, reply.clone())]).await
-    }
-
-    /// Records the replies of requests just applied, in a few statements.
-    ///
-    /// # Errors
-    /// A database failure.
-    pub async fn remember_many(
-        &mut self,
-        replies: &[(Request<'_>, serde_json::Value)],
-    ) -> Result<()> {
-        let result = idempotency::remember_many(self.conn(), replies).await;
+        let result = idempotency::remember(self.conn(), request, reply).await;
         self.watch(result)
     }
 
